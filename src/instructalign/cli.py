@@ -1,0 +1,104 @@
+"""`instructalign` command line: each subcommand parses flags, loads a config and calls one function.
+
+User mistakes raise `UserError` and end here as one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .errors import UserError
+
+
+def csv_list(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def add_build_parser(sub) -> None:
+    p = sub.add_parser("build", help="turn parallel sentences into crosslingual instruction data (+ replay)")
+    p.add_argument("--config", help="YAML config (top-level settings or a build: section)")
+    p.add_argument(
+        "--bitext", action="append", help="NusaX folder, CSV/TSV, JSONL or hf:NAME[:CONFIG] (repeatable)"
+    )
+    p.add_argument("--split", help="split of a NusaX folder or HF dataset (default train)")
+    p.add_argument("--pivots", type=csv_list, help="known languages, e.g. ind,eng (default ind,eng)")
+    p.add_argument("--targets", type=csv_list, help="new languages, e.g. jav,sun,min")
+    p.add_argument("--objectives", type=csv_list, help="mt,tlm,xss,mlm (default mt,tlm,xss)")
+    p.add_argument("--objective-weights", help="examples per pair direction, e.g. mt=1,tlm=1,xss=0.5")
+    p.add_argument("--prompt-langs", type=csv_list, help="template languages (default en,id)")
+    p.add_argument("--templates", action="append", help="extra template YAML file (repeatable)")
+    p.add_argument("--mask-rate", type=float)
+    p.add_argument("--delete-rate", type=float)
+    p.add_argument("--permute-window", type=int)
+    p.add_argument("--replay", help="earlier instruction data: JSONL {inputs,targets} or hf:NAME[:CONFIG]")
+    p.add_argument("--replay-count", type=int, help="replay rows to mix in")
+    p.add_argument("--replay-ratio", type=float, help="replay share of the final mix, 0 <= r < 1")
+    p.add_argument("--replay-split", help="split of a hf: replay dataset (default train)")
+    p.add_argument(
+        "--exclude", action="append", help="evaluation texts to keep out: file or NusaX folder (repeatable)"
+    )
+    p.add_argument("--max-pairs", type=int, help="stop after this many pairs")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--output", help="output folder (train.jsonl, manifest.json)")
+    p.add_argument("--overwrite", action="store_true", default=None, help="replace an existing output folder")
+    p.set_defaults(func=run_build)
+
+
+def run_build(args) -> None:
+    from .config import BuildConfig, load_config
+    from .data.build import build
+    from .data.stats import print_stats
+
+    overrides = {
+        k: v for k, v in vars(args).items() if k not in ("config", "func", "command", "data_command")
+    }
+    cfg = load_config(BuildConfig, args.config, overrides, "build")
+    manifest = build(cfg)
+    print_stats(cfg.output)
+    replay = manifest["replay"]
+    if replay["used"] < replay["requested"]:
+        print(
+            f"warning: only {replay['used']} replay rows available of {replay['requested']} requested",
+            file=sys.stderr,
+        )
+
+
+def run_stats(args) -> None:
+    from .data.stats import print_stats
+
+    print_stats(args.folder)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="instructalign", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"instructalign {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    data = sub.add_parser("data", help="build and inspect training data").add_subparsers(
+        dest="data_command", required=True
+    )
+    add_build_parser(data)
+    stats = data.add_parser("stats", help="print a built folder's manifest as tables")
+    stats.add_argument("folder")
+    stats.set_defaults(func=run_stats)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

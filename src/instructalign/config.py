@@ -1,0 +1,114 @@
+"""Typed configs for each stage, loaded from YAML and overridden by CLI flags.
+
+A YAML file holds either the settings of one command at top level, or one section per command
+(`build:`, `train:`, `eval:`), so one file can describe a whole experiment. Every field is documented
+where it is declared; `configs/` ships examples, each headed by the command that runs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import languages
+from .errors import UserError
+
+
+@dataclass
+class BuildConfig:
+    """`instructalign data build`: parallel sentences -> crosslingual instruction data (+ replay)."""
+
+    bitext: list[str] = field(default_factory=list)
+    """Parallel corpora: NusaX-style folder, wide CSV/TSV, JSONL {src_lang,tgt_lang,src,tgt}, or hf:NAME[:CONFIG]."""
+    split: str = "train"
+    """Split to read from a NusaX folder (mt/{split}.csv) or a Hugging Face dataset."""
+    pivots: list[str] = field(default_factory=lambda: ["ind", "eng"])
+    """Known (high-resource, L1) languages that the new languages are aligned with."""
+    targets: list[str] = field(default_factory=list)
+    """New (L2) languages to teach."""
+    objectives: list[str] = field(default_factory=lambda: ["mt", "tlm", "xss"])
+    """Alignment objectives: mt, tlm (bilingual denoising), xss (crosslingual similarity), mlm (monolingual denoising)."""
+    objective_weights: dict[str, float] = field(default_factory=dict)
+    """Examples per pair and direction for an objective (default 1; 0.5 = half the pairs, 2 = two variants)."""
+    prompt_langs: list[str] = field(default_factory=lambda: ["en", "id"])
+    """Languages of the prompt templates to draw from (shipped: en, id)."""
+    templates: list[str] = field(default_factory=list)
+    """Extra template YAML files (added to the shipped ones)."""
+    mask_rate: float = 0.15
+    """Denoising: share of words masked (a run of masked words becomes one <mask>)."""
+    delete_rate: float = 0.15
+    """Denoising: share of words deleted."""
+    permute_window: int = 3
+    """Denoising: words move at most about this many places when shuffled (<=1 disables)."""
+    replay: str | None = None
+    """Earlier instruction data to replay: JSONL {inputs,targets} (xP3 format) or hf:NAME[:CONFIG]."""
+    replay_count: int | None = None
+    """Number of replay rows to mix in (the paper used 100 to 100,000 xP3 rows)."""
+    replay_ratio: float | None = None
+    """Alternatively, the replay share of the final mix (0 <= r < 1)."""
+    replay_split: str = "train"
+    """Split of a hf: replay dataset."""
+    exclude: list[str] = field(default_factory=list)
+    """Evaluation texts that must not appear in training data: file or NusaX folder (its test split)."""
+    max_pairs: int | None = None
+    """Stop after this many usable pairs (for quick runs)."""
+    seed: int = 0
+    """Seed of every random choice; same inputs + seed = byte-identical output."""
+    output: str | None = None
+    """Output folder: train.jsonl and manifest.json."""
+    overwrite: bool = False
+    """Replace an existing output folder."""
+    languages: list[dict] = field(default_factory=list)
+    """Extra languages: [{code, name_en, name_id, aliases}]."""
+
+
+SECTIONS = {"build", "train", "eval", "report", "demo"}
+
+
+def _fields(cls) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def load_config(cls, path: str | None, overrides: dict[str, Any], section: str):
+    """Build a `cls` config from YAML `path` (its `section` if it has one) and non-None `overrides`."""
+    data: dict[str, Any] = {}
+    where = path or "command line"
+    if path:
+        p = Path(path)
+        if not p.is_file():
+            raise UserError(f"{path}: config file not found; check --config")
+        try:
+            doc = yaml.safe_load(p.read_text("utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if not isinstance(doc, dict):
+            raise UserError(f"{path}: expected a mapping of settings")
+        body = doc[section] if isinstance(doc.get(section), dict) else doc
+        data = {k: v for k, v in body.items() if k not in SECTIONS}
+        if body is not doc and "languages" in doc:
+            data.setdefault("languages", doc["languages"])
+        known = _fields(cls)
+        for key in data:
+            if key not in known and key != "languages":
+                raise UserError(f"{path}: unknown setting '{key}' for {section}; known: {', '.join(known)}")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    languages.register(data.get("languages") or [], where)
+    if "languages" not in _fields(cls):
+        data.pop("languages", None)
+    try:
+        return cls(**data)
+    except TypeError as exc:
+        raise UserError(f"{where}: {exc}") from None
+
+
+def as_dict(cfg) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)
+
+
+def config_classes() -> dict[str, type]:
+    """Section name -> config class, for every stage that has one."""
+    return {"build": BuildConfig}

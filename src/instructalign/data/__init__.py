@@ -1,0 +1,1 @@
+"""Building crosslingual instruction data: bitext readers, noise, objectives, templates, replay."""

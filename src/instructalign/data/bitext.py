@@ -1,0 +1,238 @@
+"""Read parallel corpora behind one entry point, streaming rows of {language code: sentence}.
+
+Formats, detected from the path given to `--bitext`:
+- a NusaX-style folder: `mt/{train,valid,test}.csv`, one column per language (choose with `split`);
+- a wide CSV/TSV whose header names languages (index columns such as `id` are ignored);
+- a JSONL file of {"src_lang", "tgt_lang", "src", "tgt"};
+- `hf:NAME[:CONFIG]`: a Hugging Face dataset (hub id or local folder), read with `datasets`, whose rows
+  have a `translation` mapping, src/tgt fields, or one column per language.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+from ..languages import lookup, resolve
+
+INDEX_COLUMNS = {"", "id", "idx", "index", "unnamed: 0", "label"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One multi-parallel row: the same sentence in several languages, and where it came from."""
+
+    texts: dict[str, str]
+    where: str
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def is_nusax_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "mt").is_dir()
+
+
+def bitext_files(spec: str, split: str) -> list[Path]:
+    """The local files a bitext spec reads (for hashing into the manifest); none for a hub dataset."""
+    if spec.startswith("hf:"):
+        local = Path(spec[3:].split(":")[0])
+        return sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else []
+    path = Path(spec)
+    return [path / "mt" / f"{split}.csv"] if is_nusax_folder(path) else [path]
+
+
+def read_bitext(spec: str, split: str = "train") -> Iterator[Row]:
+    """Stream the rows of one bitext spec; user mistakes raise `UserError` naming file and line."""
+    if spec.startswith("hf:"):
+        yield from read_hf(spec[3:], split)
+        return
+    path = Path(spec)
+    if not path.exists():
+        raise UserError(f"{spec}: no such file or folder; check --bitext")
+    if path.is_dir():
+        if not is_nusax_folder(path):
+            raise UserError(
+                f"{spec}: a folder must hold mt/{{train,valid,test}}.csv (NusaX layout); or give a file"
+            )
+        csv_path = path / "mt" / f"{split}.csv"
+        if not csv_path.is_file():
+            raise UserError(f"{csv_path}: no such split file; choose --split train, valid or test")
+        yield from read_wide_csv(csv_path)
+    elif path.suffix.lower() in (".csv", ".tsv"):
+        yield from read_wide_csv(path)
+    elif path.suffix.lower() in (".jsonl", ".json"):
+        yield from read_jsonl_pairs(path)
+    else:
+        raise UserError(f"{spec}: unknown bitext format; use a NusaX folder, .csv/.tsv, .jsonl or hf:NAME")
+
+
+def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a file read as UTF-8, with a clear error on undecodable bytes."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"{path} line {number}: bytes that are not UTF-8 (at byte {exc.start}); re-save the file as UTF-8"
+                ) from None
+            yield number, line.lstrip("\ufeff") if number == 1 else line
+
+
+def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of a CSV/TSV file, header included; the delimiter comes from the extension."""
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    lines = utf8_lines(path)
+    reader = csv.reader((line for _, line in lines), delimiter=delimiter)
+    try:
+        for cells in reader:
+            if cells:
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise UserError(f"{path} line {reader.line_num}: malformed CSV ({exc}); check quoting") from None
+
+
+def language_columns(path: Path, header: list[str]) -> dict[int, str]:
+    """Map column index -> language code; unknown non-index columns are a user error."""
+    columns = {}
+    for i, name in enumerate(header):
+        if name.strip().lower() in INDEX_COLUMNS:
+            continue
+        columns[i] = resolve(name, f"{path} header, column {i + 1}")
+    if not columns:
+        raise UserError(f"{path}: the header names no language column; name each column by its language")
+    return columns
+
+
+def read_wide_csv(path: Path) -> Iterator[Row]:
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: file is empty; it needs a header naming languages and one row per sentence")
+    records = csv_records(path)
+    first = next(records, None)
+    if first is None:
+        raise UserError(f"{path}: file is empty; it needs a header naming languages and one row per sentence")
+    _, header = first
+    columns = language_columns(path, header)
+    n_rows = 0
+    any_text = False
+    for line, cells in records:
+        if len(cells) != len(header):
+            raise UserError(
+                f"{path} line {line}: expected {len(header)} cells as in the header, found {len(cells)}; fix that row"
+            )
+        n_rows += 1
+        texts = {code: cells[i].strip() for i, code in columns.items() if cells[i].strip()}
+        any_text = any_text or bool(texts)
+        yield Row(texts, f"{path}:{line}")
+    if n_rows == 0:
+        raise UserError(f"{path}: has a header but no rows; add one row per parallel sentence")
+    if not any_text:
+        raise UserError(f"{path}: every cell is empty; the file has no sentences")
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of a JSONL file; blank lines are skipped."""
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: file is empty; expected one JSON object per line")
+    seen = False
+    for number, line in utf8_lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f"{path} line {number}: invalid JSON ({exc.msg} at column {exc.colno}); fix that line"
+            ) from None
+        if not isinstance(obj, dict):
+            raise UserError(f"{path} line {number}: expected a JSON object, found {type(obj).__name__}")
+        seen = True
+        yield number, obj
+    if not seen:
+        raise UserError(f"{path}: file has no JSON lines")
+
+
+def require_fields(obj: dict, names: tuple[str, ...], where: str) -> None:
+    for name in names:
+        if name not in obj:
+            raise UserError(f"{where}: missing field '{name}'; each line needs {', '.join(names)}")
+        if not isinstance(obj[name], str):
+            raise UserError(f"{where}: field '{name}' must be a string")
+
+
+def read_jsonl_pairs(path: Path) -> Iterator[Row]:
+    fields = ("src_lang", "tgt_lang", "src", "tgt")
+    for number, obj in json_lines(path):
+        where = f"{path} line {number}"
+        require_fields(obj, fields, where)
+        src, tgt = (
+            resolve(obj["src_lang"], f"{where}, src_lang"),
+            resolve(obj["tgt_lang"], f"{where}, tgt_lang"),
+        )
+        texts = {k: v.strip() for k, v in ((src, obj["src"]), (tgt, obj["tgt"])) if v.strip()}
+        yield Row(texts, f"{path}:{number}")
+
+
+def parse_hf_spec(spec: str) -> tuple[str, str | None]:
+    name, _, config = spec.partition(":")
+    return name, (config or None)
+
+
+def load_hf_split(name: str, config: str | None, split: str, streaming: bool = True):
+    """A split of a Hugging Face dataset: `load_from_disk` for a saved folder, else `load_dataset` (streamed)."""
+    import datasets
+
+    local = Path(name)
+    try:
+        if local.is_dir() and ((local / "dataset_dict.json").exists() or (local / "state.json").exists()):
+            ds = datasets.load_from_disk(str(local))
+            if isinstance(ds, datasets.DatasetDict):
+                if split not in ds:
+                    raise UserError(f"hf:{name}: no split '{split}'; it has {', '.join(ds)}")
+                ds = ds[split]
+            return ds
+        return datasets.load_dataset(name, config, split=split, streaming=streaming)
+    except UserError:
+        raise
+    except FileNotFoundError as exc:
+        raise UserError(f"hf:{name}: dataset not found ({exc}); give a hub id or a local folder") from None
+    except Exception as exc:  # datasets raises many types for a bad name, config or split
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(
+            f"hf:{name}{':' + config if config else ''}: could not load split '{split}' ({msg})"
+        ) from None
+
+
+def hf_row_texts(example: dict, where: str) -> dict[str, str]:
+    """Language -> text for one dataset row, from a `translation` mapping, src/tgt fields or language columns."""
+    if isinstance(example.get("translation"), dict):
+        items = example["translation"].items()
+        return {resolve(k, f"{where}, translation key"): str(v).strip() for k, v in items if str(v).strip()}
+    if {"src_lang", "tgt_lang", "src", "tgt"} <= set(example):
+        src, tgt = resolve(example["src_lang"], where), resolve(example["tgt_lang"], where)
+        return {k: v.strip() for k, v in ((src, example["src"]), (tgt, example["tgt"])) if v and v.strip()}
+    texts = {}
+    for key, value in example.items():
+        code = lookup(key)
+        if code and isinstance(value, str) and value.strip():
+            texts[code] = value.strip()
+    return texts
+
+
+def read_hf(spec: str, split: str) -> Iterator[Row]:
+    name, config = parse_hf_spec(spec)
+    dataset = load_hf_split(name, config, split)
+    for i, example in enumerate(dataset):
+        where = f"hf:{spec} row {i}"
+        yield Row(hf_row_texts(example, where), where)

@@ -1,0 +1,294 @@
+"""`instructalign data build`: bitext -> alignment instructions (+ replay) -> train.jsonl + manifest.json.
+
+Reads top to bottom: check the settings, open the inputs, stream pairs through the objectives into a
+temporary folder, sample and interleave replay rows, write the manifest, then rename the folder into
+place. Same inputs and seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+
+from .. import __version__
+from ..config import BuildConfig, as_dict
+from ..errors import UserError
+from ..languages import resolve_list
+from .bitext import bitext_files, is_nusax_folder, read_bitext, sha256_file
+from .contamination import load_exclusions, normalize, nusax_eval_files, texts_of_file
+from .objectives import OBJECTIVES, ObjectiveContext, Pair
+from .prompts import load_template_sets, select
+from .replay import mix_positions, read_replay, replay_count_for, reservoir_sample
+
+
+def dumps(example: dict) -> str:
+    return json.dumps(example, ensure_ascii=False, sort_keys=True)
+
+
+def parse_weights(weights: dict | str | None) -> dict[str, float]:
+    if not weights:
+        return {}
+    if isinstance(weights, str):
+        items = [w.split("=", 1) for w in weights.split(",") if w.strip()]
+        if any(len(kv) != 2 for kv in items):
+            raise UserError(f"--objective-weights '{weights}': write it as mt=1,tlm=1,xss=0.5")
+        weights = {k.strip(): v for k, v in items}
+    parsed = {}
+    for name, value in weights.items():
+        try:
+            parsed[name] = float(value)
+        except (TypeError, ValueError):
+            raise UserError(f"objective weight for '{name}' must be a number, got '{value}'") from None
+    return parsed
+
+
+def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], dict[str, float]]:
+    """Resolve and validate languages, objectives, weights and counts before any work is done."""
+    if not cfg.bitext:
+        raise UserError("no --bitext given; name a NusaX folder, a CSV/TSV/JSONL file or hf:NAME")
+    if not cfg.output:
+        raise UserError("no --output folder given")
+    pivots = resolve_list(cfg.pivots, "--pivots")
+    targets = resolve_list(cfg.targets, "--targets")
+    if not pivots or not targets:
+        raise UserError("give at least one language in --pivots and one in --targets")
+    both = sorted(set(pivots) & set(targets))
+    if both:
+        raise UserError(
+            f"--pivots and --targets both contain {','.join(both)}; a language can't be aligned with itself"
+        )
+    objectives = [
+        o.strip() for o in (cfg.objectives.split(",") if isinstance(cfg.objectives, str) else cfg.objectives)
+    ]
+    for name in objectives:
+        if name not in OBJECTIVES:
+            raise UserError(f"unknown objective '{name}'; choose from {', '.join(OBJECTIVES)}")
+    weights = parse_weights(cfg.objective_weights)
+    for name, w in weights.items():
+        if name not in objectives:
+            raise UserError(
+                f"--objective-weights names '{name}', which is not in --objectives {','.join(objectives)}"
+            )
+        if w < 0:
+            raise UserError(f"--objective-weights {name}={w}: weights must be >= 0")
+    if cfg.replay_count is not None and cfg.replay_count < 0:
+        raise UserError(f"--replay-count {cfg.replay_count}: must be >= 0")
+    if cfg.replay_ratio is not None and not 0 <= cfg.replay_ratio < 1:
+        raise UserError(f"--replay-ratio {cfg.replay_ratio}: must be in [0, 1)")
+    if cfg.replay_count is not None and cfg.replay_ratio is not None:
+        raise UserError("give --replay-count or --replay-ratio, not both")
+    if (cfg.replay_count or cfg.replay_ratio) and not cfg.replay:
+        raise UserError("--replay-count/--replay-ratio need --replay PATH")
+    if cfg.max_pairs is not None and cfg.max_pairs < 0:
+        raise UserError(f"--max-pairs {cfg.max_pairs}: must be >= 0")
+    for name in ("mask_rate", "delete_rate"):
+        if not 0 <= getattr(cfg, name) <= 1:
+            raise UserError(f"{name} {getattr(cfg, name)}: must be between 0 and 1")
+    return pivots, targets, objectives, weights
+
+
+def repeats(weight: float, rng: random.Random) -> int:
+    """Examples per pair direction for a weight: its integer part, plus one with its fractional chance."""
+    whole = int(weight)
+    return whole + (rng.random() < weight - whole)
+
+
+def pairs_of(
+    rows, pivots: list[str], targets: list[str], excluded: set[str], stats: Counter
+) -> Iterator[Pair]:
+    """Every (pivot, target) pair in each row, skipping excluded texts (counted in `stats`)."""
+    for row in rows:
+        stats["rows"] += 1
+        for a in pivots:
+            for b in targets:
+                if a not in row.texts or b not in row.texts:
+                    continue
+                if excluded and (normalize(row.texts[a]) in excluded or normalize(row.texts[b]) in excluded):
+                    stats["pairs_excluded"] += 1
+                    continue
+                stats["pairs_used"] += 1
+                yield Pair(a, row.texts[a], b, row.texts[b])
+
+
+def auto_exclusions(cfg: BuildConfig) -> list[Path]:
+    """A NusaX folder read from a training split guards its own test sets."""
+    if cfg.split == "test":
+        return []
+    return [
+        f
+        for spec in cfg.bitext
+        if not spec.startswith("hf:") and is_nusax_folder(Path(spec))
+        for f in nusax_eval_files(Path(spec))
+    ]
+
+
+def write_alignment(
+    cfg, pivots, targets, objectives, weights, excluded, out_path: Path, rng
+) -> tuple[Counter, Counter]:
+    """Stream every pair through the objectives into `out_path`; return example counts and pair stats."""
+    template_sets = load_template_sets(cfg.templates)
+    prompt_langs = resolve_prompt_langs(cfg.prompt_langs)
+    ctx = ObjectiveContext(
+        templates={name: select(template_sets, name, prompt_langs) for name in objectives},
+        mask_rate=cfg.mask_rate,
+        delete_rate=cfg.delete_rate,
+        permute_window=cfg.permute_window,
+    )
+    counts: Counter = Counter()
+    stats: Counter = Counter()
+    rows = (row for spec in cfg.bitext for row in read_bitext(spec, cfg.split))
+    with open(out_path, "w", encoding="utf-8") as f:
+        pairs = pairs_of(rows, pivots, targets, excluded, stats)
+        for pair in pairs if cfg.max_pairs is None else islice(pairs, cfg.max_pairs):
+            for name in objectives:
+                for _ in range(repeats(weights.get(name, 1.0), rng)):
+                    for ex in OBJECTIVES[name](pair, ctx, rng):
+                        f.write(dumps(ex) + "\n")
+                        count_example(counts, ex)
+            ctx.pool.add(pair.lang_a, pair.text_a, rng)
+            ctx.pool.add(pair.lang_b, pair.text_b, rng)
+    seen = {code for key in group(counts, "pair") for code in key.split("-")}
+    missing = [code for code in pivots + targets if code not in seen]
+    if stats["pairs_used"] == 0 or missing:
+        raise UserError(
+            f"language(s) {','.join(missing or pivots + targets)} not found with a partner in --bitext "
+            f"{' '.join(cfg.bitext)}; check --pivots/--targets against the file's languages"
+        )
+    return counts, stats
+
+
+def resolve_prompt_langs(value) -> list[str]:
+    langs = [p.strip() for p in (value.split(",") if isinstance(value, str) else value) if p.strip()]
+    if not langs:
+        raise UserError("--prompt-langs is empty; use en, id or both")
+    return langs
+
+
+def count_example(counts: Counter, ex: dict) -> None:
+    counts[f"source:{ex['source']}"] += 1
+    counts[f"objective:{ex['objective']}"] += 1
+    if ex["src_lang"]:
+        counts[f"pair:{'-'.join(sorted((ex['src_lang'], ex['tgt_lang'])))}"] += 1
+        counts[f"direction:{ex['src_lang']}->{ex['tgt_lang']}"] += 1
+    if ex["objective"] == "xss":
+        counts[f"xss_answer:{ex['target']}"] += 1
+
+
+def write_mix(
+    align_path: Path, replay_rows: list[dict], out_path: Path, rng: random.Random, counts: Counter
+) -> None:
+    """Interleave replay rows at uniformly random positions among the alignment examples."""
+    n_align = counts["source:align"]
+    slots = mix_positions(n_align, len(replay_rows), rng)
+    replay_iter = iter(replay_rows)
+    with open(align_path, encoding="utf-8") as src, open(out_path, "w", encoding="utf-8") as out:
+        for i in range(n_align + len(replay_rows)):
+            if i in slots:
+                ex = next(replay_iter)
+                out.write(dumps(ex) + "\n")
+                count_example(counts, ex)
+            else:
+                out.write(src.readline())
+
+
+def group(counts: Counter, prefix: str) -> dict[str, int]:
+    return {k[len(prefix) + 1 :]: v for k, v in sorted(counts.items()) if k.startswith(prefix + ":")}
+
+
+def input_record(path: Path, role: str) -> dict:
+    return {"role": role, "path": str(path), "sha256": sha256_file(path)}
+
+
+def build(cfg: BuildConfig) -> dict:
+    """Build the training mix described by `cfg`; return the manifest (also written next to train.jsonl)."""
+    pivots, targets, objectives, weights = check_settings(cfg)
+    output = Path(cfg.output)
+    if output.exists() and not cfg.overwrite:
+        raise UserError(f"{output}: output folder exists; choose another --output or pass --overwrite")
+    excluded, exclude_files = load_exclusions(cfg.exclude)
+    guard_files = auto_exclusions(cfg)
+    for path in guard_files:
+        excluded |= texts_of_file(path)
+    if cfg.replay and not cfg.replay.startswith("hf:") and not Path(cfg.replay).is_file():
+        raise UserError(f"{cfg.replay}: replay file not found; check --replay")
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        rng = random.Random(cfg.seed)
+        counts, stats = write_alignment(
+            cfg, pivots, targets, objectives, weights, excluded, tmp / "align.jsonl", rng
+        )
+        wanted = replay_count_for(counts["source:align"], cfg.replay_count, cfg.replay_ratio)
+        replay_rows, available = [], 0
+        if cfg.replay and wanted > 0:
+            replay_rows, available = reservoir_sample(
+                read_replay(cfg.replay, cfg.replay_split), wanted, random.Random(f"{cfg.seed}:replay")
+            )
+            if available == 0:
+                raise UserError(f"{cfg.replay}: replay source has no rows")
+        write_mix(
+            tmp / "align.jsonl", replay_rows, tmp / "train.jsonl", random.Random(f"{cfg.seed}:mix"), counts
+        )
+        (tmp / "align.jsonl").unlink()
+        manifest = make_manifest(
+            cfg, counts, stats, wanted, available, len(replay_rows), exclude_files, guard_files
+        )
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8"
+        )
+        if output.exists():
+            shutil.rmtree(output)
+        tmp.rename(output)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def make_manifest(cfg, counts, stats, wanted, available, used, exclude_files, guard_files) -> dict:
+    inputs = [
+        input_record(p, "bitext") for spec in cfg.bitext for p in bitext_files(spec, cfg.split) if p.is_file()
+    ]
+    inputs += [
+        {"role": "bitext", "path": spec, "sha256": None}
+        for spec in cfg.bitext
+        if spec.startswith("hf:") and not bitext_files(spec, cfg.split)
+    ]
+    if cfg.replay:
+        replay_path = Path(cfg.replay)
+        inputs.append(
+            input_record(replay_path, "replay")
+            if replay_path.is_file()
+            else {"role": "replay", "path": cfg.replay, "sha256": None}
+        )
+    inputs += [input_record(p, "exclude") for p in exclude_files]
+    inputs += [input_record(p, "exclude (automatic: test split of the NusaX folder)") for p in guard_files]
+    settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
+    return {
+        "package": "instructalign",
+        "version": __version__,
+        "seed": cfg.seed,
+        "settings": settings,
+        "inputs": inputs,
+        "counts": {
+            "total": counts["source:align"] + counts["source:replay"],
+            "by_source": group(counts, "source"),
+            "by_objective": group(counts, "objective"),
+            "by_language_pair": group(counts, "pair"),
+            "by_direction": group(counts, "direction"),
+            "xss_answers": group(counts, "xss_answer"),
+        },
+        "pairs": {
+            "rows_read": stats["rows"],
+            "used": stats["pairs_used"],
+            "excluded_as_evaluation_text": stats["pairs_excluded"],
+        },
+        "replay": {"requested": wanted, "available": available, "used": used},
+    }

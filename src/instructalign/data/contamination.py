@@ -1,0 +1,79 @@
+"""Keep evaluation texts out of training data.
+
+`--exclude PATH` names evaluation texts: a NusaX folder (its sentiment test sets and mt/test.csv), a
+CSV/TSV (its `text` column, or every language column), a JSONL file (its string fields) or a plain text
+file (one sentence a line). Texts are compared after whitespace and case normalisation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import UserError
+from .bitext import INDEX_COLUMNS, csv_records, is_nusax_folder, json_lines, utf8_lines
+
+NON_TEXT_FIELDS = {"id", "label", "lang", "src_lang", "tgt_lang", "language"}
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def nusax_eval_files(folder: Path) -> list[Path]:
+    """A NusaX folder's held-out evaluation files: every sentiment test.csv and mt/test.csv."""
+    files = sorted(folder.glob("sentiment/*/test.csv"))
+    if (folder / "mt" / "test.csv").is_file():
+        files.append(folder / "mt" / "test.csv")
+    return files
+
+
+def exclusion_files(spec: str) -> list[Path]:
+    path = Path(spec)
+    if not path.exists():
+        raise UserError(f"{spec}: no such file or folder; check --exclude")
+    if path.is_dir():
+        if not is_nusax_folder(path) and not (path / "sentiment").is_dir():
+            raise UserError(
+                f"{spec}: an --exclude folder must be a NusaX folder (sentiment/, mt/); or give a file"
+            )
+        return nusax_eval_files(path)
+    return [path]
+
+
+def texts_of_file(path: Path) -> set[str]:
+    suffix = path.suffix.lower()
+    texts: set[str] = set()
+    if suffix in (".csv", ".tsv"):
+        records = csv_records(path)
+        first = next(records, None)
+        if first is None:
+            raise UserError(f"{path}: file is empty; --exclude needs evaluation texts")
+        header = [h.strip().lower() for h in first[1]]
+        columns = (
+            [header.index("text")]
+            if "text" in header
+            else [i for i, h in enumerate(header) if h not in INDEX_COLUMNS]
+        )
+        for _, cells in records:
+            texts.update(normalize(cells[i]) for i in columns if i < len(cells) and cells[i].strip())
+    elif suffix in (".jsonl", ".json"):
+        for _, obj in json_lines(path):
+            texts.update(
+                normalize(v)
+                for k, v in obj.items()
+                if k not in NON_TEXT_FIELDS and isinstance(v, str) and v.strip()
+            )
+    else:
+        texts.update(normalize(line) for _, line in utf8_lines(path) if line.strip())
+    return texts
+
+
+def load_exclusions(specs: list[str]) -> tuple[set[str], list[Path]]:
+    """The normalised texts of every --exclude spec, and the files they came from."""
+    texts: set[str] = set()
+    files: list[Path] = []
+    for spec in specs:
+        for path in exclusion_files(spec):
+            texts |= texts_of_file(path)
+            files.append(path)
+    return texts, files

@@ -1,0 +1,164 @@
+"""Alignment objectives: one function each, turning a sentence pair into instruction examples.
+
+Every objective produces examples for both directions of a pair (A -> B and B -> A). Add one by writing
+a function `(pair, ctx, rng) -> list[dict]` and a line in `OBJECTIVES`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..languages import LANGUAGES
+from . import noise
+from .prompts import TemplateSet, render
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A sentence in a known language (a) and its translation in a new language (b)."""
+
+    lang_a: str
+    text_a: str
+    lang_b: str
+    text_b: str
+
+    def directions(self) -> list[tuple[str, str, str, str]]:
+        """(source lang, source text, other lang, other text) both ways."""
+        return [
+            (self.lang_a, self.text_a, self.lang_b, self.text_b),
+            (self.lang_b, self.text_b, self.lang_a, self.text_a),
+        ]
+
+
+class SentencePool:
+    """A bounded, seeded sample of recent sentences per language, for mismatched XSS negatives.
+
+    Finding a negative costs O(k): draw k candidates and keep the one closest in length (no quadratic search).
+    """
+
+    def __init__(self, capacity: int = 4096, candidates: int = 8):
+        self.capacity, self.candidates = capacity, candidates
+        self.by_lang: dict[str, list[str]] = {}
+
+    def add(self, lang: str, text: str, rng: random.Random) -> None:
+        bucket = self.by_lang.setdefault(lang, [])
+        if len(bucket) < self.capacity:
+            bucket.append(text)
+        else:
+            bucket[rng.randrange(self.capacity)] = text
+
+    def similar_length(self, lang: str, text: str, rng: random.Random) -> str | None:
+        bucket = (
+            [s for s in (rng.choice(self.by_lang[lang]) for _ in range(self.candidates)) if s != text]
+            if self.by_lang.get(lang)
+            else []
+        )
+        return min(bucket, key=lambda s: abs(len(s) - len(text))) if bucket else None
+
+    def random_words(self, lang: str, rng: random.Random) -> list[str]:
+        bucket = self.by_lang.get(lang)
+        return noise.words(rng.choice(bucket)) if bucket else []
+
+
+@dataclass
+class ObjectiveContext:
+    """What objectives need besides the pair: template choices, noise settings and the sentence pool."""
+
+    templates: dict[str, list[tuple[TemplateSet, str]]]
+    mask_rate: float = 0.15
+    delete_rate: float = 0.15
+    permute_window: int = 3
+    pool: SentencePool = field(default_factory=SentencePool)
+
+    def noised(self, text: str, rng: random.Random) -> str:
+        return noise.add_noise(text, rng, self.mask_rate, self.delete_rate, self.permute_window)
+
+
+def lang_name(code: str, prompt_lang: str) -> str:
+    return LANGUAGES[code].name(prompt_lang)
+
+
+def make_example(objective: str, ts: TemplateSet, prompt: str, target: str, src: str, tgt: str) -> dict:
+    return {
+        "prompt": prompt,
+        "target": target,
+        "objective": objective,
+        "src_lang": src,
+        "tgt_lang": tgt,
+        "prompt_lang": ts.prompt_lang,
+        "source": "align",
+    }
+
+
+def mt(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
+    """Translate A -> B (and B -> A)."""
+    out = []
+    for src, src_text, tgt, tgt_text in pair.directions():
+        ts, tpl = rng.choice(ctx.templates["mt"])
+        pl = ts.prompt_lang
+        prompt = render(tpl, src_lang=lang_name(src, pl), tgt_lang=lang_name(tgt, pl), src=src_text)
+        out.append(make_example("mt", ts, prompt, tgt_text, src, tgt))
+    return out
+
+
+def tlm(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
+    """Bilingual denoising: the clean sentence in one language given its translation and a noised copy of it."""
+    out = []
+    for context_lang, context, noisy_lang, clean in pair.directions():
+        ts, tpl = rng.choice(ctx.templates["tlm"])
+        pl = ts.prompt_lang
+        prompt = render(
+            tpl,
+            context_lang=lang_name(context_lang, pl),
+            context=context,
+            noisy_lang=lang_name(noisy_lang, pl),
+            noisy=ctx.noised(clean, rng),
+        )
+        out.append(make_example("tlm", ts, prompt, clean, context_lang, noisy_lang))
+    return out
+
+
+def xss_negative(lang: str, text: str, ctx: ObjectiveContext, rng: random.Random) -> str:
+    """A sentence that does not mean `text`: half the time another sentence of similar length from the
+    corpus, otherwise `text` with many words replaced (the paper's perturbation)."""
+    if rng.random() < 0.5:
+        other = ctx.pool.similar_length(lang, text, rng)
+        if other is not None:
+            return other
+    words = noise.words(text)
+    return " ".join(noise.replace_words(words, ctx.pool.random_words(lang, rng), 0.5, rng))
+
+
+def xss(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
+    """Crosslingual semantic similarity: do A and B mean the same? Labels balanced by a fair coin."""
+    out = []
+    for lang_a, text_a, lang_b, text_b in pair.directions():
+        ts, tpl = rng.choice(ctx.templates["xss"])
+        pl = ts.prompt_lang
+        same = rng.random() < 0.5
+        shown_b = text_b if same else xss_negative(lang_b, text_b, ctx, rng)
+        prompt = render(
+            tpl, lang_a=lang_name(lang_a, pl), text_a=text_a, lang_b=lang_name(lang_b, pl), text_b=shown_b
+        )
+        out.append(make_example("xss", ts, prompt, ts.answers["yes" if same else "no"], lang_a, lang_b))
+    return out
+
+
+def mlm(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
+    """Monolingual denoising of each side of the pair."""
+    out = []
+    for lang, text, _, _ in pair.directions():
+        ts, tpl = rng.choice(ctx.templates["mlm"])
+        prompt = render(tpl, lang=lang_name(lang, ts.prompt_lang), noisy=ctx.noised(text, rng))
+        out.append(make_example("mlm", ts, prompt, text, lang, lang))
+    return out
+
+
+OBJECTIVES: dict[str, Callable[[Pair, ObjectiveContext, random.Random], list[dict]]] = {
+    "mt": mt,
+    "tlm": tlm,
+    "xss": xss,
+    "mlm": mlm,
+}

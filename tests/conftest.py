@@ -1,0 +1,33 @@
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def nusax() -> Path:
+    """The NusaX folder beside the repository (or $INSTRUCTALIGN_NUSAX)."""
+    path = Path(os.environ.get("INSTRUCTALIGN_NUSAX", REPO.parent / "shared" / "data" / "nusax"))
+    if not (path / "mt" / "train.csv").is_file():
+        pytest.skip(f"NusaX not found at {path}")
+    return path
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+WIDE_CSV = (
+    "id,indonesian,javanese,sundanese\n"
+    "0,Saya suka makan nasi goreng di pagi hari.,Aku seneng mangan sega goreng ing wayah esuk.,Abdi resep tuang sangu goreng isuk-isuk.\n"
+    "1,Hotel itu sangat bersih dan nyaman.,Hotel iku resik banget lan kepenak.,Hotel eta beresih pisan jeung merenah.\n"
+    "2,Pelayanannya lambat sekali hari ini.,Pelayanane alon banget dina iki.,Palayananana lambat pisan poe ieu.\n"
+    "3,Harga tiketnya murah dan terjangkau.,Regane tiket murah lan kejangkau.,Harga tiketna murah jeung kajangkau.\n"
+)

@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from instructalign.config import BuildConfig, config_classes, load_config
+from instructalign.errors import UserError
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((REPO / "configs").rglob("*.yaml"))
+
+
+def test_configs_are_shipped():
+    assert SHIPPED
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_shipped_config_loads(path):
+    assert path.read_text().startswith("# instructalign "), "each config starts with the command that runs it"
+    doc = yaml.safe_load(path.read_text())
+    sections = [s for s in config_classes() if s in doc] or list(config_classes())[:1]
+    for section in sections:
+        cfg = load_config(config_classes()[section], str(path), {}, section)
+        assert cfg is not None
+
+
+def test_cli_flags_override_yaml(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("build:\n  targets: [jav]\n  seed: 3\n")
+    cfg = load_config(BuildConfig, str(path), {"seed": 9, "targets": None}, "build")
+    assert cfg.targets == ["jav"] and cfg.seed == 9
+
+
+def test_config_that_is_not_a_mapping(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("- a\n- b\n")
+    with pytest.raises(UserError, match="c.yaml: expected a mapping"):
+        load_config(BuildConfig, str(path), {}, "build")
