@@ -70,6 +70,38 @@ def run_stats(args) -> None:
     print_stats(args.folder)
 
 
+def add_eval_parser(sub) -> None:
+    p = sub.add_parser("eval", help="zero-shot prompted evaluation (rank classification, or MT generation)")
+    p.add_argument("--config", help="YAML config (top-level settings or an eval: section)")
+    p.add_argument("--model", help="hub id or model folder")
+    p.add_argument("--task", help="shipped task (nusax_senti, nusax_mt) or a task YAML file")
+    p.add_argument("--data", help="folder the task's files are read from (e.g. the NusaX folder)")
+    p.add_argument("--langs", type=csv_list, help="languages to evaluate (default: all of the task's)")
+    p.add_argument("--prompt-lang", dest="prompt_langs", type=csv_list, help="template languages, e.g. en,id")
+    p.add_argument("--roles", help="groups for means, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad'")
+    p.add_argument("--limit", type=int, help="first N examples per language")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument(
+        "--normalize", help="none (default), tokens or chars: length normalisation of choice scores"
+    )
+    p.add_argument("--max-length", type=int)
+    p.add_argument("--dtype", help="float32 (default), bfloat16 or float16")
+    p.add_argument("--output", help="output folder: results.json, predictions.jsonl")
+    p.set_defaults(func=run_eval)
+
+
+def run_eval(args) -> None:
+    from .config import EvalConfig, load_config
+    from .evaluate.run import evaluate
+
+    cfg = load_config(EvalConfig, args.config, overrides(args), "eval")
+    evaluate(cfg)
+
+
+def overrides(args) -> dict:
+    return {k: v for k, v in vars(args).items() if k not in ("config", "func", "command", "data_command")}
+
+
 def make_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -83,6 +115,7 @@ def make_parser() -> argparse.ArgumentParser:
     stats = data.add_parser("stats", help="print a built folder's manifest as tables")
     stats.add_argument("folder")
     stats.set_defaults(func=run_stats)
+    add_eval_parser(sub)
     return parser
 
 

@@ -69,6 +69,36 @@ class BuildConfig:
 SECTIONS = {"build", "train", "eval", "report", "demo"}
 
 
+@dataclass
+class EvalConfig:
+    """`instructalign eval`: zero-shot prompted evaluation by rank classification (or MT generation)."""
+
+    model: str | None = None
+    """Model to evaluate: hub id or local folder (a train output's `final/` folder)."""
+    task: str = "nusax_senti"
+    """Shipped task name (nusax_senti, nusax_mt) or a task YAML file."""
+    data: str | None = None
+    """Root folder the task's files are read from (e.g. the NusaX folder)."""
+    langs: list[str] = field(default_factory=list)
+    """Languages to evaluate (default: all of the task's)."""
+    prompt_langs: list[str] = field(default_factory=list)
+    """Template languages (default: all of the task's; nusax_senti has en and id, 3 templates each, as in the paper)."""
+    roles: str | dict | None = None
+    """Language groups for means, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad'."""
+    limit: int | None = None
+    """Evaluate the first N examples of each language only."""
+    batch_size: int = 16
+    """Prompts per forward pass (results do not depend on it)."""
+    normalize: str = "none"
+    """Choice score normalisation: none (summed log-prob, the default), tokens (per token) or chars (per character)."""
+    max_length: int = 1024
+    """Longest prompt + choice in tokens; longer prompts keep their end."""
+    dtype: str = "float32"
+    """float32, bfloat16 or float16."""
+    output: str | None = None
+    """Output folder: results.json, predictions.jsonl."""
+
+
 def _fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
@@ -111,4 +141,4 @@ def as_dict(cfg) -> dict[str, Any]:
 
 def config_classes() -> dict[str, type]:
     """Section name -> config class, for every stage that has one."""
-    return {"build": BuildConfig}
+    return {"build": BuildConfig, "eval": EvalConfig}

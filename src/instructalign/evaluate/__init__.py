@@ -1,0 +1,1 @@
+"""Zero-shot prompted evaluation: tasks as YAML, rank-classification scoring, metrics."""

@@ -1,0 +1,71 @@
+"""Classification and translation metrics (scikit-learn, sacrebleu) and group means."""
+
+from __future__ import annotations
+
+import statistics
+
+from sklearn.metrics import accuracy_score, f1_score
+
+
+def classification_metrics(gold: list[str], pred: list[str], labels: list[str]) -> dict[str, float]:
+    """Weighted F1 (the paper's headline), macro F1 and accuracy, on a 0-1 scale."""
+    return {
+        "weighted_f1": float(f1_score(gold, pred, labels=labels, average="weighted", zero_division=0)),
+        "macro_f1": float(f1_score(gold, pred, labels=labels, average="macro", zero_division=0)),
+        "accuracy": float(accuracy_score(gold, pred)),
+        "n": len(gold),
+    }
+
+
+def translation_metrics(hypotheses: list[str], references: list[str]) -> dict[str, float]:
+    import sacrebleu
+
+    return {
+        "chrf": float(sacrebleu.corpus_chrf(hypotheses, [references], word_order=2).score),  # chrF++
+        "bleu": float(sacrebleu.corpus_bleu(hypotheses, [references]).score),
+        "n": len(hypotheses),
+    }
+
+
+def mean_over_templates(per_template: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Mean of each metric over templates, plus the spread (population std) of weighted F1."""
+    keys = ("weighted_f1", "macro_f1", "accuracy")
+    out = {k: statistics.fmean(m[k] for m in per_template.values()) for k in keys}
+    out["weighted_f1_std"] = statistics.pstdev(m["weighted_f1"] for m in per_template.values())
+    out["n"] = next(iter(per_template.values()))["n"]
+    return out
+
+
+def group_means(
+    per_lang: dict[str, dict], roles: dict[str, list[str]], key: str = "weighted_f1"
+) -> dict[str, dict]:
+    """Mean of `key` over each role's languages (those that were evaluated)."""
+    groups = {}
+    for role, langs in roles.items():
+        present = [lang for lang in langs if lang in per_lang]
+        if present:
+            groups[role] = {
+                key: statistics.fmean(per_lang[lang][key] for lang in present),
+                "languages": present,
+            }
+    return groups
+
+
+def parse_roles(text: str | dict | None) -> dict[str, list[str]]:
+    """'L1=eng,ind;L2=jav,sun;L3=mad' -> {'L1': ['eng', 'ind'], ...}."""
+    from ..errors import UserError
+    from ..languages import resolve_list
+
+    if not text:
+        return {}
+    if isinstance(text, dict):
+        return {role: resolve_list(langs, f"--roles {role}") for role, langs in text.items()}
+    roles = {}
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        role, sep, langs = part.partition("=")
+        if not sep:
+            raise UserError(f"--roles '{part}': write it as L1=eng,ind;L2=jav,sun;L3=mad")
+        roles[role.strip()] = resolve_list(langs, f"--roles {role.strip()}")
+    return roles

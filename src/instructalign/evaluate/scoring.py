@@ -1,0 +1,169 @@
+"""Log-likelihood of label continuations: the small model interface that evaluation needs.
+
+`score_choices(model, tokenizer, prompts, choices)` returns, for each prompt, the summed log-probability
+of each choice's tokens given the prompt — the choice's tokens only, never the prompt's.
+
+- Decoder-only: prompts are left-padded and run once with the key/value cache on; the cache rows are then
+  repeated per choice and all choices are scored in one batched forward (no second pass over the prompt).
+  Single-token choices are read straight from the prompt's last logits.
+- Encoder-decoder: the encoder runs once per prompt; the decoder scores each choice from the decoder start
+  token (the correct decoder context), all choices of a batch in one forward.
+
+Scoring knows nothing about tasks; tasks know nothing about caches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..models import accepts, cache_kwarg
+
+
+@dataclass
+class ChoiceScores:
+    logprob: list[float]  # summed log-probability of each choice
+    n_tokens: list[int]  # tokens in each choice
+
+
+def pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
+
+
+def left_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, width - len(s) :] = torch.tensor(s)
+        mask[i, width - len(s) :] = 1
+    return ids, mask
+
+
+def right_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = torch.tensor(s)
+        mask[i, : len(s)] = 1
+    return ids, mask
+
+
+def encode_choices(tokenizer, choices: list[str]) -> list[list[int]]:
+    encoded = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in choices]
+    for c, ids in zip(choices, encoded):
+        if not ids:
+            raise ValueError(f"choice {c!r} encodes to no tokens")
+    return encoded
+
+
+def encode_prompt(tokenizer, prompt: str, max_tokens: int) -> list[int]:
+    ids = tokenizer(prompt)["input_ids"]
+    return ids[-max_tokens:]  # keep the end of a too-long prompt: the question sits there
+
+
+def context_limit(model, max_length: int) -> int:
+    """`max_length`, capped by the model's position table where it has one (ALiBi/relative models have none)."""
+    limit = getattr(model.config, "n_positions", None) or getattr(
+        model.config, "max_position_embeddings", None
+    )
+    return min(max_length, limit) if limit else max_length
+
+
+def model_device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def score_causal(
+    model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048
+) -> list[ChoiceScores]:
+    device = model_device(model)
+    pad = pad_id(tokenizer)
+    choice_ids = [encode_choices(tokenizer, cs) for cs in choices]
+    longest_choice = max(len(c) for cs in choice_ids for c in cs)
+    prompt_ids = [
+        encode_prompt(tokenizer, p, context_limit(model, max_length) - longest_choice) for p in prompts
+    ]
+
+    ids, mask = left_pad(prompt_ids, pad)
+    ids, mask = ids.to(device), mask.to(device)
+    kwargs = {"attention_mask": mask, "use_cache": True}
+    if accepts(model, "position_ids"):
+        kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
+    if accepts(model, "logits_to_keep"):
+        kwargs["logits_to_keep"] = 1
+    out = model(ids, **kwargs)
+    first = torch.log_softmax(
+        out.logits[:, -1, :].float(), dim=-1
+    )  # distribution of each choice's first token
+
+    rows = [(i, c) for i, cs in enumerate(choice_ids) for c in cs]  # one row per (prompt, choice)
+    owner = torch.tensor([i for i, _ in rows], device=device)
+    cont, cont_mask = right_pad([c for _, c in rows], pad)
+    cont, cont_mask = cont.to(device), cont_mask.to(device)
+    token_lp = first[owner].gather(1, cont[:, :1])  # [N, 1]
+    if cont.shape[1] > 1:
+        cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
+        cache.batch_select_indices(owner)
+        kwargs = {"attention_mask": torch.cat([mask[owner], cont_mask], dim=1), cache_kwarg(model): cache}
+        if accepts(model, "position_ids"):
+            kwargs["position_ids"] = mask.sum(-1)[owner].unsqueeze(1) + torch.arange(
+                cont.shape[1], device=device
+            )
+        logits = model(cont, **kwargs).logits[:, :-1, :].float()
+        rest = torch.log_softmax(logits, dim=-1).gather(2, cont[:, 1:].unsqueeze(-1)).squeeze(-1)
+        token_lp = torch.cat([token_lp, rest], dim=1)
+    return collect(token_lp * cont_mask, cont_mask, choice_ids)
+
+
+@torch.inference_mode()
+def score_seq2seq(
+    model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048
+) -> list[ChoiceScores]:
+    device = model_device(model)
+    pad = pad_id(tokenizer)
+    choice_ids = [encode_choices(tokenizer, cs) for cs in choices]
+    prompt_ids = [encode_prompt(tokenizer, p, max_length) for p in prompts]
+    ids, mask = right_pad(prompt_ids, pad)
+    ids, mask = ids.to(device), mask.to(device)
+    encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+
+    rows = [(i, c) for i, cs in enumerate(choice_ids) for c in cs]
+    owner = torch.tensor([i for i, _ in rows], device=device)
+    labels, label_mask = right_pad([c for _, c in rows], pad)
+    labels, label_mask = labels.to(device), label_mask.to(device)
+    start = torch.full((len(rows), 1), model.config.decoder_start_token_id, dtype=torch.long, device=device)
+    decoder_input = torch.cat([start, labels[:, :-1]], dim=1)
+    from transformers.modeling_outputs import BaseModelOutput
+
+    out = model(
+        encoder_outputs=BaseModelOutput(last_hidden_state=encoded[owner]),
+        attention_mask=mask[owner],
+        decoder_input_ids=decoder_input,
+        decoder_attention_mask=label_mask,
+        use_cache=False,
+    )
+    token_lp = torch.log_softmax(out.logits.float(), dim=-1).gather(2, labels.unsqueeze(-1)).squeeze(-1)
+    return collect(token_lp * label_mask, label_mask, choice_ids)
+
+
+def collect(
+    token_lp: torch.Tensor, mask: torch.Tensor, choice_ids: list[list[list[int]]]
+) -> list[ChoiceScores]:
+    sums, lengths = token_lp.sum(1).tolist(), mask.sum(1).tolist()
+    out, k = [], 0
+    for cs in choice_ids:
+        out.append(ChoiceScores(sums[k : k + len(cs)], [int(n) for n in lengths[k : k + len(cs)]]))
+        k += len(cs)
+    return out
+
+
+def score_choices(
+    model, tokenizer, prompts: list[str], choices: list[list[str]], seq2seq: bool, max_length: int = 2048
+) -> list[ChoiceScores]:
+    """Summed log-probability of every choice given its prompt, for one batch of prompts."""
+    fn = score_seq2seq if seq2seq else score_causal
+    return fn(model, tokenizer, prompts, choices, max_length)

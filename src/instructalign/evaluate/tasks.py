@@ -1,0 +1,197 @@
+"""Tasks are data: a YAML file names the files, columns, labels, verbalizers and templates.
+
+Classification tasks are scored by rank classification; translation tasks by generation + sacrebleu.
+A task YAML may point at per-language CSV/JSONL files (`data.path` with `{dir}`/`{lang}`/`{split}`
+slots, relative to `--data`) or a Hugging Face dataset (`data.hf`, `data.config` with slots).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from ..data.bitext import csv_records, json_lines, load_hf_split
+from ..data.prompts import slots
+from ..errors import UserError
+from ..languages import resolve
+
+REQUIRED = {
+    "classification": ("name", "languages", "data", "labels", "verbalizers", "templates"),
+    "translation": ("name", "data", "directions", "templates"),
+}
+
+
+@dataclass
+class TaskSpec:
+    name: str
+    kind: str
+    data: dict
+    templates: dict[str, list[str]]  # prompt language -> templates
+    languages: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    verbalizers: dict[str, dict[str, str]] = field(default_factory=dict)  # prompt language -> label -> word
+    label_column: str = "label"
+    target_delimiter: str = " "
+    directions: list[tuple[str, str]] = field(default_factory=list)
+    max_new_tokens: int = 64
+    source: str = ""
+
+    def template_ids(self, prompt_langs: list[str]) -> list[tuple[str, str, str]]:
+        """(template id such as 'en0', prompt language, template) for the chosen prompt languages."""
+        return [(f"{pl}{i}", pl, t) for pl in prompt_langs for i, t in enumerate(self.templates.get(pl, []))]
+
+
+def builtin_tasks() -> dict[str, Path]:
+    folder = resources.files(__package__).joinpath("tasks")
+    return {f.name[:-5]: Path(str(f)) for f in folder.iterdir() if f.name.endswith(".yaml")}
+
+
+def load_task(name_or_path: str) -> TaskSpec:
+    """A shipped task by name, or a task YAML file."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        shipped = builtin_tasks()
+        if name_or_path not in shipped:
+            raise UserError(
+                f"unknown task '{name_or_path}'; shipped tasks: {', '.join(sorted(shipped))}, or give a task YAML file"
+            )
+        path = shipped[name_or_path]
+    elif not path.is_file():
+        raise UserError(f"{name_or_path}: task file not found; check --task")
+    try:
+        doc = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict):
+        raise UserError(
+            f"{path}: a task file is a mapping (name, kind, data, labels, verbalizers, templates)"
+        )
+    return parse_task(doc, str(path))
+
+
+def parse_task(doc: dict, where: str) -> TaskSpec:
+    kind = doc.get("kind", "classification")
+    if kind not in REQUIRED:
+        raise UserError(f"{where}: kind '{kind}' is not one of {', '.join(REQUIRED)}")
+    for key in REQUIRED[kind]:
+        if key not in doc:
+            raise UserError(
+                f"{where}: missing field '{key}' (a {kind} task needs {', '.join(REQUIRED[kind])})"
+            )
+    data = doc["data"]
+    if not isinstance(data, dict) or not ("path" in data or "hf" in data):
+        raise UserError(f"{where}: field 'data' needs 'path' (files under --data) or 'hf' (a dataset name)")
+    templates = doc["templates"]
+    if not isinstance(templates, dict) or not all(isinstance(v, list) and v for v in templates.values()):
+        raise UserError(f"{where}: 'templates' maps a prompt language to a non-empty list of templates")
+    spec = TaskSpec(
+        name=str(doc["name"]),
+        kind=kind,
+        data=data,
+        templates={str(k): [str(t) for t in v] for k, v in templates.items()},
+        label_column=str(doc.get("label_column", "label")),
+        target_delimiter=str(doc.get("target_delimiter", " ")),
+        max_new_tokens=int(doc.get("max_new_tokens", 64)),
+        source=where,
+    )
+    if kind == "classification":
+        spec.languages = [resolve(str(code), f"{where}, languages") for code in doc["languages"]]
+        spec.labels = [str(label) for label in doc["labels"]]
+        spec.verbalizers = {
+            str(pl): {str(k): str(v) for k, v in words.items()} for pl, words in doc["verbalizers"].items()
+        }
+        for pl in spec.templates:
+            if pl not in spec.verbalizers:
+                raise UserError(f"{where}: templates in '{pl}' have no verbalizers; add verbalizers.{pl}")
+            missing = [label for label in spec.labels if label not in spec.verbalizers[pl]]
+            if missing:
+                raise UserError(f"{where}: verbalizers.{pl} has no word for label(s) {', '.join(missing)}")
+    else:
+        for d in doc["directions"]:
+            src, _, tgt = str(d).partition("-")
+            spec.directions.append(
+                (resolve(src, f"{where}, directions"), resolve(tgt, f"{where}, directions"))
+            )
+    return spec
+
+
+def lang_file(task: TaskSpec, root: str | None, lang: str) -> Path:
+    split = task.data.get("split", "test")
+    directory = (task.data.get("dirs") or {}).get(lang, lang)
+    relative = task.data["path"].format(dir=directory, lang=lang, split=split)
+    if root is None:
+        raise UserError(f"task {task.name} reads files under --data; give --data PATH (e.g. a NusaX folder)")
+    return Path(root) / relative
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a CSV/TSV (header = column names) or JSONL file, with their line numbers."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file; check --data and the task's data.path")
+    if path.suffix.lower() in (".jsonl", ".json"):
+        return [dict(obj, _line=n) for n, obj in json_lines(path)]
+    records = csv_records(path)
+    first = next(records, None)
+    if first is None:
+        raise UserError(f"{path}: file is empty")
+    header = first[1]
+    rows = []
+    for line, cells in records:
+        if len(cells) != len(header):
+            raise UserError(f"{path} line {line}: expected {len(header)} cells, found {len(cells)}")
+        rows.append(dict(zip(header, cells), _line=line))
+    return rows
+
+
+def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None = None) -> list[dict]:
+    """The rows of one language of a classification task, checked against the task's columns and labels."""
+    if "hf" in task.data:
+        config = task.data.get("config")
+        ds = load_hf_split(
+            task.data["hf"],
+            config.format(lang=lang) if config else None,
+            task.data.get("split", "test"),
+            streaming=False,
+        )
+        rows = [dict(r, _line=i) for i, r in enumerate(ds)]
+        where = f"hf:{task.data['hf']}"
+    else:
+        path = lang_file(task, root, lang)
+        if not path.is_file():
+            raise UserError(
+                f"{path}: no file for language '{lang}' of task {task.name}; check --data or drop it from --langs"
+            )
+        rows = read_rows(path)
+        where = str(path)
+    rows = rows[:limit] if limit else rows
+    columns = set().union(*(slots(t) for ts in task.templates.values() for t in ts)) | {task.label_column}
+    for row in rows[:1]:
+        for column in columns:
+            if column not in row:
+                raise UserError(
+                    f"{where}: no column '{column}' (the task's templates/labels need it); columns: {', '.join(k for k in row if k != '_line')}"
+                )
+    for row in rows:
+        label = str(row[task.label_column])
+        if label not in task.labels:
+            raise UserError(
+                f"{where} line {row['_line']}: gold label '{label}' has no verbalizer; task labels: {', '.join(task.labels)}"
+            )
+    return rows
+
+
+def load_bitext_rows(task: TaskSpec, root: str | None) -> list[dict[str, str]]:
+    """Rows {lang code: sentence} of a translation task's wide CSV."""
+    path = lang_file(task, root, "")
+    rows = read_rows(path)
+    columns = task.data.get("columns") or {}
+    codes = sorted({c for d in task.directions for c in d})
+    for code in codes:
+        if rows and columns.get(code, code) not in rows[0]:
+            raise UserError(
+                f"{path}: no column '{columns.get(code, code)}' for language '{code}'; columns: {', '.join(k for k in rows[0] if k != '_line')}"
+            )
+    return [{code: row[columns.get(code, code)] for code in codes} for row in rows]

@@ -1,0 +1,262 @@
+import json
+
+import pytest
+
+import tiny
+from conftest import write
+from instructalign.cli import main
+from instructalign.data.prompts import render
+from instructalign.evaluate.metrics import classification_metrics, group_means, parse_roles
+from instructalign.evaluate.tasks import load_examples, load_task
+
+
+def test_metrics_on_a_hand_made_confusion_case():
+    gold = ["pos", "pos", "pos", "neg", "neg", "neu"]
+    pred = ["pos", "pos", "neg", "neg", "pos", "neu"]
+    m = classification_metrics(gold, pred, ["neg", "neu", "pos"])
+    # per class F1: pos P=2/3 R=2/3 -> 2/3; neg P=1/2 R=1/2 -> 1/2; neu 1
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    assert m["weighted_f1"] == pytest.approx((3 * 2 / 3 + 2 * 1 / 2 + 1 * 1) / 6)
+    assert m["n"] == 6
+
+
+def test_group_means_and_roles():
+    roles = parse_roles("L1=eng,ind;L2=jav,sun;L3=mad")
+    assert roles == {"L1": ["eng", "ind"], "L2": ["jav", "sun"], "L3": ["mad"]}
+    per_lang = {"eng": {"weighted_f1": 0.8}, "ind": {"weighted_f1": 0.6}, "jav": {"weighted_f1": 0.5}}
+    groups = group_means(per_lang, roles)
+    assert groups["L1"]["weighted_f1"] == pytest.approx(0.7)
+    assert groups["L2"] == {"weighted_f1": 0.5, "languages": ["jav"]}
+    assert "L3" not in groups
+
+
+def test_nusax_senti_golden_prompts():
+    task = load_task("nusax_senti")
+    assert len(task.templates["en"]) == 3 and len(task.templates["id"]) == 3
+    assert render(task.templates["en"][0], text="Makanannya enak.") == (
+        "Makanannya enak.\nWhat would be the sentiment of the text above? positive, neutral, or negative?"
+    )
+    assert (
+        render(task.templates["id"][1], text="Makanannya enak.")
+        == "Apakah sentimen dari teks ini?\nTeks: Makanannya enak.\nJawaban:"
+    )
+    assert task.verbalizers["id"] == {"negative": "negatif", "neutral": "netral", "positive": "positif"}
+    assert len(task.languages) == 12
+
+
+FIXTURE_TASK = """
+name: tiny_nli
+kind: classification
+languages: [ind, jav]
+data: {path: "{lang}.jsonl"}
+labels: [entailment, contradiction]
+verbalizers:
+  en: {entailment: "yes", contradiction: "no"}
+templates:
+  en: ["{premise}\\nQuestion: {hypothesis} Yes or no?"]
+"""
+
+
+def nli_rows(n=6):
+    return "".join(
+        json.dumps(
+            {
+                "premise": f"Hotel itu bersih {i}.",
+                "hypothesis": "Hotel itu kotor.",
+                "label": "entailment" if i % 2 else "contradiction",
+            }
+        )
+        + "\n"
+        for i in range(n)
+    )
+
+
+def test_yaml_task_loader_on_a_fixture_task(tmp_path):
+    task_file = write(tmp_path / "tiny_nli.yaml", FIXTURE_TASK)
+    write(tmp_path / "data" / "ind.jsonl", nli_rows())
+    task = load_task(str(task_file))
+    rows = load_examples(task, str(tmp_path / "data"), "ind")
+    assert len(rows) == 6 and task.template_ids(["en"]) == [("en0", "en", task.templates["en"][0])]
+    assert (
+        render(task.templates["en"][0], **rows[0])
+        == "Hotel itu bersih 0.\nQuestion: Hotel itu kotor. Yes or no?"
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    return tiny.save(tiny.gpt2(), tmp_path_factory.mktemp("m") / "gpt2")
+
+
+def test_eval_end_to_end_on_nusax(tiny_model_dir, nusax, tmp_path, capsys):
+    out = tmp_path / "ev"
+    rc = main(
+        [
+            "eval",
+            "--model",
+            tiny_model_dir,
+            "--task",
+            "nusax_senti",
+            "--data",
+            str(nusax),
+            "--langs",
+            "eng,jav,mad",
+            "--limit",
+            "12",
+            "--roles",
+            "L1=eng;L2=jav;L3=mad",
+            "--batch-size",
+            "5",
+            "--output",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    results = json.loads((out / "results.json").read_text())
+    jav = results["tasks"]["nusax_senti"]["jav"]
+    assert set(jav) >= {"weighted_f1", "macro_f1", "accuracy", "n", "templates"}
+    assert jav["n"] == 12 and len(jav["templates"]) == 6
+    assert results["groups"]["L2"]["weighted_f1"] == pytest.approx(jav["weighted_f1"])
+    preds = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(preds) == 3 * 12 * 6
+    p = preds[0]
+    assert p["choices"] == [" negative", " neutral", " positive"] and len(p["scores"]) == 3
+    assert p["pred"] == ["negative", "neutral", "positive"][max(range(3), key=lambda j: p["scores"][j])]
+    assert "Javanese (jav)" in capsys.readouterr().out
+    # predictions agree with the per-template metrics
+    en0 = [q for q in preds if q["lang"] == "jav" and q["template"] == "en0"]
+    assert sum(q["pred"] == q["gold"] for q in en0) / 12 == pytest.approx(jav["templates"]["en0"]["accuracy"])
+
+
+def test_eval_on_a_fixture_task_with_two_columns_and_seq2seq(tmp_path):
+    model_dir = tiny.save(tiny.t5(), tmp_path / "t5")
+    task_file = write(tmp_path / "tiny_nli.yaml", FIXTURE_TASK)
+    write(tmp_path / "data" / "ind.jsonl", nli_rows())
+    write(tmp_path / "data" / "jav.jsonl", nli_rows(4))
+    out = tmp_path / "ev"
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                model_dir,
+                "--task",
+                str(task_file),
+                "--data",
+                str(tmp_path / "data"),
+                "--prompt-lang",
+                "en",
+                "--normalize",
+                "tokens",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert results["tasks"]["tiny_nli"]["jav"]["n"] == 4
+    first = json.loads((out / "predictions.jsonl").read_text().splitlines()[0])
+    assert "decision_scores" in first and first["prompt"].startswith("Hotel itu bersih")
+
+
+def test_mt_task_reports_chrf_and_bleu(tiny_model_dir, nusax, tmp_path):
+    out = tmp_path / "mt"
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                tiny_model_dir,
+                "--task",
+                "nusax_mt",
+                "--data",
+                str(nusax),
+                "--limit",
+                "3",
+                "--prompt-lang",
+                "en",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())["tasks"]["nusax_mt"]
+    assert set(results) == {"ind-jav", "jav-ind", "ind-sun", "sun-ind", "eng-jav", "jav-eng"}
+    assert {"chrf", "bleu", "n"} <= set(results["ind-jav"]) and results["ind-jav"]["n"] == 3
+
+
+BAD = {
+    "unknown task": (
+        lambda t, m: ["--task", "nusax_sentiment"],
+        "unknown task 'nusax_sentiment'; shipped tasks: nusax_mt, nusax_senti",
+    ),
+    "task yaml missing field": (
+        lambda t, m: [
+            "--task",
+            str(
+                write(
+                    t / "x.yaml",
+                    "name: x\nkind: classification\nlanguages: [ind]\ndata: {path: a}\nlabels: [a]\ntemplates: {en: [t]}\n",
+                )
+            ),
+        ],
+        "x.yaml: missing field 'verbalizers'",
+    ),
+    "data file without the column": (
+        lambda t, m: (
+            ["--task", str(write(t / "nli.yaml", FIXTURE_TASK)), "--data", str(t), "--langs", "ind"]
+            if write(t / "ind.jsonl", '{"premise": "a", "label": "entailment"}\n')
+            else []
+        ),
+        "no column 'hypothesis'",
+    ),
+    "gold label without verbalizer": (
+        lambda t, m: (
+            ["--task", str(write(t / "nli.yaml", FIXTURE_TASK)), "--data", str(t), "--langs", "ind"]
+            if write(t / "ind.jsonl", '{"premise": "a", "hypothesis": "b", "label": "neutral"}\n')
+            else []
+        ),
+        "line 1: gold label 'neutral' has no verbalizer",
+    ),
+    "language without a file": (
+        lambda t, m: ["--task", str(write(t / "nli.yaml", FIXTURE_TASK)), "--data", str(t), "--langs", "jav"],
+        "jav.jsonl: no file for language 'jav'",
+    ),
+    "missing model path": (
+        lambda t, m: (
+            [
+                "--model",
+                str(t / "no-model"),
+                "--task",
+                str(write(t / "nli.yaml", FIXTURE_TASK)),
+                "--data",
+                str(t),
+                "--langs",
+                "ind",
+            ]
+            if write(t / "ind.jsonl", nli_rows())
+            else []
+        ),
+        "no-model: no model here",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_eval_bad_input(case, tiny_model_dir, tmp_path, capsys):
+    make, expected = BAD[case]
+    args = [
+        "eval",
+        "--model",
+        tiny_model_dir,
+        *make(tmp_path, tiny_model_dir),
+        "--output",
+        str(tmp_path / "out"),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and expected in err, err
+    assert not (tmp_path / "out" / "results.json").exists()
