@@ -31,3 +31,10 @@ WIDE_CSV = (
     "2,Pelayanannya lambat sekali hari ini.,Pelayanane alon banget dina iki.,Palayananana lambat pisan poe ieu.\n"
     "3,Harga tiketnya murah dan terjangkau.,Regane tiket murah lan kejangkau.,Harga tiketna murah jeung kajangkau.\n"
 )
+
+
+def pytest_configure(config):
+    """Quiet library progress bars so that tests can read the CLI's own stderr line."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()

@@ -70,6 +70,61 @@ def run_stats(args) -> None:
     print_stats(args.folder)
 
 
+def add_train_parser(sub) -> None:
+    p = sub.add_parser(
+        "train", help="continual instruction tuning on a built data folder (alignment + replay)"
+    )
+    p.add_argument("--config", help="YAML config (top-level settings or a train: section)")
+    p.add_argument("--model", help="hub id or model folder (causal LM or encoder-decoder)")
+    p.add_argument("--data", help="folder written by 'instructalign data build'")
+    p.add_argument(
+        "--output", help="output folder; rerunning the same command resumes from its newest checkpoint"
+    )
+    p.add_argument(
+        "--lora", action="store_true", default=None, help="train LoRA adapters instead of all weights"
+    )
+    p.add_argument("--lora-r", type=int)
+    p.add_argument("--lora-alpha", type=int)
+    p.add_argument("--lora-dropout", type=float)
+    p.add_argument(
+        "--lora-targets", type=csv_list, help="modules to adapt (default: peft's per-architecture choice)"
+    )
+    p.add_argument(
+        "--merge-lora", action="store_true", default=None, help="merge adapters into the weights on save"
+    )
+    p.add_argument("--max-steps", type=int)
+    p.add_argument("--epochs", type=float)
+    p.add_argument("--lr", type=float, help="peak learning rate (default 1e-5, as in the paper)")
+    p.add_argument("--lr-scheduler", help="linear (default), cosine, constant, ...")
+    p.add_argument("--warmup-ratio", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--grad-accum", type=int)
+    p.add_argument(
+        "--max-length", type=int, help="longest example; prompts are cut from the left, targets never"
+    )
+    p.add_argument(
+        "--loss-on-prompt",
+        action="store_true",
+        default=None,
+        help="train on prompt tokens too (original code)",
+    )
+    p.add_argument("--no-group-by-length", dest="group_by_length", action="store_false", default=None)
+    p.add_argument("--save-steps", type=int)
+    p.add_argument("--logging-steps", type=int)
+    p.add_argument("--precision", help="auto (default), fp32, bf16 or fp16")
+    p.add_argument("--gradient-checkpointing", action="store_true", default=None)
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=run_train)
+
+
+def run_train(args) -> None:
+    from .config import TrainConfig, load_config
+    from .train import train
+
+    train(load_config(TrainConfig, args.config, overrides(args), "train"))
+
+
 def add_eval_parser(sub) -> None:
     p = sub.add_parser("eval", help="zero-shot prompted evaluation (rank classification, or MT generation)")
     p.add_argument("--config", help="YAML config (top-level settings or an eval: section)")
@@ -115,6 +170,7 @@ def make_parser() -> argparse.ArgumentParser:
     stats = data.add_parser("stats", help="print a built folder's manifest as tables")
     stats.add_argument("folder")
     stats.set_defaults(func=run_stats)
+    add_train_parser(sub)
     add_eval_parser(sub)
     return parser
 

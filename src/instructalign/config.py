@@ -99,6 +99,71 @@ class EvalConfig:
     """Output folder: results.json, predictions.jsonl."""
 
 
+@dataclass
+class TrainConfig:
+    """`instructalign train`: continual instruction tuning on a built `train.jsonl` (alignment + replay).
+
+    Defaults follow the paper: full fine-tuning at lr 1e-5 with AdamW and a linear schedule.
+    """
+
+    model: str | None = None
+    """Instruction-tuned model to continue from: hub id or local folder (causal LM or encoder-decoder)."""
+    data: str | None = None
+    """Folder written by `instructalign data build` (its train.jsonl)."""
+    output: str | None = None
+    """Output folder: checkpoint-*/, final/, train_summary.json, tensorboard/."""
+    lora: bool = False
+    """Train LoRA adapters (peft) instead of all weights."""
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_alpha: int = 32
+    """LoRA scaling numerator (scale = alpha / r)."""
+    lora_dropout: float = 0.05
+    """Dropout on the LoRA path."""
+    lora_targets: list[str] | None = None
+    """Modules to adapt (default: peft's choice for the architecture, e.g. query_key_value for BLOOM, q,v for T5)."""
+    merge_lora: bool = False
+    """Merge the adapters into the base weights when saving final/ (else save the adapter only)."""
+    max_steps: int = -1
+    """Optimizer steps (overrides epochs when > 0)."""
+    epochs: float = 1.0
+    """Passes over the data."""
+    lr: float = 1e-5
+    """Peak learning rate (paper: 1e-5)."""
+    lr_scheduler: str = "linear"
+    """transformers scheduler name: linear, cosine, constant, ..."""
+    warmup_ratio: float = 0.0
+    """Share of steps spent warming up."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    adam_beta2: float = 0.999
+    """AdamW beta2."""
+    max_grad_norm: float = 1.0
+    """Gradient clipping."""
+    batch_size: int = 8
+    """Examples per device per step."""
+    grad_accum: int = 1
+    """Gradient accumulation steps."""
+    max_length: int = 512
+    """Longest example in tokens; longer prompts are cut from the left, targets never."""
+    loss_on_prompt: bool = False
+    """Also train on prompt tokens (the original InstructAlign code's behaviour; causal models only)."""
+    group_by_length: bool = True
+    """Batch examples of similar length together (less padding)."""
+    save_steps: int = 500
+    """Checkpoint every N steps into OUT/checkpoint-N."""
+    save_total_limit: int | None = 3
+    """Keep at most this many checkpoints."""
+    logging_steps: int = 10
+    """Log loss and throughput every N steps."""
+    precision: str = "auto"
+    """auto (bf16 on a GPU that has it, else fp32), fp32, bf16 or fp16."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass to save memory."""
+    seed: int = 42
+    """Seed of model init, data order and dropout."""
+
+
 def _fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
@@ -141,4 +206,4 @@ def as_dict(cfg) -> dict[str, Any]:
 
 def config_classes() -> dict[str, type]:
     """Section name -> config class, for every stage that has one."""
-    return {"build": BuildConfig, "eval": EvalConfig}
+    return {"build": BuildConfig, "train": TrainConfig, "eval": EvalConfig}

@@ -46,9 +46,21 @@ def load_tokenizer(name_or_path: str):
 
 
 def load_model(name_or_path: str, dtype=None):
-    """The model in eval mode (callers switch to train mode), its tokenizer, and whether it is seq2seq."""
+    """The model in eval mode (callers switch to train mode), its tokenizer, and whether it is seq2seq.
+
+    A folder holding a LoRA adapter (adapter_config.json) is loaded on top of its base model.
+    """
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+    adapter = Path(name_or_path) / "adapter_config.json"
+    if adapter.is_file():
+        import json
+
+        from peft import PeftModel
+
+        base = json.loads(adapter.read_text("utf-8"))["base_model_name_or_path"]
+        model, _, seq2seq = load_model(base, dtype)
+        return PeftModel.from_pretrained(model, name_or_path).eval(), load_tokenizer(name_or_path), seq2seq
     config = load_model_config(name_or_path)
     seq2seq = is_encoder_decoder(config)
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM

@@ -1,0 +1,178 @@
+"""Training examples -> token ids with prompt-masked labels, and the collator and sampler that batch them.
+
+Causal models see `prompt + target + EOS` with labels -100 on the prompt; encoder-decoder models see the
+prompt in the encoder and `target + EOS` as labels. Too-long examples lose prompt tokens from the left,
+never target tokens; an example whose target alone does not fit is dropped. Both are counted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from .data.bitext import json_lines
+from .errors import UserError
+
+IGNORE = -100
+
+
+def read_examples(path: Path) -> Iterator[tuple[str, str]]:
+    """(prompt, target) of every line of a train.jsonl (xP3-style inputs/targets rows too)."""
+    if not path.is_file():
+        raise UserError(f"{path}: not found; --data must be a folder written by 'instructalign data build'")
+    for number, obj in json_lines(path):
+        prompt = obj.get("prompt", obj.get("inputs"))
+        target = obj.get("target", obj.get("targets"))
+        if not isinstance(prompt, str) or not isinstance(target, str):
+            raise UserError(
+                f"{path} line {number}: needs string fields 'prompt' and 'target' (or 'inputs' and 'targets')"
+            )
+        yield prompt, target
+
+
+def joined_target(prompt: str, target: str) -> str:
+    """The target as it follows the prompt: a space between them unless one side already has one."""
+    return target if not prompt or prompt[-1].isspace() or target[:1].isspace() else " " + target
+
+
+def encode_causal(
+    prompt_ids: list[int],
+    target_ids: list[int],
+    eos: int,
+    max_length: int,
+    loss_on_prompt: bool,
+    stats: Counter,
+) -> dict | None:
+    target_ids = target_ids + [eos]
+    if len(target_ids) > max_length:
+        stats["dropped_target_too_long"] += 1
+        return None
+    room = max_length - len(target_ids)
+    if len(prompt_ids) > room:
+        stats["truncated_prompt"] += 1
+        prompt_ids = prompt_ids[len(prompt_ids) - room :]
+    input_ids = prompt_ids + target_ids
+    labels = (list(prompt_ids) if loss_on_prompt else [IGNORE] * len(prompt_ids)) + target_ids
+    return {"input_ids": input_ids, "labels": labels, "length": len(input_ids), "n_target": len(target_ids)}
+
+
+def encode_seq2seq(
+    prompt_ids: list[int], target_ids: list[int], eos: int, max_length: int, stats: Counter
+) -> dict | None:
+    target_ids = target_ids + [eos]
+    if len(target_ids) > max_length:
+        stats["dropped_target_too_long"] += 1
+        return None
+    if len(prompt_ids) > max_length:
+        stats["truncated_prompt"] += 1
+        prompt_ids = prompt_ids[len(prompt_ids) - max_length :]
+    return {
+        "input_ids": prompt_ids,
+        "labels": target_ids,
+        "length": len(prompt_ids) + len(target_ids),
+        "n_target": len(target_ids),
+    }
+
+
+def tokenize_file(
+    path: Path,
+    tokenizer,
+    seq2seq: bool,
+    max_length: int,
+    loss_on_prompt: bool,
+    stats: Counter,
+    chunk: int = 1000,
+) -> Iterator[dict]:
+    """Stream encoded examples from a train.jsonl, tokenizing in chunks with the fast tokenizer."""
+    buffer: list[tuple[str, str]] = []
+
+    def flush() -> Iterator[dict]:
+        prompts = [p for p, _ in buffer]
+        targets = [joined_target(p, t) for p, t in buffer]
+        prompt_ids = tokenizer(prompts)["input_ids"]
+        target_ids = tokenizer(targets, add_special_tokens=False)["input_ids"]
+        for p, t in zip(prompt_ids, target_ids):
+            stats["examples"] += 1
+            stats["shortest_target"] = min(stats.get("shortest_target", 10**9), len(t) + 1)
+            enc = (
+                encode_seq2seq(p, t, tokenizer.eos_token_id, max_length, stats)
+                if seq2seq
+                else encode_causal(p, t, tokenizer.eos_token_id, max_length, loss_on_prompt, stats)
+            )
+            if enc is not None:
+                yield enc
+        buffer.clear()
+
+    for example in read_examples(path):
+        buffer.append(example)
+        if len(buffer) >= chunk:
+            yield from flush()
+    if buffer:
+        yield from flush()
+
+
+def build_dataset(path: Path, tokenizer, seq2seq: bool, max_length: int, loss_on_prompt: bool):
+    """An Arrow-backed `datasets.Dataset` of encoded examples (memory-mapped, not Python lists) + counts."""
+    import datasets
+
+    stats: Counter = Counter()
+    rows = list(tokenize_file(path, tokenizer, seq2seq, max_length, loss_on_prompt, stats))
+    if stats["examples"] == 0:
+        raise UserError(f"{path}: no examples; rebuild the data folder")
+    if not rows:
+        raise UserError(
+            f"--max-length {max_length} is smaller than the shortest target ({stats['shortest_target']} tokens with EOS); raise --max-length"
+        )
+    dataset = datasets.Dataset.from_list(rows)
+    return dataset, stats
+
+
+@dataclass
+class PaddingCollator:
+    """Pads a batch to its longest example (labels with -100) and counts real vs. padded tokens."""
+
+    pad_id: int
+    seq2seq: bool
+    counts: Counter = field(default_factory=Counter)
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        label_width = max(len(f["labels"]) for f in features) if self.seq2seq else width
+        labels = torch.full((len(features), label_width), IGNORE, dtype=torch.long)
+        for i, f in enumerate(features):
+            n = len(f["input_ids"])
+            ids[i, :n] = torch.tensor(f["input_ids"])
+            mask[i, :n] = 1
+            labels[i, : len(f["labels"])] = torch.tensor(f["labels"])
+        self.counts["real_tokens"] += int(mask.sum()) + (
+            sum(len(f["labels"]) for f in features) if self.seq2seq else 0
+        )
+        self.counts["padded_tokens"] += mask.numel() + (labels.numel() if self.seq2seq else 0)
+        self.counts["target_tokens"] += sum(f["n_target"] for f in features)
+        self.counts["examples"] += len(features)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+    def padding_share(self) -> float:
+        return 1 - self.counts["real_tokens"] / max(self.counts["padded_tokens"], 1)
+
+
+class SeededLengthGroupedSampler(LengthGroupedSampler):
+    """Length-grouped order drawn from `seed + epoch`: the same on every process and after a resume."""
+
+    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+        super().__init__(batch_size, lengths=lengths)
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        return super().__iter__()

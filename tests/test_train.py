@@ -1,0 +1,321 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import tiny
+from conftest import write
+from instructalign.cli import main
+from instructalign.train_data import IGNORE, PaddingCollator, encode_causal
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def examples(n=24):
+    rows = []
+    for i in range(n):
+        rows.append(
+            {
+                "prompt": f"Translate the following text from Indonesian to Javanese.\nText: Hotel itu sangat bersih {i}.",
+                "target": "Hotel iku resik banget lan kepenak.",
+                "objective": "mt",
+                "source": "align",
+            }
+        )
+        rows.append(
+            {
+                "inputs": "What would be the sentiment of the text above? The service is very slow today.",
+                "targets": "negative",
+                "source": "replay",
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    d = tmp_path / "data"
+    write(d / "train.jsonl", "".join(json.dumps(r) + "\n" for r in examples()))
+    return d
+
+
+def weights(folder) -> dict[str, torch.Tensor]:
+    return load_file(str(Path(folder) / "model.safetensors"))
+
+
+def train(model_dir, data_dir, out, *extra) -> int:
+    return main(
+        [
+            "train",
+            "--model",
+            str(model_dir),
+            "--data",
+            str(data_dir),
+            "--output",
+            str(out),
+            "--lr",
+            "3e-3",
+            "--batch-size",
+            "4",
+            "--logging-steps",
+            "5",
+            *extra,
+        ]
+    )
+
+
+def test_prompt_tokens_carry_label_minus_100():
+    stats = Counter()
+    enc = encode_causal([5, 6, 7], [8, 9], eos=1, max_length=10, loss_on_prompt=False, stats=stats)
+    assert enc["input_ids"] == [5, 6, 7, 8, 9, 1]
+    assert enc["labels"] == [IGNORE, IGNORE, IGNORE, 8, 9, 1]
+    assert encode_causal([5, 6, 7], [8, 9], 1, 10, True, stats)["labels"] == [5, 6, 7, 8, 9, 1]
+
+
+def test_too_long_examples_lose_prompt_tokens_never_target_tokens():
+    stats = Counter()
+    enc = encode_causal(list(range(10, 20)), [8, 9], eos=1, max_length=6, loss_on_prompt=False, stats=stats)
+    assert enc["input_ids"] == [17, 18, 19, 8, 9, 1] and enc["labels"][-3:] == [8, 9, 1]
+    assert (
+        encode_causal([5], [8, 9, 10, 11, 12, 13], eos=1, max_length=6, loss_on_prompt=False, stats=stats)
+        is None
+    )
+    assert stats == {"truncated_prompt": 1, "dropped_target_too_long": 1}
+
+
+def test_collator_pads_labels_with_minus_100_and_counts_padding():
+    c = PaddingCollator(pad_id=0, seq2seq=False)
+    batch = c(
+        [
+            {"input_ids": [5, 6, 7], "labels": [IGNORE, 6, 7], "n_target": 2},
+            {"input_ids": [5], "labels": [5], "n_target": 1},
+        ]
+    )
+    assert batch["labels"].tolist() == [[IGNORE, 6, 7], [5, IGNORE, IGNORE]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert c.padding_share() == pytest.approx(2 / 6)
+
+
+@pytest.mark.parametrize("make", [tiny.bloom, tiny.t5], ids=["bloom", "t5"])
+def test_training_changes_weights_and_lowers_target_loss(make, data_dir, tmp_path):
+    base = tiny.save(make(), tmp_path / "base")
+    out = tmp_path / "run"
+    assert (
+        train(
+            base,
+            data_dir,
+            out,
+            "--max-steps",
+            "36",
+            "--save-steps",
+            "36",
+            "--lr-scheduler",
+            "constant",
+            "--lr",
+            "5e-3",
+        )
+        == 0
+    )
+    before, after = weights(base), weights(out / "final")
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["steps"] == 36 and summary["target_tokens"] > 0 and 0 <= summary["padding_share"] < 0.5
+    history = json.loads((out / "checkpoint-36" / "trainer_state.json").read_text())["log_history"]
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert losses[-1] < 0.6 * losses[0], losses
+    assert (out / "final" / "README.md").read_text().count("target tokens only") == 1
+    assert any((out / "tensorboard").rglob("events.out.tfevents*"))
+
+
+def test_lora_trains_only_adapter_weights(data_dir, tmp_path):
+    base = tiny.save(tiny.bloom(), tmp_path / "base")
+    out = tmp_path / "lora"
+    assert (
+        train(base, data_dir, out, "--lora", "--lora-r", "4", "--max-steps", "6", "--save-steps", "100") == 0
+    )
+    adapter = load_file(str(out / "final" / "adapter_model.safetensors"))
+    assert adapter and all("lora_" in k for k in adapter)
+    assert not (out / "final" / "model.safetensors").exists()
+    from instructalign.models import load_model
+
+    model, _, _ = load_model(str(out / "final"))
+    base_w = weights(base)
+    trained = {n: p for n, p in model.named_parameters() if "lora_" not in n}
+    for name, p in trained.items():
+        key = name.replace("base_model.model.", "").replace(".base_layer", "")
+        if key in base_w:
+            assert torch.equal(p.detach(), base_w[key]), name
+    merged = tmp_path / "merged"
+    assert (
+        train(
+            base,
+            data_dir,
+            merged,
+            "--lora",
+            "--lora-r",
+            "4",
+            "--max-steps",
+            "6",
+            "--save-steps",
+            "100",
+            "--merge-lora",
+        )
+        == 0
+    )
+    mw = weights(merged / "final")
+    assert any(not torch.equal(mw[k], base_w[k]) for k in base_w if k in mw)
+
+
+def cli(*args) -> list[str]:
+    return [sys.executable, "-m", "instructalign.cli", *args]
+
+
+def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
+    data = tmp_path / "data"
+    write(data / "train.jsonl", "".join(json.dumps(r) + "\n" for r in examples(40)))
+    torch.manual_seed(0)
+    base = tiny.save(tiny.gpt2(), tmp_path / "base")
+    args = [
+        "--model",
+        base,
+        "--data",
+        str(data),
+        "--lr",
+        "3e-3",
+        "--batch-size",
+        "2",
+        "--max-steps",
+        "60",
+        "--save-steps",
+        "10",
+        "--logging-steps",
+        "10",
+        "--seed",
+        "3",
+    ]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run(
+        cli("train", *args, "--output", str(tmp_path / "full")), check=True, env=env, capture_output=True
+    )
+
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        cli("train", *args, "--output", str(killed)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while (
+        not (killed / "checkpoint-20" / "trainer_state.json").exists()
+        and proc.poll() is None
+        and time.time() < deadline
+    ):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if (killed / "final").exists():
+        pytest.skip("the run finished before it could be killed")
+    assert not (killed / "train_summary.json").exists()
+    resumed = subprocess.run(
+        cli("train", *args, "--output", str(killed)), env=env, capture_output=True, text=True
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    summary = json.loads((killed / "train_summary.json").read_text())
+    assert summary["resumed_from"].startswith("checkpoint-") and summary["steps"] == 60
+    a, b = weights(tmp_path / "full" / "final"), weights(killed / "final")
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
+
+
+BAD = {
+    "missing model path": (
+        lambda t, d: ["--model", str(t / "nope"), "--data", str(d)],
+        "nope: no model here",
+    ),
+    "data folder without train.jsonl": (lambda t, d: ["--data", str(t)], "no train.jsonl here"),
+    "broken line": (
+        lambda t, d: [
+            "--data",
+            str(write(t / "bad" / "train.jsonl", '{"prompt": "a", "target": "b"}\n{"prompt": \n').parent),
+        ],
+        "train.jsonl line 2: invalid JSON",
+    ),
+    "max-length below the shortest target": (
+        lambda t, d: ["--data", str(d), "--max-length", "1"],
+        "--max-length 1 is smaller than the shortest target",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_train_bad_input(case, data_dir, tmp_path, capsys):
+    base = tiny.save(tiny.bloom(), tmp_path / "base")
+    make, expected = BAD[case]
+    out = tmp_path / "out"
+    assert main(["train", "--model", base, "--output", str(out), *make(tmp_path, data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err, err
+    assert not (out / "final").exists()
+
+
+def test_output_of_another_run_is_refused_and_kept(data_dir, tmp_path, capsys):
+    base = tiny.save(tiny.bloom(), tmp_path / "base")
+    out = tmp_path / "run"
+    assert train(base, data_dir, out, "--max-steps", "4", "--save-steps", "2") == 0
+    before = weights(out / "final")
+    shutil_rm = out / "final"
+    import shutil
+
+    shutil.rmtree(shutil_rm)  # as if the run had been killed: checkpoints only
+    assert train(base, data_dir, out, "--max-steps", "4", "--save-steps", "2", "--lr", "1e-2") == 2
+    err = capsys.readouterr().err
+    assert "holds a run with different settings lr" in err and "choose a new --output" in err
+    assert (out / "checkpoint-4").is_dir() and before
+
+
+@pytest.mark.slow
+def test_two_process_cpu_run_with_torchrun(data_dir, tmp_path):
+    base = tiny.save(tiny.bloom(), tmp_path / "base")
+    out = tmp_path / "ddp"
+    torchrun = Path(sys.executable).with_name("torchrun")
+    proc = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29561",
+            "-m",
+            "instructalign.cli",
+            "train",
+            "--model",
+            base,
+            "--data",
+            str(data_dir),
+            "--output",
+            str(out),
+            "--max-steps",
+            "6",
+            "--save-steps",
+            "3",
+            "--batch-size",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["processes"] == 2 and summary["steps"] == 6
+    assert (out / "final" / "model.safetensors").is_file()
