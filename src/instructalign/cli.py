@@ -153,6 +153,39 @@ def run_eval(args) -> None:
     evaluate(cfg)
 
 
+def add_report_parser(sub) -> None:
+    p = sub.add_parser(
+        "report", help="compare eval runs: tables, continual-learning metrics, similarity, plots"
+    )
+    p.add_argument("--config", help="YAML config (top-level settings or a report: section)")
+    p.add_argument(
+        "--run",
+        action="append",
+        help="NAME=DIR or NAME=DIR1,DIR2,DIR3 (one eval folder per seed); repeatable",
+    )
+    p.add_argument("--baseline", help="run the others are compared with (default: the first)")
+    p.add_argument("--control", help="a second reference run, e.g. replay-only")
+    p.add_argument("--roles", help="'L1=eng,ind;L2=jav,sun;L3=mad' (default: the roles recorded by eval)")
+    p.add_argument(
+        "--similarity-data", help="parallel text for language similarity (NusaX folder or wide CSV)"
+    )
+    p.add_argument("--task", help="task to report (default: the first in the results)")
+    p.add_argument("--title")
+    p.add_argument("--bootstrap", type=int, help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--output", help="output folder: report.md, report.html, CSV tables, PNG plots")
+    p.set_defaults(func=run_report)
+
+
+def run_report(args) -> None:
+    from .config import ReportConfig, load_config
+    from .report import make_report
+
+    cfg = load_config(ReportConfig, args.config, overrides(args), "report")
+    make_report(cfg)
+    print(f"report: {cfg.output}/report.html (and report.md)")
+
+
 def overrides(args) -> dict:
     return {k: v for k, v in vars(args).items() if k not in ("config", "func", "command", "data_command")}
 
@@ -172,6 +205,7 @@ def make_parser() -> argparse.ArgumentParser:
     stats.set_defaults(func=run_stats)
     add_train_parser(sub)
     add_eval_parser(sub)
+    add_report_parser(sub)
     return parser
 
 

@@ -164,6 +164,34 @@ class TrainConfig:
     """Seed of model init, data order and dropout."""
 
 
+@dataclass
+class ReportConfig:
+    """`instructalign report`: compare eval runs against a baseline, in tables and plots."""
+
+    run: list[str] = field(default_factory=list)
+    """NAME=DIR[,DIR2,...]: an eval output folder (or a folder holding one) per seed."""
+    baseline: str | None = None
+    """Name of the run the others are compared with (default: the first)."""
+    control: str | None = None
+    """Optional second reference run (e.g. replay-only), also compared against."""
+    roles: str | None = None
+    """Language groups, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad' (default: the roles the eval runs recorded)."""
+    similarity_data: str | None = None
+    """Parallel text for language similarity: a NusaX folder (mt/train.csv) or a wide CSV."""
+    task: str | None = None
+    """Task to report (default: the only/first task in the results)."""
+    title: str = "InstructAlign report"
+    """Report title."""
+    bootstrap: int = 2000
+    """Bootstrap resamples for the 95% intervals."""
+    seed: int = 0
+    """Seed of the bootstrap."""
+    notes: list[str] = field(default_factory=list)
+    """Extra paragraphs for the report (the demo adds its summary here)."""
+    output: str | None = None
+    """Output folder: report.md, report.html, *.csv, *.png."""
+
+
 def _fields(cls) -> dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls)}
 
@@ -206,4 +234,4 @@ def as_dict(cfg) -> dict[str, Any]:
 
 def config_classes() -> dict[str, type]:
     """Section name -> config class, for every stage that has one."""
-    return {"build": BuildConfig, "train": TrainConfig, "eval": EvalConfig}
+    return {"build": BuildConfig, "train": TrainConfig, "eval": EvalConfig, "report": ReportConfig}

@@ -1,0 +1,6 @@
+"""`instructalign report`: turn eval runs into comparisons — tables, continual-learning metrics,
+language similarity vs. transfer, and plots — in report.md and a self-contained report.html."""
+
+from .build import make_report
+
+__all__ = ["make_report"]

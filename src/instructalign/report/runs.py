@@ -1,0 +1,81 @@
+"""Read eval outputs into runs: a name and one results.json (with predictions) per seed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UserError
+
+
+@dataclass
+class Run:
+    name: str
+    folders: list[Path]
+    results: list[dict]
+
+    @property
+    def seeds(self) -> int:
+        return len(self.results)
+
+    def per_language(self, task: str) -> dict[str, list[float]]:
+        """Weighted F1 (mean over templates) per language, one value per seed."""
+        langs = self.results[0]["tasks"][task]
+        return {
+            lang: [r["tasks"][task][lang]["weighted_f1"] for r in self.results if lang in r["tasks"][task]]
+            for lang in langs
+        }
+
+    def per_template(self, task: str) -> dict[str, dict[str, list[float]]]:
+        out: dict[str, dict[str, list[float]]] = {}
+        for r in self.results:
+            for lang, m in r["tasks"][task].items():
+                for tid, t in m.get("templates", {}).items():
+                    out.setdefault(lang, {}).setdefault(tid, []).append(t["weighted_f1"])
+        return out
+
+
+def find_results(folder: Path) -> Path:
+    """results.json in the folder, or the single one below it (a train output holding an eval)."""
+    if (folder / "results.json").is_file():
+        return folder / "results.json"
+    found = sorted(folder.rglob("results.json")) if folder.is_dir() else []
+    if len(found) == 1:
+        return found[0]
+    if not folder.exists():
+        raise UserError(f"{folder}: no such folder; check --run")
+    if not found:
+        raise UserError(f"{folder}: no results.json here; run 'instructalign eval --output {folder}' first")
+    raise UserError(
+        f"{folder}: holds several results.json ({', '.join(str(p) for p in found[:3])}); name one folder"
+    )
+
+
+def load_results(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"{path}: invalid JSON ({exc.msg}, line {exc.lineno}); rerun instructalign eval"
+        ) from None
+    if not isinstance(doc, dict) or "tasks" not in doc:
+        raise UserError(f"{path}: not an instructalign eval result (no 'tasks')")
+    doc["_path"] = str(path)
+    return doc
+
+
+def parse_run(spec: str) -> Run:
+    name, sep, folders = spec.partition("=")
+    if not sep or not name.strip() or not folders.strip():
+        raise UserError(f"--run '{spec}': write it as NAME=DIR or NAME=DIR1,DIR2,DIR3 (one folder per seed)")
+    paths = [Path(f.strip()) for f in folders.split(",") if f.strip()]
+    return Run(name.strip(), paths, [load_results(find_results(p)) for p in paths])
+
+
+def load_predictions(result: dict, task: str) -> list[dict] | None:
+    path = Path(result["_path"]).with_name("predictions.jsonl")
+    if not path.is_file():
+        return None
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return [r for r in rows if "gold" in r]
