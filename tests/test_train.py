@@ -319,3 +319,28 @@ def test_two_process_cpu_run_with_torchrun(data_dir, tmp_path):
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["processes"] == 2 and summary["steps"] == 6
     assert (out / "final" / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("make", [tiny.bloom, tiny.gpt2], ids=["bloom", "gpt2"])
+def test_target_position_loss_equals_the_models_own_loss(make):
+    from transformers import TrainingArguments
+
+    from instructalign.train import AlignTrainer
+
+    model = make().train()
+    torch.manual_seed(0)
+    ids = torch.randint(3, 200, (3, 12))
+    mask = torch.ones_like(ids)
+    mask[2, 9:] = 0
+    labels = ids.clone()
+    labels[:, :7] = IGNORE
+    labels[2, 9:] = IGNORE
+    model.eval()  # no dropout: both paths see the same activations
+    trainer = AlignTrainer(
+        model=model, args=TrainingArguments(output_dir="/tmp/ia-loss-test", report_to=[], use_cpu=True)
+    )
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    assert trainer.target_positions_only(model)
+    ours = trainer.compute_loss(model, dict(batch))
+    reference = model(**batch).loss
+    assert ours.item() == pytest.approx(reference.item(), rel=1e-5)

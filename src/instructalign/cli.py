@@ -131,6 +131,7 @@ def add_eval_parser(sub) -> None:
     p.add_argument("--model", help="hub id or model folder")
     p.add_argument("--task", help="shipped task (nusax_senti, nusax_mt) or a task YAML file")
     p.add_argument("--data", help="folder the task's files are read from (e.g. the NusaX folder)")
+    p.add_argument("--split", help="split to read (default: the task's own; valid while choosing settings)")
     p.add_argument("--langs", type=csv_list, help="languages to evaluate (default: all of the task's)")
     p.add_argument("--prompt-lang", dest="prompt_langs", type=csv_list, help="template languages, e.g. en,id")
     p.add_argument("--roles", help="groups for means, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad'")
@@ -186,6 +187,38 @@ def run_report(args) -> None:
     print(f"report: {cfg.output}/report.html (and report.md)")
 
 
+def add_demo_parser(sub) -> None:
+    p = sub.add_parser(
+        "demo", help="the whole method end to end, offline, on NusaX and a small stand-in model"
+    )
+    p.add_argument("--data", help="NusaX folder (default: $INSTRUCTALIGN_NUSAX, else the cache)")
+    p.add_argument("--output", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument(
+        "--seeds", type=int, default=1, help="repeat the trained runs (base included) with N seeds"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="a much smaller model and fewer steps (about 3 minutes)"
+    )
+    p.add_argument("--eval-split", default="test", help="test (default) or valid (while choosing settings)")
+    p.set_defaults(func=run_demo_command)
+
+
+def run_demo_command(args) -> None:
+    from .demo import run_demo
+
+    run_demo(args.data, args.output, seeds=args.seeds, quick=args.quick, eval_split=args.eval_split)
+
+
+def run_download(args) -> None:
+    from pathlib import Path
+
+    from .data.download import download_nusax
+    from .demo import cache_dir
+
+    target = download_nusax(Path(args.to) if args.to else cache_dir() / "nusax")
+    print(f"NusaX is in {target}")
+
+
 def overrides(args) -> dict:
     return {k: v for k, v in vars(args).items() if k not in ("config", "func", "command", "data_command")}
 
@@ -203,15 +236,30 @@ def make_parser() -> argparse.ArgumentParser:
     stats = data.add_parser("stats", help="print a built folder's manifest as tables")
     stats.add_argument("folder")
     stats.set_defaults(func=run_stats)
+    download = data.add_parser("download", help="fetch a public dataset (nusax) into the cache or --to DIR")
+    download.add_argument("dataset", choices=["nusax"])
+    download.add_argument("--to", help="target folder (default: ~/.cache/instructalign/nusax)")
+    download.set_defaults(func=run_download)
     add_train_parser(sub)
     add_eval_parser(sub)
     add_report_parser(sub)
+    add_demo_parser(sub)
     return parser
+
+
+def quiet_library_progress_bars() -> None:
+    """instructalign draws its own bars; transformers' per-save and per-load bars are noise here."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        return
+    hf_logging.disable_progress_bar()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
+    quiet_library_progress_bars()
     try:
         args.func(args)
     except UserError as exc:

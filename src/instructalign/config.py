@@ -79,6 +79,8 @@ class EvalConfig:
     """Shipped task name (nusax_senti, nusax_mt) or a task YAML file."""
     data: str | None = None
     """Root folder the task's files are read from (e.g. the NusaX folder)."""
+    split: str | None = None
+    """Split to read (default: the task's own, test for nusax_senti); use valid while choosing settings."""
     langs: list[str] = field(default_factory=list)
     """Languages to evaluate (default: all of the task's)."""
     prompt_langs: list[str] = field(default_factory=list)

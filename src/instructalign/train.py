@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from .config import TrainConfig, as_dict
 from .data.bitext import sha256_file
@@ -112,7 +112,37 @@ def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
 
 
 class AlignTrainer(Trainer):
-    """`Trainer` whose length-grouped sampler is seeded, so order survives a resume and matches across ranks."""
+    """`Trainer` whose length-grouped sampler is seeded, so order survives a resume and matches across ranks,
+    and whose causal-LM loss projects only the target positions through the LM head (single process, no LoRA):
+    the same loss as the model's own, without a vocabulary-sized softmax over every prompt token."""
+
+    def target_positions_only(self, model) -> bool:
+        unwrapped = self.accelerator.unwrap_model(model)
+        config = getattr(unwrapped, "config", None)
+        return (
+            self.args.world_size == 1
+            and config is not None
+            and not config.is_encoder_decoder
+            and unwrapped.get_output_embeddings() is not None
+            and unwrapped.base_model is not unwrapped
+            and not any(
+                getattr(config, k, None) for k in ("final_logit_softcapping", "logit_scale", "logits_scaling")
+            )
+            and not hasattr(unwrapped, "peft_config")
+        )
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if return_outputs or not self.target_positions_only(model):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        labels = inputs["labels"]
+        hidden = model.base_model(
+            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
+        ).last_hidden_state
+        targets = labels[:, 1:]
+        keep = targets != -100
+        logits = model.get_output_embeddings()(hidden[:, :-1][keep]).float()
+        loss = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
+        return loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
@@ -229,6 +259,9 @@ def train(cfg: TrainConfig) -> dict:
         processing_class=tokenizer,
         callbacks=[ThroughputCallback(collator), tensorboard(out)],
     )
+    trainer.remove_callback(
+        PrinterCallback
+    )  # the progress bar shows loss and tokens/s; TensorBoard has the rest
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     wall = time.perf_counter() - start

@@ -50,10 +50,15 @@ def parse_weights(weights: dict | str | None) -> dict[str, float]:
 
 def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], dict[str, float]]:
     """Resolve and validate languages, objectives, weights and counts before any work is done."""
-    if not cfg.bitext:
-        raise UserError("no --bitext given; name a NusaX folder, a CSV/TSV/JSONL file or hf:NAME")
     if not cfg.output:
         raise UserError("no --output folder given")
+    if not cfg.bitext:
+        if cfg.replay and cfg.replay_count:
+            check_counts(cfg)
+            return [], [], [], {}  # a replay-only mix: the control run of an experiment
+        raise UserError(
+            "no --bitext given; name a NusaX folder, a CSV/TSV/JSONL file or hf:NAME (or only --replay with --replay-count)"
+        )
     pivots = resolve_list(cfg.pivots, "--pivots")
     targets = resolve_list(cfg.targets, "--targets")
     if not pivots or not targets:
@@ -77,6 +82,11 @@ def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], d
             )
         if w < 0:
             raise UserError(f"--objective-weights {name}={w}: weights must be >= 0")
+    check_counts(cfg)
+    return pivots, targets, objectives, weights
+
+
+def check_counts(cfg: BuildConfig) -> None:
     if cfg.replay_count is not None and cfg.replay_count < 0:
         raise UserError(f"--replay-count {cfg.replay_count}: must be >= 0")
     if cfg.replay_ratio is not None and not 0 <= cfg.replay_ratio < 1:
@@ -90,7 +100,6 @@ def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], d
     for name in ("mask_rate", "delete_rate"):
         if not 0 <= getattr(cfg, name) <= 1:
             raise UserError(f"{name} {getattr(cfg, name)}: must be between 0 and 1")
-    return pivots, targets, objectives, weights
 
 
 def repeats(weight: float, rng: random.Random) -> int:
@@ -222,9 +231,13 @@ def build(cfg: BuildConfig) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
     try:
         rng = random.Random(cfg.seed)
-        counts, stats = write_alignment(
-            cfg, pivots, targets, objectives, weights, excluded, tmp / "align.jsonl", rng
-        )
+        if cfg.bitext:
+            counts, stats = write_alignment(
+                cfg, pivots, targets, objectives, weights, excluded, tmp / "align.jsonl", rng
+            )
+        else:  # a replay-only mix
+            counts, stats = Counter(), Counter()
+            (tmp / "align.jsonl").touch()
         wanted = replay_count_for(counts["source:align"], cfg.replay_count, cfg.replay_ratio)
         replay_rows, available = [], 0
         if cfg.replay and wanted > 0:

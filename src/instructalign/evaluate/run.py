@@ -207,6 +207,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
     task = load_task(cfg.task)
+    if cfg.split:
+        task.data["split"] = cfg.split
     langs, prompt_langs = check_settings(cfg, task)
     roles = parse_roles(cfg.roles)
     if task.kind == "classification":  # read and check every file before loading the model
