@@ -29,7 +29,8 @@ data-example: install
 	$(BIN)/instructalign data build --bitext $(NUSAX) --split train --pivots ind,eng \
 	  --targets jav,sun,min,bjn,ban,ace,bug --objectives mt,tlm,xss --seed 7 --output out/align --overwrite
 
-demo: data-example  # until `instructalign demo` lands: build the NusaX alignment data
+demo: install
+	$(BIN)/instructalign demo --data $(NUSAX) --output out/demo
 
 clean:
 	rm -rf out runs .pytest_cache

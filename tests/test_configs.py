@@ -7,7 +7,8 @@ from instructalign.config import BuildConfig, config_classes, load_config
 from instructalign.errors import UserError
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((REPO / "configs").rglob("*.yaml"))
+SHIPPED = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "accelerate")
+ACCELERATE = sorted((REPO / "configs" / "accelerate").glob("*.yaml"))
 
 
 def test_configs_are_shipped():
@@ -36,3 +37,9 @@ def test_config_that_is_not_a_mapping(tmp_path):
     path.write_text("- a\n- b\n")
     with pytest.raises(UserError, match="c.yaml: expected a mapping"):
         load_config(BuildConfig, str(path), {}, "build")
+
+
+@pytest.mark.parametrize("path", ACCELERATE, ids=lambda p: p.name)
+def test_accelerate_configs_parse(path):
+    doc = yaml.safe_load(path.read_text())
+    assert doc["distributed_type"] and doc["num_processes"] >= 1

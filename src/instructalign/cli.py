@@ -200,13 +200,25 @@ def add_demo_parser(sub) -> None:
         "--quick", action="store_true", help="a much smaller model and fewer steps (about 3 minutes)"
     )
     p.add_argument("--eval-split", default="test", help="test (default) or valid (while choosing settings)")
+    p.add_argument("--config", help="YAML whose demo: section changes the recipe (see configs/demo.yaml)")
     p.set_defaults(func=run_demo_command)
 
 
 def run_demo_command(args) -> None:
-    from .demo import run_demo
+    from dataclasses import asdict
 
-    run_demo(args.data, args.output, seeds=args.seeds, quick=args.quick, eval_split=args.eval_split)
+    from .config import DemoRecipe, load_config
+    from .demo import FULL, QUICK, run_demo
+
+    preset = QUICK if args.quick else FULL
+    recipe = None
+    if args.config:
+        recipe = load_config(DemoRecipe, args.config, {}, "demo")
+        changed = {k: v for k, v in asdict(recipe).items() if v != getattr(DemoRecipe(), k)}
+        recipe = DemoRecipe(**(asdict(preset) | changed))
+    run_demo(
+        args.data, args.output, seeds=args.seeds, quick=args.quick, eval_split=args.eval_split, recipe=recipe
+    )
 
 
 def run_download(args) -> None:

@@ -19,14 +19,14 @@ import os
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .config import BuildConfig, EvalConfig, ReportConfig, TrainConfig
+from .config import BuildConfig, DemoRecipe, EvalConfig, ReportConfig, TrainConfig
 from .data.build import build, dumps
 from .data.prompts import render
 from .errors import UserError
@@ -41,33 +41,25 @@ L2 = ["jav", "sun", "min", "bjn", "ban", "ace", "bug"]
 L3 = ["mad", "nij", "bbc"]
 ROLES = f"L1={','.join(L1)};L2={','.join(L2)};L3={','.join(L3)}"
 RUNS = ["base", "replay-only", "aligned+replay", "aligned-no-replay"]
+BASE_SETTINGS = {
+    "vocab_size",
+    "d_model",
+    "n_layer",
+    "n_head",
+    "n_positions",
+    "dropout",
+    "activation",
+    "batch_size",
+    "max_length",
+    "base_full_steps",
+    "base_full_lr",
+    "base_target_steps",
+    "base_target_lr",
+    "precision",
+}
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """The demo's settings (chosen on the NusaX valid split; the report's numbers are on test)."""
-
-    vocab_size: int = 4000
-    d_model: int = 192
-    n_layer: int = 3
-    n_head: int = 4
-    n_positions: int = 512
-    dropout: float = 0.0
-    batch_size: int = 16
-    max_length: int = 384
-    base_full_steps: int = 1200  # base stage 1: loss on the whole sequence
-    base_full_lr: float = 1e-3
-    base_target_steps: int = 600  # base stage 2: loss on targets only
-    base_target_lr: float = 5e-4
-    stage_steps: int = 800  # each continual-tuning run
-    stage_lr: float = 5e-4
-    replay_share: float = 0.5
-    eval_limit: int | None = None
-    eval_prompt_langs: tuple[str, ...] = ("en", "id")
-    precision: str = "fp32"
-
-
-FULL = Recipe()
+FULL = DemoRecipe()
 QUICK = replace(
     FULL,
     vocab_size=1000,
@@ -143,7 +135,7 @@ def train_tokenizer(nusax: Path, vocab_size: int):
     return train_bpe_tokenizer(texts, vocab_size=vocab_size, model_max_length=FULL.n_positions)
 
 
-def init_model(tokenizer, recipe: Recipe, seed: int, folder: Path) -> None:
+def init_model(tokenizer, recipe: DemoRecipe, seed: int, folder: Path) -> None:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -154,6 +146,7 @@ def init_model(tokenizer, recipe: Recipe, seed: int, folder: Path) -> None:
         n_embd=recipe.d_model,
         n_layer=recipe.n_layer,
         n_head=recipe.n_head,
+        activation_function=recipe.activation,
         resid_pdrop=recipe.dropout,
         embd_pdrop=recipe.dropout,
         attn_pdrop=recipe.dropout,
@@ -166,7 +159,14 @@ def init_model(tokenizer, recipe: Recipe, seed: int, folder: Path) -> None:
 
 
 def stage_config(
-    recipe: Recipe, model: str, data: Path, out: Path, steps: int, lr: float, seed: int, loss_on_prompt=False
+    recipe: DemoRecipe,
+    model: str,
+    data: Path,
+    out: Path,
+    steps: int,
+    lr: float,
+    seed: int,
+    loss_on_prompt=False,
 ) -> TrainConfig:
     """The demo's optimiser: AdamW (wd 0.01, betas 0.9/0.98), clip 1.0, cosine with 5% warmup, batch 16."""
     return TrainConfig(
@@ -191,17 +191,16 @@ def stage_config(
     )
 
 
-def base_model(nusax: Path, recipe: Recipe, seed: int, console: Console) -> tuple[Path, Path]:
+def base_model(nusax: Path, recipe: DemoRecipe, seed: int, console: Console) -> tuple[Path, Path]:
     """The cached base model folder and its L1-only instruction data (the replay source)."""
     inputs = [
         nusax / "mt" / "train.csv",
         nusax / "sentiment" / "english" / "train.csv",
         nusax / "sentiment" / "indonesian" / "train.csv",
     ]
+    settings = {k: v for k, v in asdict(recipe).items() if k in BASE_SETTINGS}
     key = hashlib.sha256(
-        json.dumps(
-            [__version__, asdict(recipe), seed, file_digest(inputs)], sort_keys=True, default=str
-        ).encode()
+        json.dumps([__version__, settings, seed, file_digest(inputs)], sort_keys=True).encode()
     ).hexdigest()[:12]
     folder = cache_dir() / "demo" / f"base-{key}"
     model, data = folder / "model", folder / "data"
@@ -272,7 +271,7 @@ def replay_pool(base_data: Path, needed: int, out: Path) -> Path:
     return out
 
 
-def stage_data(nusax: Path, base_data: Path, recipe: Recipe, seed: int, work: Path) -> dict[str, Path]:
+def stage_data(nusax: Path, base_data: Path, recipe: DemoRecipe, seed: int, work: Path) -> dict[str, Path]:
     """Training mixes of the three runs, all of `stage_steps * batch_size` examples."""
     n_examples = recipe.stage_steps * recipe.batch_size
     n_align_pool = len(L2) * 2 * 2 * 3 * 500  # languages x pivots x directions x objectives x sentences
@@ -323,7 +322,7 @@ def stage_data(nusax: Path, base_data: Path, recipe: Recipe, seed: int, work: Pa
     return out
 
 
-def evaluate_model(model: Path, nusax: Path, recipe: Recipe, split: str, out: Path) -> Path:
+def evaluate_model(model: Path, nusax: Path, recipe: DemoRecipe, split: str, out: Path) -> Path:
     evaluate(
         EvalConfig(
             model=str(model),
@@ -333,7 +332,8 @@ def evaluate_model(model: Path, nusax: Path, recipe: Recipe, split: str, out: Pa
             roles=ROLES,
             prompt_langs=list(recipe.eval_prompt_langs),
             limit=recipe.eval_limit,
-            batch_size=32,
+            batch_size=64,
+            dtype=recipe.eval_dtype,
             output=str(out),
         ),
         console=Console(quiet=True),
@@ -351,12 +351,13 @@ def run_demo(
     quick: bool = False,
     eval_split: str = "test",
     console: Console | None = None,
+    recipe: DemoRecipe | None = None,
 ) -> dict:
     console = console or Console()
     if seeds < 1:
         raise UserError(f"--seeds {seeds}: must be at least 1")
     nusax = resolve_data(data)
-    recipe = QUICK if quick else FULL
+    recipe = recipe or (QUICK if quick else FULL)
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
@@ -426,7 +427,9 @@ def shown(c: dict, direction: int = 1) -> bool:
     return (lo > 0) if direction > 0 else (hi < 0)
 
 
-def summary(report: dict, recipe: Recipe, seeds: int, quick: bool, split: str, timings: dict) -> list[str]:
+def summary(
+    report: dict, recipe: DemoRecipe, seeds: int, quick: bool, split: str, timings: dict
+) -> list[str]:
     g1, g2, g3 = group(report, "L1"), group(report, "L2"), group(report, "L3")
     notes = [
         f"**Setup.** A {recipe.n_layer}-layer GPT-2-style decoder (d={recipe.d_model}) with a byte-level BPE tokenizer "

@@ -134,13 +134,11 @@ class AlignTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if return_outputs or not self.target_positions_only(model):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        labels = inputs["labels"]
-        hidden = model.base_model(
-            input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]
-        ).last_hidden_state
-        targets = labels[:, 1:]
+        targets = inputs["labels"][:, 1:]
         keep = targets != -100
-        logits = model.get_output_embeddings()(hidden[:, :-1][keep]).float()
+        with self.accelerator.autocast():  # the prepared model's forward, and its autocast, is bypassed here
+            hidden = model.base_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+            logits = model.get_output_embeddings()(hidden.last_hidden_state[:, :-1][keep]).float()
         loss = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
         return loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
 
@@ -225,6 +223,7 @@ def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
         else None,
         disable_tqdm=True,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),
         **precision_flags(cfg.precision),
     )
 

@@ -52,16 +52,28 @@ def right_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tens
 
 
 def encode_choices(tokenizer, choices: list[str]) -> list[list[int]]:
-    encoded = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in choices]
+    encoded = tokenizer(list(choices), add_special_tokens=False)["input_ids"]
     for c, ids in zip(choices, encoded):
         if not ids:
             raise ValueError(f"choice {c!r} encodes to no tokens")
     return encoded
 
 
-def encode_prompt(tokenizer, prompt: str, max_tokens: int) -> list[int]:
-    ids = tokenizer(prompt)["input_ids"]
-    return ids[-max_tokens:]  # keep the end of a too-long prompt: the question sits there
+def encode_all_choices(tokenizer, choices: list[list[str]]) -> list[list[list[int]]]:
+    """Token ids of every prompt's choices; a choice set shared by many prompts is encoded once."""
+    cache: dict[tuple[str, ...], list[list[int]]] = {}
+    encoded = []
+    for cs in choices:
+        key = tuple(cs)
+        if key not in cache:
+            cache[key] = encode_choices(tokenizer, cs)
+        encoded.append(cache[key])
+    return encoded
+
+
+def encode_prompts(tokenizer, prompts: list[str], max_tokens: int) -> list[list[int]]:
+    """Token ids of the prompts; a too-long prompt keeps its end, where the question sits."""
+    return [ids[-max_tokens:] for ids in tokenizer(list(prompts))["input_ids"]]
 
 
 def context_limit(model, max_length: int) -> int:
@@ -82,11 +94,9 @@ def score_causal(
 ) -> list[ChoiceScores]:
     device = model_device(model)
     pad = pad_id(tokenizer)
-    choice_ids = [encode_choices(tokenizer, cs) for cs in choices]
+    choice_ids = encode_all_choices(tokenizer, choices)
     longest_choice = max(len(c) for cs in choice_ids for c in cs)
-    prompt_ids = [
-        encode_prompt(tokenizer, p, context_limit(model, max_length) - longest_choice) for p in prompts
-    ]
+    prompt_ids = encode_prompts(tokenizer, prompts, context_limit(model, max_length) - longest_choice)
 
     ids, mask = left_pad(prompt_ids, pad)
     ids, mask = ids.to(device), mask.to(device)
@@ -125,8 +135,8 @@ def score_seq2seq(
 ) -> list[ChoiceScores]:
     device = model_device(model)
     pad = pad_id(tokenizer)
-    choice_ids = [encode_choices(tokenizer, cs) for cs in choices]
-    prompt_ids = [encode_prompt(tokenizer, p, max_length) for p in prompts]
+    choice_ids = encode_all_choices(tokenizer, choices)
+    prompt_ids = encode_prompts(tokenizer, prompts, max_length)
     ids, mask = right_pad(prompt_ids, pad)
     ids, mask = ids.to(device), mask.to(device)
     encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state

@@ -178,11 +178,11 @@ def save(fig, plt) -> bytes:
 def provenance(report: dict) -> list[str]:
     lines = [f"instructalign {__version__}; task `{report['task']}`; baseline `{report['baseline']}`."]
     for run in report["runs"]:
-        for folder, r in zip(run.folders, run.results):
+        for i, (folder, r) in enumerate(zip(run.folders, run.results), 1):
             s = r.get("settings", {})
             v = r.get("versions", {})
             lines.append(
-                f"`{run.name}`: model `{r.get('model')}`, data `{s.get('data')}`, limit {s.get('limit')}, "
+                f"`{run.name}` (seed {i} of {run.seeds}): model `{r.get('model')}`, data `{s.get('data')}`, limit {s.get('limit')}, "
                 f"prompts {','.join(s.get('prompt_langs') or []) or 'all'}; results `{r['_path']}`; "
                 f"transformers {v.get('transformers', '?')}, torch {v.get('torch', '?')}; command: "
                 f"`instructalign eval --model {r.get('model')} --task {r.get('task')} --data {s.get('data')} --output {folder}`"

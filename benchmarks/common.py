@@ -1,0 +1,26 @@
+"""Shared set-up of the benchmarks: NusaX, the demo's tokenizer and a small decoder built from a config."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from instructalign.config import DemoRecipe
+from instructalign.demo import init_model, train_tokenizer
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def nusax_path(arg: str | None) -> Path:
+    path = Path(arg or os.environ.get("INSTRUCTALIGN_NUSAX") or REPO.parent / "shared" / "data" / "nusax")
+    if not (path / "mt" / "train.csv").is_file():
+        raise SystemExit(f"NusaX not found at {path}; pass --data")
+    return path
+
+
+def tiny_model(nusax: Path, folder: Path, seed: int = 0) -> str:
+    """The demo's stand-in architecture (GPT-2 style, d=192, 3 layers, BPE 4k), freshly initialised."""
+    if not (folder / "config.json").is_file():
+        recipe = DemoRecipe()
+        init_model(train_tokenizer(nusax, recipe.vocab_size), recipe, seed, folder)
+    return str(folder)

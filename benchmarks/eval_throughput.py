@@ -1,0 +1,190 @@
+"""Examples per second of `instructalign eval` versus (a) the original InstructAlign approach (one full
+forward of prompt+label per label, as in its main_nlu_prompt_batch.py) and (b) lm-evaluation-harness
+(a `multiple_choice` task over the same rows), on the same tiny model and 3-label NusaX task, with a check
+that the predictions agree.
+
+    python benchmarks/eval_throughput.py [--data ../shared/data/nusax] [--limit 50]
+        [--lm-eval-python /path/to/venv/bin/python]   # a Python with lm-eval[hf] installed (default: this one)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from common import nusax_path, tiny_model
+from rich.console import Console
+
+from instructalign.config import EvalConfig
+from instructalign.data.prompts import render
+from instructalign.evaluate.run import evaluate
+from instructalign.evaluate.tasks import load_examples, load_task
+
+TEMPLATE = "{text}\nWhat would be the sentiment of the text above? positive, neutral, or negative?"
+LABELS = ["negative", "neutral", "positive"]
+TASK_YAML = f"""name: nusax_bench
+kind: classification
+languages: [ace, ban, bbc, bjn, bug, eng, ind, jav, mad, min, nij, sun]
+data:
+  path: "sentiment/{{dir}}/{{split}}.csv"
+  split: test
+  dirs: {{ace: acehnese, ban: balinese, bbc: toba_batak, bjn: banjarese, bug: buginese, eng: english,
+         ind: indonesian, jav: javanese, mad: madurese, min: minangkabau, nij: ngaju, sun: sundanese}}
+labels: [negative, neutral, positive]
+verbalizers:
+  en: {{negative: negative, neutral: neutral, positive: positive}}
+templates:
+  en: {json.dumps([TEMPLATE])}
+"""
+
+
+@torch.inference_mode()
+def original_approach(model_dir: str, prompts: list[str], batch: int) -> list[str]:
+    """One forward of prompt + label per label, scoring the whole sequence (prompt included)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    tok.padding_side = "right"
+    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
+    preds = []
+    for start in range(0, len(prompts), batch):
+        chunk = prompts[start : start + batch]
+        scores = []
+        for label in LABELS:
+            enc = tok([p + " " + label for p in chunk], return_tensors="pt", padding=True)
+            logits = model(**enc).logits[:, :-1].float()
+            lp = torch.log_softmax(logits, -1).gather(2, enc["input_ids"][:, 1:].unsqueeze(-1)).squeeze(-1)
+            scores.append((lp * enc["attention_mask"][:, 1:]).sum(1))
+        best = torch.stack(scores, 1).argmax(1).tolist()
+        preds += [LABELS[i] for i in best]
+    return preds
+
+
+def run_lm_eval(
+    python: str, model_dir: str, rows: list[dict], tmp: Path, batch: int
+) -> tuple[list[str], float] | None:
+    probe = subprocess.run([python, "-c", "import lm_eval, transformers"], capture_output=True)
+    if probe.returncode != 0:
+        print("lm-evaluation-harness is not installed for", python, "- skipped (pip install 'lm_eval[hf]')")
+        return None
+    data = tmp / "rows.jsonl"
+    data.write_text(
+        "".join(json.dumps({"text": r["text"], "label": LABELS.index(r["label"])}) + "\n" for r in rows),
+        "utf-8",
+    )
+    tasks = tmp / "lm_eval_tasks"
+    tasks.mkdir()
+    (tasks / "nusax_bench.yaml").write_text(
+        "task: nusax_bench_lmeval\ndataset_path: json\n"
+        f"dataset_kwargs:\n  data_files:\n    test: {data}\n"
+        "test_split: test\noutput_type: multiple_choice\n"
+        f"doc_to_text: {json.dumps(TEMPLATE.replace('{text}', '{{text}}'))}\n"
+        f'doc_to_choice: {json.dumps(LABELS)}\ndoc_to_target: label\ntarget_delimiter: " "\n'
+        "metric_list:\n  - metric: acc\n",
+        "utf-8",
+    )
+    out = tmp / "lm_eval_out"
+    cmd = [
+        python,
+        "-m",
+        "lm_eval",
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={model_dir},dtype=float32",
+        "--tasks",
+        "nusax_bench_lmeval",
+        "--include_path",
+        str(tasks),
+        "--batch_size",
+        str(batch),
+        "--device",
+        "cpu",
+        "--log_samples",
+        "--output_path",
+        str(out),
+    ]
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        print("lm-eval failed:", proc.stderr[-1500:])
+        return None
+    results = json.loads(next(out.rglob("results_*.json")).read_text())
+    seconds = float(results.get("total_evaluation_time_seconds", wall))
+    samples = [json.loads(line) for f in out.rglob("samples_*.jsonl") for line in f.read_text().splitlines()]
+    samples.sort(key=lambda s: s["doc_id"])
+    preds = [LABELS[max(range(3), key=lambda j: float(s["filtered_resps"][j][0]))] for s in samples]
+    return preds, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data")
+    parser.add_argument("--limit", type=int, default=50, help="examples per language (12 languages)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lm-eval-python", default=sys.executable)
+    args = parser.parse_args()
+    nusax = nusax_path(args.data)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        model_dir = tiny_model(nusax, tmp / "model")
+        task_file = tmp / "nusax_bench.yaml"
+        task_file.write_text(TASK_YAML, "utf-8")
+        task = load_task(str(task_file))
+        rows = [r for lang in task.languages for r in load_examples(task, str(nusax), lang, args.limit)]
+        prompts = [render(TEMPLATE, text=r["text"]) for r in rows]
+
+        start = time.perf_counter()
+        evaluate(
+            EvalConfig(
+                model=model_dir,
+                task=str(task_file),
+                data=str(nusax),
+                limit=args.limit,
+                batch_size=args.batch_size,
+                output=str(tmp / "ours"),
+            ),
+            console=Console(quiet=True),
+        )
+        ours_s = time.perf_counter() - start
+        ours = [
+            json.loads(line)["pred"] for line in (tmp / "ours" / "predictions.jsonl").read_text().splitlines()
+        ]
+
+        start = time.perf_counter()
+        original = original_approach(model_dir, prompts, args.batch_size)
+        original_s = time.perf_counter() - start
+        lm_eval = run_lm_eval(args.lm_eval_python, model_dir, rows, tmp, args.batch_size)
+
+    n = len(rows)
+    agree = sum(a == b for a, b in zip(ours, original)) / n
+    print(
+        f"\n{n} examples (12 languages x {args.limit}), 3 labels, batch {args.batch_size}, {torch.get_num_threads()} threads"
+    )
+    print(f"{'':34s}{'examples/s':>12s}{'seconds':>10s}")
+    print(f"{'instructalign eval':34s}{n / ours_s:12.1f}{ours_s:10.1f}")
+    print(
+        f"{'original (forward per label)':34s}{n / original_s:12.1f}{original_s:10.1f}   predictions agree: {100 * agree:.1f}%"
+    )
+    if lm_eval:
+        preds, secs = lm_eval
+        agree_lm = sum(a == b for a, b in zip(ours, preds)) / n
+        print(
+            f"{'lm-evaluation-harness':34s}{n / secs:12.1f}{secs:10.1f}   predictions agree: {100 * agree_lm:.1f}%"
+        )
+        print(f"ratio vs lm-evaluation-harness: {secs / ours_s:.2f}x")
+    print(
+        f"ratio vs original approach: {original_s / ours_s:.2f}x  (goal >= 3x, and faster than lm-evaluation-harness)"
+    )
+
+
+if __name__ == "__main__":
+    main()
