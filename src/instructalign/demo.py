@@ -438,7 +438,7 @@ def summary(
         f"From it, three runs of {recipe.stage_steps} steps each (batch {recipe.batch_size}, target-only loss): "
         f"aligned+replay (MT, TLM and XSS over {', '.join(L2)} with Indonesian and English, half of every batch replayed "
         "from the base's instruction data), aligned-no-replay, and replay-only, the control that shows what more L1 training "
-        f"alone does. {seeds} seed(s){' (quick mode: a much smaller model and fewer steps)' if quick else ''}. "
+        f"alone does. {seeds} seed(s){' (quick mode: a much smaller model and a few dozen steps, a smoke test of the pipeline whose numbers mean little)' if quick else ''}. "
         f"Settings were chosen on the NusaX valid split; the numbers here are on the {split} split "
         f"({'all' if recipe.eval_limit is None else recipe.eval_limit} examples per language, "
         f"{'English and Indonesian' if len(recipe.eval_prompt_langs) > 1 else 'English'} prompts).",

@@ -136,15 +136,15 @@ def evaluate_classification(
 def generate(
     model, tokenizer, seq2seq: bool, prompts: list[str], max_new_tokens: int, max_length: int
 ) -> list[str]:
-    from .scoring import context_limit, left_pad, model_device, pad_id, right_pad
+    from .scoring import context_limit, model_device, pad, pad_id
 
     device = model_device(model)
     keep = context_limit(model, max_length) - (0 if seq2seq else max_new_tokens)
     ids = [tokenizer(p)["input_ids"][-keep:] for p in prompts]
-    input_ids, mask = (right_pad if seq2seq else left_pad)(ids, pad_id(tokenizer))
+    input_ids, mask = pad(ids, pad_id(tokenizer), left=not seq2seq, device=device)
     out = model.generate(
-        input_ids=input_ids.to(device),
-        attention_mask=mask.to(device),
+        input_ids=input_ids,
+        attention_mask=mask,
         max_new_tokens=max_new_tokens,
         do_sample=False,
         num_beams=1,

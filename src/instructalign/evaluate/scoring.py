@@ -31,24 +31,27 @@ def pad_id(tokenizer) -> int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
 
 
-def left_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+def pad(
+    seqs: list[list[int]], pad_value: int, left: bool = False, device=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids and attention mask of sequences padded to the longest, on the left or the right."""
     width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    ids = torch.full((len(seqs), width), pad_value, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
     for i, s in enumerate(seqs):
-        ids[i, width - len(s) :] = torch.tensor(s)
-        mask[i, width - len(s) :] = 1
-    return ids, mask
+        span = slice(width - len(s), width) if left else slice(0, len(s))
+        ids[i, span] = torch.tensor(s)
+        mask[i, span] = 1
+    return ids.to(device), mask.to(device)
 
 
-def right_pad(seqs: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        mask[i, : len(s)] = 1
-    return ids, mask
+def choice_rows(
+    choice_ids: list[list[list[int]]], pad_value: int, device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One row per (prompt, choice): the prompt index of each row, and the right-padded choice tokens."""
+    owner = torch.tensor([i for i, cs in enumerate(choice_ids) for _ in cs], device=device)
+    ids, mask = pad([c for cs in choice_ids for c in cs], pad_value, device=device)
+    return owner, ids, mask
 
 
 def encode_choices(tokenizer, choices: list[str]) -> list[list[int]]:
@@ -93,27 +96,21 @@ def score_causal(
     model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048
 ) -> list[ChoiceScores]:
     device = model_device(model)
-    pad = pad_id(tokenizer)
+    pad_value = pad_id(tokenizer)
     choice_ids = encode_all_choices(tokenizer, choices)
     longest_choice = max(len(c) for cs in choice_ids for c in cs)
     prompt_ids = encode_prompts(tokenizer, prompts, context_limit(model, max_length) - longest_choice)
 
-    ids, mask = left_pad(prompt_ids, pad)
-    ids, mask = ids.to(device), mask.to(device)
+    ids, mask = pad(prompt_ids, pad_value, left=True, device=device)
     kwargs = {"attention_mask": mask, "use_cache": True}
     if accepts(model, "position_ids"):
         kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
     if accepts(model, "logits_to_keep"):
         kwargs["logits_to_keep"] = 1
     out = model(ids, **kwargs)
-    first = torch.log_softmax(
-        out.logits[:, -1, :].float(), dim=-1
-    )  # distribution of each choice's first token
+    first = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # each choice's first token
 
-    rows = [(i, c) for i, cs in enumerate(choice_ids) for c in cs]  # one row per (prompt, choice)
-    owner = torch.tensor([i for i, _ in rows], device=device)
-    cont, cont_mask = right_pad([c for _, c in rows], pad)
-    cont, cont_mask = cont.to(device), cont_mask.to(device)
+    owner, cont, cont_mask = choice_rows(choice_ids, pad_value, device)
     token_lp = first[owner].gather(1, cont[:, :1])  # [N, 1]
     if cont.shape[1] > 1:
         cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
@@ -134,18 +131,13 @@ def score_seq2seq(
     model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048
 ) -> list[ChoiceScores]:
     device = model_device(model)
-    pad = pad_id(tokenizer)
+    pad_value = pad_id(tokenizer)
     choice_ids = encode_all_choices(tokenizer, choices)
-    prompt_ids = encode_prompts(tokenizer, prompts, max_length)
-    ids, mask = right_pad(prompt_ids, pad)
-    ids, mask = ids.to(device), mask.to(device)
+    ids, mask = pad(encode_prompts(tokenizer, prompts, max_length), pad_value, device=device)
     encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
 
-    rows = [(i, c) for i, cs in enumerate(choice_ids) for c in cs]
-    owner = torch.tensor([i for i, _ in rows], device=device)
-    labels, label_mask = right_pad([c for _, c in rows], pad)
-    labels, label_mask = labels.to(device), label_mask.to(device)
-    start = torch.full((len(rows), 1), model.config.decoder_start_token_id, dtype=torch.long, device=device)
+    owner, labels, label_mask = choice_rows(choice_ids, pad_value, device)
+    start = torch.full((len(owner), 1), model.config.decoder_start_token_id, dtype=torch.long, device=device)
     decoder_input = torch.cat([start, labels[:, :-1]], dim=1)
     from transformers.modeling_outputs import BaseModelOutput
 
