@@ -404,7 +404,11 @@ def run_demo(
     timings["total"] = time.perf_counter() - start
     report["notes"] = summary(report, recipe, seeds, quick, eval_split, timings)
     write_report(report, out)
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
     record = {
+        "peak_memory_mb": round(peak_mb),
         "seeds": seeds,
         "quick": quick,
         "eval_split": eval_split,
