@@ -44,6 +44,8 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1")
     if cfg.lr <= 0:
         raise UserError(f"--lr {cfg.lr}: must be positive")
+    if not 0 <= cfg.warmup_ratio < 1:
+        raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
     return data_file, Path(cfg.output)
 
 
@@ -258,9 +260,8 @@ def train(cfg: TrainConfig) -> dict:
         processing_class=tokenizer,
         callbacks=[ThroughputCallback(collator), tensorboard(out)],
     )
-    trainer.remove_callback(
-        PrinterCallback
-    )  # the progress bar shows loss and tokens/s; TensorBoard has the rest
+    # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
+    trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     wall = time.perf_counter() - start
