@@ -32,8 +32,8 @@ from .data.prompts import render
 from .errors import UserError
 from .evaluate.run import evaluate
 from .evaluate.tasks import load_task
-from .report.build import fmt_delta, make_report
-from .report.render import write_report
+from .report.build import make_report
+from .report.render import fmt_delta, write_report
 from .train import train
 
 L1 = ["eng", "ind"]

@@ -3,7 +3,6 @@ paired bootstrap intervals, continual-learning metrics, and similarity-vs-transf
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ..errors import UserError
 from ..evaluate.metrics import parse_roles
 from ..languages import LANGUAGES
 from .render import write_report
-from .runs import Run, load_predictions, parse_run
+from .runs import Run, comparisons, load_predictions, parse_run
 from .similarity import language_similarity
 from .stats import bootstrap_example_diff, bootstrap_seed_diff, mean_std, pearson
 
@@ -154,10 +153,8 @@ def make_report(cfg: ReportConfig) -> dict:
         row = {"lang": lang, "name": lang_label(lang), "role": role_of.get(lang, "")}
         for run in runs:
             row[run.name] = mean_std(run.per_language(task)[lang])
-        for ref in references:
-            for run in runs:
-                if run is not ref:
-                    row[f"{run.name} vs {ref.name}"] = comparer.compare(run, ref, [lang])
+        for run, ref in comparisons(runs, references):
+            row[f"{run.name} vs {ref.name}"] = comparer.compare(run, ref, [lang])
         per_language.append(row)
 
     groups = []
@@ -165,10 +162,8 @@ def make_report(cfg: ReportConfig) -> dict:
         row = {"role": role, "languages": members}
         for run in runs:
             row[run.name] = mean_std(comparer.values(run, members))
-        for ref in references:
-            for run in runs:
-                if run is not ref:
-                    row[f"{run.name} vs {ref.name}"] = comparer.compare(run, ref, members)
+        for run, ref in comparisons(runs, references):
+            row[f"{run.name} vs {ref.name}"] = comparer.compare(run, ref, members)
         groups.append(row)
 
     templates = template_spread(runs, task, langs, roles)
@@ -223,19 +218,16 @@ def continual_learning(groups: list[dict], runs: list[Run], references: list[Run
         if g["role"] not in CL_METRICS:
             continue
         name, meaning = CL_METRICS[g["role"]]
-        for ref in references:
-            for run in runs:
-                if run is ref:
-                    continue
-                rows.append(
-                    {
-                        "metric": name,
-                        "meaning": meaning,
-                        "run": run.name,
-                        "reference": ref.name,
-                        **g[f"{run.name} vs {ref.name}"],
-                    }
-                )
+        for run, ref in comparisons(runs, references):
+            rows.append(
+                {
+                    "metric": name,
+                    "meaning": meaning,
+                    "run": run.name,
+                    "reference": ref.name,
+                    **g[f"{run.name} vs {ref.name}"],
+                }
+            )
     return rows
 
 
@@ -292,12 +284,3 @@ def similarity_section(
         "source": cfg.similarity_data,
         "pairs": {f"{a}-{b}": v for (a, b), v in sim.items() if a < b},
     }
-
-
-def fmt_delta(c: dict) -> str:
-    if c is None or math.isnan(c["delta"]):
-        return "—"
-    text = f"{100 * c['delta']:+.1f}"
-    if not math.isnan(c["lo"]):
-        text += f" [{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]"
-    return text

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from .. import __version__
+from .runs import comparisons
 
 
 def pct(x: float) -> str:
@@ -22,16 +23,26 @@ def mean_pm(ms: tuple[float, float], seeds: int) -> str:
     return pct(m) if seeds < 2 or math.isnan(s) else f"{pct(m)} ± {100 * s:.1f}"
 
 
-def delta(c: dict | None) -> str:
-    from .build import fmt_delta
+def fmt_delta(c: dict) -> str:
+    if c is None or math.isnan(c["delta"]):
+        return "—"
+    text = f"{100 * c['delta']:+.1f}"
+    if not math.isnan(c["lo"]):
+        text += f" [{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]"
+    return text
 
+
+def delta(c: dict | None) -> str:
     return fmt_delta(c) if c else "—"
 
 
 def tables(report: dict) -> dict[str, tuple[list[str], list[list[str]]]]:
     """Every table of the report as (header, rows) of strings."""
     runs, refs = report["runs"], report["references"]
-    pairs = [(run.name, ref) for ref in refs for run in runs if run.name != ref]
+    pairs = [
+        (run.name, ref.name)
+        for run, ref in comparisons(runs, [r for name in refs for r in runs if r.name == name])
+    ]
     seeds = {run.name: run.seeds for run in runs}
     out = {}
     header = ["role", "languages"] + [r.name for r in runs] + [f"Δ {a} vs {b}" for a, b in pairs]

@@ -79,3 +79,14 @@ def load_predictions(result: dict, task: str) -> list[dict] | None:
         return None
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     return [r for r in rows if "gold" in r]
+
+
+def comparisons(runs: list[Run], references: list[Run]) -> list[tuple[Run, Run]]:
+    """(run, reference) pairs: every run against the baseline, and the others against the control."""
+    baseline = references[0]
+    return [
+        (run, ref)
+        for ref in references
+        for run in runs
+        if run is not ref and not (ref is not baseline and run is baseline)
+    ]
