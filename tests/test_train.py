@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -271,15 +272,15 @@ def test_output_of_another_run_is_refused_and_kept(data_dir, tmp_path, capsys):
     base = tiny.save(tiny.bloom(), tmp_path / "base")
     out = tmp_path / "run"
     assert train(base, data_dir, out, "--max-steps", "4", "--save-steps", "2") == 0
-    before = weights(out / "final")
-    shutil_rm = out / "final"
-    import shutil
-
-    shutil.rmtree(shutil_rm)  # as if the run had been killed: checkpoints only
+    checkpoint = weights(out / "checkpoint-4")
+    shutil.rmtree(out / "final")  # as if the run had been killed: checkpoints only
     assert train(base, data_dir, out, "--max-steps", "4", "--save-steps", "2", "--lr", "1e-2") == 2
     err = capsys.readouterr().err
     assert "holds a run with different settings lr" in err and "choose a new --output" in err
-    assert (out / "checkpoint-4").is_dir() and before
+    assert weights(out / "checkpoint-4").keys() == checkpoint.keys()
+    assert all(
+        torch.equal(weights(out / "checkpoint-4")[k], v) for k, v in checkpoint.items()
+    )  # nothing overwritten
 
 
 @pytest.mark.slow
