@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from itertools import islice
@@ -19,6 +17,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import BuildConfig, as_dict
 from ..errors import UserError
+from ..files import atomic_folder
 from ..languages import resolve_list
 from .bitext import bitext_files, is_nusax_folder, read_bitext, sha256_file
 from .contamination import load_exclusions, normalize, nusax_eval_files, texts_of_file
@@ -227,9 +226,7 @@ def build(cfg: BuildConfig) -> dict:
     if cfg.replay and not cfg.replay.startswith("hf:") and not Path(cfg.replay).is_file():
         raise UserError(f"{cfg.replay}: replay file not found; check --replay")
 
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with atomic_folder(output) as tmp:
         rng = random.Random(cfg.seed)
         if cfg.bitext:
             counts, stats = write_alignment(
@@ -256,12 +253,6 @@ def build(cfg: BuildConfig) -> dict:
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8"
         )
-        if output.exists():
-            shutil.rmtree(output)
-        tmp.rename(output)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return manifest
 
 

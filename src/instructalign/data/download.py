@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 import urllib.request
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import atomic_folder
 
 NUSAX_RAW = "https://raw.githubusercontent.com/IndoNLP/nusax/main/datasets"
 NUSAX_LANGS = [
@@ -37,9 +37,7 @@ def download_nusax(target: Path, base_url: str = NUSAX_RAW) -> Path:
     """Download every NusaX CSV into `target` (written to a temporary folder, renamed when complete)."""
     if (target / "mt" / "train.csv").is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".nusax.", dir=target.parent))
-    try:
+    with atomic_folder(target) as tmp:
         for rel in nusax_files():
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -53,10 +51,4 @@ def download_nusax(target: Path, base_url: str = NUSAX_RAW) -> Path:
         (tmp / "SOURCE.md").write_text(
             f"Downloaded from {base_url} (NusaX, CC BY-SA 4.0, Winata et al. 2023).\n", "utf-8"
         )
-        if target.exists():
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return target
