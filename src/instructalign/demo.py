@@ -27,6 +27,7 @@ from rich.table import Table
 
 from . import __version__
 from .config import BuildConfig, DemoRecipe, EvalConfig, ReportConfig, TrainConfig
+from .data.bitext import read_bitext
 from .data.build import build, dumps
 from .data.prompts import render
 from .errors import UserError
@@ -128,7 +129,6 @@ def sentiment_examples(nusax: Path, seed: int) -> list[dict]:
 
 
 def train_tokenizer(nusax: Path, vocab_size: int):
-    from .data.bitext import read_bitext
     from .tokenizer import train_bpe_tokenizer
 
     texts = [t for row in read_bitext(str(nusax), "train") for t in row.texts.values()]
@@ -274,7 +274,10 @@ def replay_pool(base_data: Path, needed: int, out: Path) -> Path:
 def stage_data(nusax: Path, base_data: Path, recipe: DemoRecipe, seed: int, work: Path) -> dict[str, Path]:
     """Training mixes of the three runs, all of `stage_steps * batch_size` examples."""
     n_examples = recipe.stage_steps * recipe.batch_size
-    n_align_pool = len(L2) * 2 * 2 * 3 * 500  # languages x pivots x directions x objectives x sentences
+    n_sentences = sum(1 for _ in read_bitext(str(nusax), "train"))
+    n_align_pool = (
+        len(L2) * 2 * 2 * 3 * n_sentences
+    )  # languages x pivots x directions x objectives x sentences
     work.mkdir(parents=True, exist_ok=True)
     pool = replay_pool(base_data, n_examples, work / "replay_pool.jsonl")
     align = {
