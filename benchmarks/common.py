@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from instructalign.config import DemoRecipe
-from instructalign.demo import init_model, train_tokenizer
+from instructalign.data.bitext import read_bitext
+from instructalign.standin import init_model, standin_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,5 +23,6 @@ def tiny_model(nusax: Path, folder: Path, seed: int = 0) -> str:
     """The demo's stand-in architecture (GPT-2 style, d=192, 3 layers, BPE 4k), freshly initialised."""
     if not (folder / "config.json").is_file():
         recipe = DemoRecipe()
-        init_model(train_tokenizer(nusax, recipe.vocab_size), recipe, seed, folder)
+        texts = [t for row in read_bitext(str(nusax), "train") for t in row.texts.values()]
+        init_model(standin_tokenizer(texts, recipe), recipe, seed, folder)
     return str(folder)

@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from instructalign.config import BuildConfig, config_classes, load_config
+from instructalign.config import BuildConfig, DemoRecipe, config_classes
 from instructalign.errors import UserError
+from instructalign.options import load_config, read_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "accelerate")
@@ -21,8 +22,11 @@ def test_every_shipped_config_loads(path):
     doc = yaml.safe_load(path.read_text())
     sections = [s for s in config_classes() if s in doc] or list(config_classes())[:1]
     for section in sections:
-        cfg = load_config(config_classes()[section], str(path), {}, section)
+        also = (DemoRecipe,) if section == "demo" else ()
+        cfg = load_config(config_classes()[section], str(path), {}, section, also=also)
         assert cfg is not None
+    if "demo" in doc:
+        assert read_recipe(DemoRecipe, str(path), "demo", DemoRecipe()) == DemoRecipe()
 
 
 def test_cli_flags_override_yaml(tmp_path):

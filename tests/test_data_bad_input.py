@@ -78,7 +78,7 @@ CASES = {
     ),
     "negative replay count": (
         lambda t: [*bitext(t, "x.csv", WIDE_CSV), *GOOD, "--replay", "r.jsonl", "--replay-count", "-5"],
-        "--replay-count -5: must be >= 0",
+        "--replay-count: must be at least 0, got '-5'",
     ),
     "negative weight": (
         lambda t: [*bitext(t, "x.csv", WIDE_CSV), *GOOD, "--objective-weights", "mt=-1"],

@@ -43,7 +43,7 @@ def test_quick_demo_writes_a_report_with_the_four_runs(quick_demo):
 def test_quick_demo_evaluates_twelve_languages_per_run(quick_demo):
     out, _ = quick_demo
     summary = json.loads((out / "demo_summary.json").read_text())
-    assert summary["quick"] and summary["seeds"] == 1 and summary["eval_split"] == "test"
+    assert summary["quick"] and summary["seeds"] == 1 and summary["split"] == "test"
     assert set(summary["groups"]) == {"L1", "L2", "L3"}
     for run in ("base", "replay-only", "aligned+replay", "aligned-no-replay"):
         results = json.loads(next((out / "runs" / "seed0" / "eval" / run).glob("results.json")).read_text())
@@ -54,7 +54,8 @@ def test_quick_demo_evaluates_twelve_languages_per_run(quick_demo):
 def test_second_run_reuses_the_cached_base(quick_demo, nusax, monkeypatch, capsys):
     from rich.console import Console
 
-    from instructalign.demo import QUICK, base_model
+    from instructalign.demo.base import base_model
+    from instructalign.demo.recipe import QUICK
 
     _, cache = quick_demo
     bases = list((cache / "demo").glob("base-*"))

@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 import tiny
 from conftest import write
 from instructalign.cli import main
-from instructalign.train_data import IGNORE, PaddingCollator, encode_causal
+from instructalign.train.data import IGNORE, PaddingCollator, encode_causal
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -251,8 +251,8 @@ BAD = {
         "train.jsonl line 2: invalid JSON",
     ),
     "max-length below the shortest target": (
-        lambda t, d: ["--data", str(d), "--max-length", "1"],
-        "--max-length 1 is smaller than the shortest target",
+        lambda t, d: ["--data", str(d), "--max-length", "2"],
+        "--max-length 2 is smaller than the shortest target",
     ),
 }
 
@@ -326,7 +326,7 @@ def test_two_process_cpu_run_with_torchrun(data_dir, tmp_path):
 def test_target_position_loss_equals_the_models_own_loss(make):
     from transformers import TrainingArguments
 
-    from instructalign.train import AlignTrainer
+    from instructalign.train.trainer import AlignTrainer
 
     model = make().train()
     torch.manual_seed(0)

@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import yaml
+from .options import REPEAT, YAML_ONLY, above, at_least
 
-from . import languages
-from .errors import UserError
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+Scheduler = Literal[
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+    "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay",
+]  # fmt: skip
 
 
 @dataclass
 class BuildConfig:
     """`instructalign data build`: parallel sentences -> crosslingual instruction data (+ replay)."""
 
-    bitext: list[str] = field(default_factory=list)
+    bitext: list[str] = field(default_factory=list, metadata=REPEAT)
     """Parallel corpora: NusaX-style folder, wide CSV/TSV, JSONL {src_lang,tgt_lang,src,tgt}, or hf:NAME[:CONFIG]."""
     split: str = "train"
     """Split to read from a NusaX folder (mt/{split}.csv) or a Hugging Face dataset."""
@@ -36,25 +38,25 @@ class BuildConfig:
     """Examples per pair and direction for an objective (default 1; 0.5 = half the pairs, 2 = two variants)."""
     prompt_langs: list[str] = field(default_factory=lambda: ["en", "id"])
     """Languages of the prompt templates to draw from (shipped: en, id)."""
-    templates: list[str] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list, metadata=REPEAT)
     """Extra template YAML files (added to the shipped ones)."""
-    mask_rate: float = 0.15
+    mask_rate: float = field(default=0.15, metadata=at_least(0))
     """Denoising: share of words masked (a run of masked words becomes one <mask>)."""
-    delete_rate: float = 0.15
+    delete_rate: float = field(default=0.15, metadata=at_least(0))
     """Denoising: share of words deleted."""
     permute_window: int = 3
     """Denoising: words move at most about this many places when shuffled (<=1 disables)."""
     replay: str | None = None
     """Earlier instruction data to replay: JSONL {inputs,targets} (xP3 format) or hf:NAME[:CONFIG]."""
-    replay_count: int | None = None
+    replay_count: int | None = field(default=None, metadata=at_least(0))
     """Number of replay rows to mix in (the paper used 100 to 100,000 xP3 rows)."""
     replay_ratio: float | None = None
     """Alternatively, the replay share of the final mix (0 <= r < 1)."""
     replay_split: str = "train"
     """Split of a hf: replay dataset."""
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list, metadata=REPEAT)
     """Evaluation texts that must not appear in training data: file or NusaX folder (its test split)."""
-    max_pairs: int | None = None
+    max_pairs: int | None = field(default=None, metadata=at_least(1))
     """Stop after this many usable pairs (for quick runs)."""
     seed: int = 0
     """Seed of every random choice; same inputs + seed = byte-identical output."""
@@ -62,11 +64,8 @@ class BuildConfig:
     """Output folder: train.jsonl and manifest.json."""
     overwrite: bool = False
     """Replace an existing output folder."""
-    languages: list[dict] = field(default_factory=list)
+    languages: list[dict] = field(default_factory=list, metadata=YAML_ONLY)
     """Extra languages: [{code, name_en, name_id, aliases}]."""
-
-
-SECTIONS = {"build", "train", "eval", "report", "demo"}
 
 
 @dataclass
@@ -87,16 +86,16 @@ class EvalConfig:
     """Template languages (default: all of the task's; nusax_senti has en and id, 3 templates each, as in the paper)."""
     roles: str | dict | None = None
     """Language groups for means, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad'."""
-    limit: int | None = None
+    limit: int | None = field(default=None, metadata=at_least(1))
     """Evaluate the first N examples of each language only."""
-    batch_size: int = 16
+    batch_size: int = field(default=16, metadata=at_least(1))
     """Prompts per forward pass (results do not depend on it)."""
-    normalize: str = "none"
+    normalize: Literal["none", "tokens", "chars"] = "none"
     """Choice score normalisation: none (summed log-prob, the default), tokens (per token) or chars (per character)."""
-    max_length: int = 1024
+    max_length: int = field(default=1024, metadata=at_least(8))
     """Longest prompt + choice in tokens; longer prompts keep their end."""
-    dtype: str = "float32"
-    """float32, bfloat16 or float16."""
+    precision: Precision = "fp32"
+    """Weights' number format: fp32, bf16, fp16, or auto (bf16 on a GPU that has it, else fp32)."""
     output: str | None = None
     """Output folder: results.json, predictions.jsonl."""
 
@@ -116,49 +115,49 @@ class TrainConfig:
     """Output folder: checkpoint-*/, final/, train_summary.json, tensorboard/."""
     lora: bool = False
     """Train LoRA adapters (peft) instead of all weights."""
-    lora_r: int = 16
+    lora_r: int = field(default=16, metadata=at_least(1))
     """LoRA rank."""
-    lora_alpha: int = 32
+    lora_alpha: int = field(default=32, metadata=at_least(1))
     """LoRA scaling numerator (scale = alpha / r)."""
-    lora_dropout: float = 0.05
+    lora_dropout: float = field(default=0.05, metadata=at_least(0))
     """Dropout on the LoRA path."""
     lora_targets: list[str] | None = None
     """Modules to adapt (default: peft's choice for the architecture, e.g. query_key_value for BLOOM, q,v for T5)."""
     merge_lora: bool = False
     """Merge the adapters into the base weights when saving final/ (else save the adapter only)."""
-    max_steps: int = -1
-    """Optimizer steps (overrides epochs when > 0)."""
-    epochs: float = 1.0
+    max_steps: int | None = field(default=None, metadata=at_least(1))
+    """Optimizer steps (when set, instead of epochs)."""
+    epochs: float = field(default=1.0, metadata=above(0))
     """Passes over the data."""
-    lr: float = 1e-5
+    lr: float = field(default=1e-5, metadata=above(0))
     """Peak learning rate (paper: 1e-5)."""
-    lr_scheduler: str = "linear"
-    """transformers scheduler name: linear, cosine, constant, ..."""
-    warmup_ratio: float = 0.0
-    """Share of steps spent warming up."""
-    weight_decay: float = 0.0
+    lr_scheduler: Scheduler = "linear"
+    """Learning-rate schedule (a transformers scheduler)."""
+    warmup_ratio: float = field(default=0.0, metadata=at_least(0))
+    """Share of steps spent warming up, in [0, 1)."""
+    weight_decay: float = field(default=0.0, metadata=at_least(0))
     """AdamW weight decay."""
     adam_beta2: float = 0.999
     """AdamW beta2."""
-    max_grad_norm: float = 1.0
+    max_grad_norm: float = field(default=1.0, metadata=at_least(0))
     """Gradient clipping."""
-    batch_size: int = 8
+    batch_size: int = field(default=8, metadata=at_least(1))
     """Examples per device per step."""
-    grad_accum: int = 1
+    grad_accum: int = field(default=1, metadata=at_least(1))
     """Gradient accumulation steps."""
-    max_length: int = 512
+    max_length: int = field(default=512, metadata=at_least(2))
     """Longest example in tokens; longer prompts are cut from the left, targets never."""
     loss_on_prompt: bool = False
     """Also train on prompt tokens (the original InstructAlign code's behaviour; causal models only)."""
     group_by_length: bool = True
     """Batch examples of similar length together (less padding)."""
-    save_steps: int = 500
+    save_steps: int = field(default=500, metadata=at_least(1))
     """Checkpoint every N steps into OUT/checkpoint-N."""
-    save_total_limit: int | None = 3
+    save_total_limit: int | None = field(default=3, metadata=at_least(1))
     """Keep at most this many checkpoints."""
-    logging_steps: int = 10
+    logging_steps: int = field(default=10, metadata=at_least(1))
     """Log loss and throughput every N steps."""
-    precision: str = "auto"
+    precision: Precision = "auto"
     """auto (bf16 on a GPU that has it, else fp32), fp32, bf16 or fp16."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass to save memory."""
@@ -170,7 +169,7 @@ class TrainConfig:
 class ReportConfig:
     """`instructalign report`: compare eval runs against a baseline, in tables and plots."""
 
-    run: list[str] = field(default_factory=list)
+    run: list[str] = field(default_factory=list, metadata=REPEAT)
     """NAME=DIR[,DIR2,...]: an eval output folder (or a folder holding one) per seed."""
     baseline: str | None = None
     """Name of the run the others are compared with (default: the first)."""
@@ -184,81 +183,80 @@ class ReportConfig:
     """Task to report (default: the only/first task in the results)."""
     title: str = "InstructAlign report"
     """Report title."""
-    bootstrap: int = 2000
+    bootstrap: int = field(default=2000, metadata=at_least(100))
     """Bootstrap resamples for the 95% intervals."""
     seed: int = 0
     """Seed of the bootstrap."""
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list, metadata=YAML_ONLY)
     """Extra paragraphs for the report (the demo adds its summary here)."""
     output: str | None = None
     """Output folder: report.md, report.html, *.csv, *.png."""
 
 
+@dataclass
+class DemoConfig:
+    """`instructalign demo`: the whole method end to end, offline, on NusaX and a small stand-in model."""
+
+    data: str | None = None
+    """NusaX folder (default: $INSTRUCTALIGN_NUSAX, else the cache of 'instructalign data download nusax')."""
+    output: str = "out/demo"
+    """Output folder: report.md, report.html, demo_summary.json, runs/."""
+    seeds: int = field(default=1, metadata=at_least(1))
+    """Repeat the trained runs (base model included) with this many seeds."""
+    quick: bool = False
+    """A much smaller model and a few dozen steps: a smoke test of the pipeline (about 1-2 minutes)."""
+    split: Literal["test", "valid"] = "test"
+    """Split the models are evaluated on: test, or valid while choosing the recipe."""
+
+
 @dataclass(frozen=True)
 class DemoRecipe:
-    """`instructalign demo`: the recipe of the offline experiment (a `demo:` section of a config file).
+    """The demo's recipe, set in a `demo:` section of a config file (`configs/demo.yaml`).
 
-    Chosen on the NusaX valid split; the report's numbers are on test. `--quick` uses a smaller preset.
+    Chosen on the NusaX valid split; the report's numbers are on test. `--quick` starts from a smaller
+    preset, and a config file changes only the settings it writes.
     """
 
-    vocab_size: int = 4000
-    d_model: int = 192
-    n_layer: int = 3
-    n_head: int = 4
-    n_positions: int = 512
-    dropout: float = 0.0
-    activation: str = "gelu"
-    batch_size: int = 16
-    max_length: int = 384
-    base_full_steps: int = 1200  # base stage 1: loss on the whole sequence
-    base_full_lr: float = 1e-3
-    base_target_steps: int = 600  # base stage 2: loss on targets only
-    base_target_lr: float = 5e-4
-    stage_steps: int = 800  # each continual-tuning run
-    stage_lr: float = 5e-4
-    replay_share: float = 0.5
-    eval_limit: int | None = None
-    eval_prompt_langs: tuple[str, ...] = ("en", "id")  # a YAML list is accepted too
-    precision: str = "fp32"
-    eval_dtype: str = (
-        "bfloat16"  # 99% of predictions equal to fp32 on valid, group means within 0.1; 2x faster
-    )
-
-
-def _fields(cls) -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(cls)}
-
-
-def load_config(cls, path: str | None, overrides: dict[str, Any], section: str):
-    """Build a `cls` config from YAML `path` (its `section` if it has one) and non-None `overrides`."""
-    data: dict[str, Any] = {}
-    where = path or "command line"
-    if path:
-        p = Path(path)
-        if not p.is_file():
-            raise UserError(f"{path}: config file not found; check --config")
-        try:
-            doc = yaml.safe_load(p.read_text("utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(doc, dict):
-            raise UserError(f"{path}: expected a mapping of settings")
-        body = doc[section] if isinstance(doc.get(section), dict) else doc
-        data = {k: v for k, v in body.items() if k not in SECTIONS}
-        if body is not doc and "languages" in doc:
-            data.setdefault("languages", doc["languages"])
-        known = _fields(cls)
-        for key in data:
-            if key not in known and key != "languages":
-                raise UserError(f"{path}: unknown setting '{key}' for {section}; known: {', '.join(known)}")
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    languages.register(data.get("languages") or [], where)
-    if "languages" not in _fields(cls):
-        data.pop("languages", None)
-    try:
-        return cls(**data)
-    except TypeError as exc:
-        raise UserError(f"{where}: {exc}") from None
+    vocab_size: int = field(default=4000, metadata=at_least(300))
+    """Byte-level BPE vocabulary of the stand-in's tokenizer."""
+    d_model: int = field(default=192, metadata=at_least(8))
+    """Width of the stand-in GPT-2-style decoder."""
+    n_layer: int = field(default=3, metadata=at_least(1))
+    """Its layers."""
+    n_head: int = field(default=4, metadata=at_least(1))
+    """Its attention heads (must divide d_model)."""
+    n_positions: int = field(default=512, metadata=at_least(16))
+    """Its longest sequence."""
+    dropout: float = field(default=0.0, metadata=at_least(0))
+    """Dropout everywhere in the stand-in."""
+    activation: Literal["gelu", "gelu_new", "relu", "silu"] = "gelu"
+    """MLP activation."""
+    batch_size: int = field(default=16, metadata=at_least(1))
+    """Examples per step in every training stage."""
+    max_length: int = field(default=384, metadata=at_least(16))
+    """Longest training example in tokens."""
+    base_full_steps: int = field(default=1200, metadata=at_least(1))
+    """Base model, stage 1: steps with the loss on the whole sequence."""
+    base_full_lr: float = field(default=1e-3, metadata=above(0))
+    """Base model, stage 1: learning rate."""
+    base_target_steps: int = field(default=600, metadata=at_least(1))
+    """Base model, stage 2: steps with the loss on targets only."""
+    base_target_lr: float = field(default=5e-4, metadata=above(0))
+    """Base model, stage 2: learning rate."""
+    stage_steps: int = field(default=800, metadata=at_least(1))
+    """Steps of each continual-tuning run."""
+    stage_lr: float = field(default=5e-4, metadata=above(0))
+    """Learning rate of each continual-tuning run."""
+    replay_share: float = field(default=0.5, metadata=at_least(0))
+    """Replay share of the aligned+replay mix, in [0, 1)."""
+    eval_limit: int | None = field(default=None, metadata=at_least(1))
+    """Evaluate the first N examples per language only (None: all)."""
+    eval_prompt_langs: tuple[str, ...] = ("en", "id")
+    """Prompt languages of the evaluation templates."""
+    precision: Precision = "fp32"
+    """Training number format (bf16 autocast was slower than fp32 for this small model on CPU)."""
+    eval_precision: Precision = "bf16"
+    """Evaluation number format: 99% of predictions equal fp32 on valid, group means within 0.1; 2x faster."""
 
 
 def as_dict(cfg) -> dict[str, Any]:
@@ -272,5 +270,5 @@ def config_classes() -> dict[str, type]:
         "train": TrainConfig,
         "eval": EvalConfig,
         "report": ReportConfig,
-        "demo": DemoRecipe,
+        "demo": DemoConfig,
     }

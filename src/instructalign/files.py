@@ -1,12 +1,26 @@
-"""Write a folder all at once: build it in a temporary sibling and rename it into place at the end."""
+"""Every file the package reads or writes goes through here: atomic writes, YAML/CSV/JSONL readers, hashes.
+
+Writes go to a temporary name beside the target and are renamed into place, so an interrupted run leaves
+either the old file or the new one, never half of one. Readers raise `UserError` naming file and line.
+"""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import json
+import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import yaml
+
+from .errors import UserError
+
+# ---------------------------------------------------------------- writing
 
 
 @contextmanager
@@ -22,3 +36,104 @@ def atomic_folder(target: Path) -> Iterator[Path]:
     if target.exists():
         shutil.rmtree(target)
     tmp.rename(target)
+
+
+def write_atomically(path: Path, data: str | bytes) -> None:
+    """Write text (UTF-8) or bytes to a temporary sibling and rename it onto `path` (removed on any error)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj) -> None:
+    write_atomically(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    write_atomically(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+# ---------------------------------------------------------------- hashing
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def files_digest(paths: list[Path]) -> str:
+    """A short hash of several files' contents, in order (cache keys)."""
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(sha256_file(p).encode())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_yaml(path: Path, what: str = "file", hint: str = "check the path"):
+    """A YAML document; a missing file or bad YAML is a one-line UserError."""
+    if not path.is_file():
+        raise UserError(f"{path}: {what} not found; {hint}")
+    try:
+        return yaml.safe_load(path.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
+
+
+def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, text) of a file read as UTF-8, with a clear error on undecodable bytes."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UserError(
+                    f"{path} line {number}: bytes that are not UTF-8 (at byte {exc.start}); re-save the file as UTF-8"
+                ) from None
+            yield number, line.lstrip("\ufeff") if number == 1 else line
+
+
+def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of a CSV/TSV file, header included; the delimiter comes from the extension."""
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    lines = utf8_lines(path)
+    reader = csv.reader((line for _, line in lines), delimiter=delimiter)
+    try:
+        for cells in reader:
+            if cells:
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise UserError(f"{path} line {reader.line_num}: malformed CSV ({exc}); check quoting") from None
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of a JSONL file; blank lines are skipped."""
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: file is empty; expected one JSON object per line")
+    seen = False
+    for number, line in utf8_lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(
+                f"{path} line {number}: invalid JSON ({exc.msg} at column {exc.colno}); fix that line"
+            ) from None
+        if not isinstance(obj, dict):
+            raise UserError(f"{path} line {number}: expected a JSON object, found {type(obj).__name__}")
+        seen = True
+        yield number, obj
+    if not seen:
+        raise UserError(f"{path}: file has no JSON lines")

@@ -10,14 +10,12 @@ Formats, detected from the path given to `--bitext`:
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import csv_records, json_lines
 from ..languages import lookup, resolve
 
 INDEX_COLUMNS = {"", "id", "idx", "index", "unnamed: 0", "label"}
@@ -29,14 +27,6 @@ class Row:
 
     texts: dict[str, str]
     where: str
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def is_nusax_folder(path: Path) -> bool:
@@ -77,32 +67,6 @@ def read_bitext(spec: str, split: str = "train") -> Iterator[Row]:
         raise UserError(f"{spec}: unknown bitext format; use a NusaX folder, .csv/.tsv, .jsonl or hf:NAME")
 
 
-def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, text) of a file read as UTF-8, with a clear error on undecodable bytes."""
-    with open(path, "rb") as f:
-        for number, raw in enumerate(f, 1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise UserError(
-                    f"{path} line {number}: bytes that are not UTF-8 (at byte {exc.start}); re-save the file as UTF-8"
-                ) from None
-            yield number, line.lstrip("\ufeff") if number == 1 else line
-
-
-def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of a CSV/TSV file, header included; the delimiter comes from the extension."""
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    lines = utf8_lines(path)
-    reader = csv.reader((line for _, line in lines), delimiter=delimiter)
-    try:
-        for cells in reader:
-            if cells:
-                yield reader.line_num, cells
-    except csv.Error as exc:
-        raise UserError(f"{path} line {reader.line_num}: malformed CSV ({exc}); check quoting") from None
-
-
 def language_columns(path: Path, header: list[str]) -> dict[int, str]:
     """Map column index -> language code; unknown non-index columns are a user error."""
     columns = {}
@@ -139,28 +103,6 @@ def read_wide_csv(path: Path) -> Iterator[Row]:
         raise UserError(f"{path}: has a header but no rows; add one row per parallel sentence")
     if not any_text:
         raise UserError(f"{path}: every cell is empty; the file has no sentences")
-
-
-def json_lines(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) of a JSONL file; blank lines are skipped."""
-    if path.stat().st_size == 0:
-        raise UserError(f"{path}: file is empty; expected one JSON object per line")
-    seen = False
-    for number, line in utf8_lines(path):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(
-                f"{path} line {number}: invalid JSON ({exc.msg} at column {exc.colno}); fix that line"
-            ) from None
-        if not isinstance(obj, dict):
-            raise UserError(f"{path} line {number}: expected a JSON object, found {type(obj).__name__}")
-        seen = True
-        yield number, obj
-    if not seen:
-        raise UserError(f"{path}: file has no JSON lines")
 
 
 def require_fields(obj: dict, names: tuple[str, ...], where: str) -> None:

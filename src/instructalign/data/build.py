@@ -17,9 +17,9 @@ from pathlib import Path
 from .. import __version__
 from ..config import BuildConfig, as_dict
 from ..errors import UserError
-from ..files import atomic_folder
+from ..files import atomic_folder, sha256_file
 from ..languages import resolve_list
-from .bitext import bitext_files, is_nusax_folder, read_bitext, sha256_file
+from .bitext import bitext_files, is_nusax_folder, read_bitext
 from .contamination import load_exclusions, normalize, nusax_eval_files, texts_of_file
 from .objectives import OBJECTIVES, ObjectiveContext, Pair
 from .prompts import load_template_sets, select

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
-from .bitext import INDEX_COLUMNS, csv_records, is_nusax_folder, json_lines, utf8_lines
+from ..files import csv_records, json_lines, utf8_lines
+from .bitext import INDEX_COLUMNS, is_nusax_folder
 
 NON_TEXT_FIELDS = {"id", "label", "lang", "src_lang", "tgt_lang", "language"}
 

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import UserError
-from .bitext import json_lines, load_hf_split, parse_hf_spec
+from ..files import json_lines
+from .bitext import load_hf_split, parse_hf_spec
 
 
 def replay_example(prompt: str, target: str) -> dict:

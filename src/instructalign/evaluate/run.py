@@ -6,9 +6,7 @@ classification (or generate translations), compute metrics, write the files atom
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from pathlib import Path
 
 import torch
@@ -20,8 +18,10 @@ from .. import __version__
 from ..config import EvalConfig, as_dict
 from ..data.prompts import render
 from ..errors import UserError
+from ..files import write_json, write_jsonl
 from ..languages import LANGUAGES, resolve_list
 from ..models import load_model
+from ..options import validate
 from .metrics import (
     classification_metrics,
     group_means,
@@ -32,8 +32,13 @@ from .metrics import (
 from .scoring import score_choices
 from .tasks import TaskSpec, load_bitext_rows, load_examples, load_task
 
-NORMALIZERS = ("none", "tokens", "chars")
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def torch_dtype(precision: str) -> torch.dtype:
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+    return DTYPES[precision]
 
 
 def check_settings(cfg: EvalConfig, task: TaskSpec) -> tuple[list[str], list[str]]:
@@ -41,12 +46,7 @@ def check_settings(cfg: EvalConfig, task: TaskSpec) -> tuple[list[str], list[str
         raise UserError("no --model given; name a hub id or a model folder")
     if not cfg.output:
         raise UserError("no --output folder given")
-    if cfg.normalize not in NORMALIZERS:
-        raise UserError(f"--normalize {cfg.normalize}: choose from {', '.join(NORMALIZERS)}")
-    if cfg.dtype not in DTYPES:
-        raise UserError(f"--dtype {cfg.dtype}: choose from {', '.join(DTYPES)}")
-    if cfg.batch_size < 1 or (cfg.limit is not None and cfg.limit < 1):
-        raise UserError("--batch-size and --limit must be positive")
+    validate(cfg)
     prompt_langs = resolve_prompt_langs(cfg.prompt_langs) or list(task.templates)
     for pl in prompt_langs:
         if pl not in task.templates:
@@ -199,12 +199,6 @@ def evaluate_translation(model, tokenizer, seq2seq, task, rows, prompt_langs, cf
     return results, predictions
 
 
-def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
     task = load_task(cfg.task)
     if cfg.split:
@@ -215,7 +209,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
         data = {lang: load_examples(task, cfg.data, lang, cfg.limit) for lang in langs}
     else:
         rows = load_bitext_rows(task, cfg.data)[: cfg.limit or None]
-    model, tokenizer, seq2seq = load_model(cfg.model, DTYPES[cfg.dtype])
+    model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision))
     if torch.cuda.is_available():
         model = model.cuda()
     if task.kind == "classification":
@@ -238,10 +232,8 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
     }
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomically(
-        out / "predictions.jsonl", "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions)
-    )
-    write_atomically(out / "results.json", json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    write_jsonl(out / "predictions.jsonl", predictions)
+    write_json(out / "results.json", results)
     print_results(results, console or Console())
     return results
 

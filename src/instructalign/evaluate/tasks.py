@@ -13,9 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from ..data.bitext import csv_records, json_lines, load_hf_split
+from ..data.bitext import load_hf_split
 from ..data.prompts import slots
 from ..errors import UserError
+from ..files import csv_records, json_lines
 from ..languages import resolve
 
 REQUIRED = {

@@ -4,7 +4,6 @@ paired bootstrap intervals, continual-learning metrics, and similarity-vs-transf
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +11,6 @@ from ..config import ReportConfig
 from ..errors import UserError
 from ..evaluate.metrics import parse_roles
 from ..languages import LANGUAGES
-from .render import write_report
 from .runs import Run, comparisons, load_predictions, parse_run
 from .similarity import language_similarity
 from .stats import bootstrap_example_diff, bootstrap_seed_diff, mean_std, pearson
@@ -133,6 +131,7 @@ def lang_label(code: str) -> str:
 
 
 def make_report(cfg: ReportConfig) -> dict:
+    """The report as data (tables, comparisons, similarity); `render.write_report` writes it."""
     if not cfg.output:
         raise UserError("no --output folder given")
     runs = [parse_run(spec) for spec in cfg.run]
@@ -191,7 +190,6 @@ def make_report(cfg: ReportConfig) -> dict:
         "references": [r.name for r in references],
         "notes": cfg.notes,
     }
-    write_report(report, Path(cfg.output))
     return report
 
 

@@ -7,10 +7,11 @@ import csv
 import html
 import io
 import math
-import os
 from pathlib import Path
 
 from .. import __version__
+from ..files import write_atomically
+from .plots import plots
 from .runs import comparisons
 
 
@@ -116,74 +117,6 @@ def html_table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def plots(report: dict) -> dict[str, bytes]:
-    """PNG bytes of: grouped bars per language, change heatmap, similarity-vs-gain scatter."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    runs, rows = report["runs"], report["per_language"]
-    images = {}
-    fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(rows) + 2), 4.5))
-    width = 0.8 / len(runs)
-    x = np.arange(len(rows))
-    for i, run in enumerate(runs):
-        means = [100 * r[run.name][0] for r in rows]
-        errs = [100 * r[run.name][1] if run.seeds > 1 else 0 for r in rows]
-        ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=errs, label=run.name, capsize=2)
-    ax.set_xticks(x, [f"{r['name']} · {r['role']}" for r in rows], rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel("weighted F1 (x100)")
-    ax.set_title(f"{report['task']}: weighted F1 per language")
-    ax.legend(fontsize=8)
-    images["per_language.png"] = save(fig, plt)
-
-    base, others = report["baseline"], [r.name for r in runs if r.name != report["baseline"]]
-    if others:
-        grid = np.array([[100 * r[f"{name} vs {base}"]["delta"] for r in rows] for name in others])
-        fig, ax = plt.subplots(figsize=(max(8, 0.8 * len(rows) + 2), 1.2 + 0.6 * len(others)))
-        lim = max(1.0, float(np.nanmax(np.abs(grid))))
-        im = ax.imshow(grid, cmap="RdBu", vmin=-lim, vmax=lim, aspect="auto")
-        ax.set_xticks(range(len(rows)), [r["name"] for r in rows], rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(len(others)), others, fontsize=8)
-        for (i, j), v in np.ndenumerate(grid):
-            ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=7)
-        fig.colorbar(im, ax=ax, label=f"Δ weighted F1 vs {base}")
-        ax.set_title(f"Change versus {base}")
-        images["delta_heatmap.png"] = save(fig, plt)
-
-    sim = report["similarity"]
-    if sim.get("points") and len(sim["points"]) >= 2:
-        fig, ax = plt.subplots(figsize=(6, 4.5))
-        xs = np.array([p["sim_L2"] for p in sim["points"]])
-        for name in others:
-            ys = np.array([100 * p[f"gain {name}"] for p in sim["points"]])
-            ax.scatter(xs, ys, label=name)
-            if len(set(xs)) > 1:
-                slope, intercept = np.polyfit(xs, ys, 1)
-                grid_x = np.linspace(xs.min(), xs.max(), 20)
-                corr = sim["correlations"].get(name)
-                label = f"fit {name}" + (f" (r={corr['r']:.2f}, p={corr['p']:.2f})" if corr else "")
-                ax.plot(grid_x, slope * grid_x + intercept, linestyle="--", label=label)
-        for p in sim["points"]:
-            ax.annotate(p["name"], (p["sim_L2"], 100 * p[f"gain {others[0]}"]), fontsize=8)
-        ax.set_xlabel("similarity to the L2 languages (chrF between translations)")
-        ax.set_ylabel(f"L3 gain vs {base} (weighted F1 x100)")
-        ax.set_title("Language similarity and zero-shot transfer")
-        ax.legend(fontsize=7)
-        images["similarity_vs_gain.png"] = save(fig, plt)
-    return images
-
-
-def save(fig, plt) -> bytes:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def provenance(report: dict) -> list[str]:
@@ -324,21 +257,17 @@ def to_html(blocks, images: dict[str, bytes]) -> str:
     )
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(header)
     writer.writerows(rows)
-    write_atomically(path, buf.getvalue().encode("utf-8"))
+    write_atomically(path, buf.getvalue())
 
 
-def write_report(report: dict, out: Path) -> None:
+def write_report(report: dict, out: str | Path) -> None:
+    """report.md, report.html, one CSV per table and the PNG plots, each written atomically."""
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     images = plots(report)
     report["_images"] = images
@@ -348,5 +277,5 @@ def write_report(report: dict, out: Path) -> None:
         write_atomically(out / name, data)
     for name, (header, rows) in t.items():
         write_csv(out / f"{name}.csv", header, rows)
-    write_atomically(out / "report.md", to_markdown(blocks).encode("utf-8"))
-    write_atomically(out / "report.html", to_html(blocks, images).encode("utf-8"))
+    write_atomically(out / "report.md", to_markdown(blocks))
+    write_atomically(out / "report.html", to_html(blocks, images))

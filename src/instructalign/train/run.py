@@ -9,21 +9,20 @@ Runs unchanged under `accelerate launch` or `torchrun` (DDP; FSDP/DeepSpeed thro
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
-import torch
-from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers import PrinterCallback
 
-from .config import TrainConfig, as_dict
-from .data.bitext import sha256_file
-from .errors import UserError
-from .models import load_model
-from .train_data import PaddingCollator, SeededLengthGroupedSampler, build_dataset
+from ..config import TrainConfig, as_dict
+from ..errors import UserError
+from ..files import sha256_file, write_json
+from ..models import load_model
+from ..options import validate
+from .data import PaddingCollator, build_dataset
+from .trainer import AlignTrainer, ThroughputCallback, tensorboard, training_arguments
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 RUN_FILE = "train_config.json"
 
 
@@ -37,13 +36,7 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
         raise UserError(
             f"{cfg.data}: no train.jsonl here; build one with 'instructalign data build --output {cfg.data}'"
         )
-    if cfg.precision not in PRECISIONS:
-        raise UserError(f"--precision {cfg.precision}: choose from {', '.join(PRECISIONS)}")
-    for name in ("batch_size", "grad_accum", "max_length", "save_steps", "logging_steps"):
-        if getattr(cfg, name) < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1")
-    if cfg.lr <= 0:
-        raise UserError(f"--lr {cfg.lr}: must be positive")
+    validate(cfg)
     if not 0 <= cfg.warmup_ratio < 1:
         raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
     return data_file, Path(cfg.output)
@@ -91,12 +84,6 @@ def check_output(out: Path, identity: dict) -> Path | None:
     return found[-1] if found else None
 
 
-def precision_flags(precision: str) -> dict:
-    if precision == "auto":
-        precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
-
-
 def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
     from peft import LoraConfig, TaskType, get_peft_model
 
@@ -111,123 +98,6 @@ def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
         return get_peft_model(model, lora)
     except ValueError as exc:
         raise UserError(f"LoRA: {str(exc).splitlines()[0]}; name the modules with --lora-targets") from None
-
-
-class AlignTrainer(Trainer):
-    """`Trainer` whose length-grouped sampler is seeded, so order survives a resume and matches across ranks,
-    and whose causal-LM loss projects only the target positions through the LM head (single process, no LoRA):
-    the same loss as the model's own, without a vocabulary-sized softmax over every prompt token."""
-
-    def target_positions_only(self, model) -> bool:
-        unwrapped = self.accelerator.unwrap_model(model)
-        config = getattr(unwrapped, "config", None)
-        return (
-            self.args.world_size == 1
-            and config is not None
-            and not config.is_encoder_decoder
-            and unwrapped.get_output_embeddings() is not None
-            and unwrapped.base_model is not unwrapped
-            and not any(
-                getattr(config, k, None) for k in ("final_logit_softcapping", "logit_scale", "logits_scaling")
-            )
-            and not hasattr(unwrapped, "peft_config")
-        )
-
-    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if return_outputs or not self.target_positions_only(model):
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        targets = inputs["labels"][:, 1:]
-        keep = targets != -100
-        with self.accelerator.autocast():  # the prepared model's forward, and its autocast, is bypassed here
-            hidden = model.base_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-            logits = model.get_output_embeddings()(hidden.last_hidden_state[:, :-1][keep]).float()
-        loss = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
-        return loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
-
-    def _get_train_sampler(self, train_dataset=None):
-        dataset = train_dataset if train_dataset is not None else self.train_dataset
-        if not self.args.train_sampling_strategy == "group_by_length":
-            return super()._get_train_sampler(train_dataset)
-        return SeededLengthGroupedSampler(
-            self.args.train_batch_size * self.args.gradient_accumulation_steps,
-            dataset["length"],
-            self.args.seed,
-        )
-
-
-class ThroughputCallback(TrainerCallback):
-    """A tqdm bar with loss and tokens/s; the same figures go to the logs (and TensorBoard)."""
-
-    def __init__(self, collator: PaddingCollator):
-        self.collator, self.bar, self.start = collator, None, None
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        from tqdm.auto import tqdm
-
-        if state.is_world_process_zero:
-            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="train", unit="step")
-        self.start, self.tokens0 = time.perf_counter(), self.collator.counts["real_tokens"]
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.bar is not None:
-            self.bar.update(state.global_step - self.bar.n)
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        rate = (self.collator.counts["real_tokens"] - self.tokens0) / max(
-            time.perf_counter() - self.start, 1e-9
-        )
-        if logs is not None:
-            logs["tokens_per_second"] = rate
-        if self.bar is not None and logs and "loss" in logs:
-            self.bar.set_postfix(loss=f"{logs['loss']:.3f}", tok_s=f"{rate:,.0f}")
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def checkpointing_flag(on: bool) -> dict:
-    """Activation (gradient) checkpointing, under its transformers 5 name where it has one."""
-    import inspect
-
-    name = (
-        "activation_checkpointing"
-        if "activation_checkpointing" in inspect.signature(TrainingArguments).parameters
-        else "gradient_checkpointing"
-    )
-    return {name: on}
-
-
-def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
-    return TrainingArguments(
-        output_dir=str(out),
-        per_device_train_batch_size=cfg.batch_size,
-        gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.lr,
-        lr_scheduler_type=cfg.lr_scheduler,
-        warmup_steps=cfg.warmup_ratio,
-        weight_decay=cfg.weight_decay,
-        adam_beta2=cfg.adam_beta2,
-        max_grad_norm=cfg.max_grad_norm,
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
-        save_strategy="steps",
-        save_steps=cfg.save_steps,
-        save_total_limit=cfg.save_total_limit,
-        logging_steps=cfg.logging_steps,
-        report_to=[],  # TensorBoard is added as a callback writing to OUT/tensorboard
-        seed=cfg.seed,
-        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
-        remove_unused_columns=False,
-        **checkpointing_flag(cfg.gradient_checkpointing),
-        ddp_backend="gloo"
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
-        else None,
-        disable_tqdm=True,
-        dataloader_pin_memory=torch.cuda.is_available(),
-        use_cpu=not torch.cuda.is_available(),
-        **precision_flags(cfg.precision),
-    )
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -249,7 +119,7 @@ def train(cfg: TrainConfig) -> dict:
     model.train()
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).write_text(json.dumps(identity, indent=2, sort_keys=True) + "\n", "utf-8")
+    write_json(out / RUN_FILE, identity)
     collator = PaddingCollator(tokenizer.pad_token_id, seq2seq)
     args = training_arguments(cfg, out)
     trainer = AlignTrainer(
@@ -266,8 +136,11 @@ def train(cfg: TrainConfig) -> dict:
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     wall = time.perf_counter() - start
 
+    # every rank takes part in gathering the weights (sharded under FSDP); rank 0 writes them
+    state_dict = trainer.accelerator.get_state_dict(trainer.model)
     if trainer.is_world_process_zero():
-        save_final(trainer.model, tokenizer, cfg, out / "final", seq2seq)
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        save_final(model, state_dict, tokenizer, cfg, out / "final", seq2seq)
     summary = {
         "steps": trainer.state.global_step,
         "resumed_from": resume.name if resume else None,
@@ -287,19 +160,12 @@ def train(cfg: TrainConfig) -> dict:
         else None,
     }
     if trainer.is_world_process_zero():
-        (out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n", "utf-8")
+        write_json(out / "train_summary.json", summary)
         print(
             f"trained {summary['steps']} steps in {wall:.0f}s, {summary['tokens_per_second']:,.0f} tokens/s, "
             f"padding {100 * summary['padding_share']:.1f}%; model in {out / 'final'}"
         )
     return summary
-
-
-def tensorboard(out: Path):
-    from torch.utils.tensorboard import SummaryWriter
-    from transformers.integrations import TensorBoardCallback
-
-    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tensorboard")))
 
 
 def report_truncation(stats, max_length: int) -> None:
@@ -310,16 +176,20 @@ def report_truncation(stats, max_length: int) -> None:
         )
 
 
-def save_final(model, tokenizer, cfg: TrainConfig, final: Path, seq2seq: bool) -> None:
-    """Hugging Face format, written to a temporary folder and renamed: merged, full, or adapter-only."""
+def save_final(model, state_dict, tokenizer, cfg: TrainConfig, final: Path, seq2seq: bool) -> None:
+    """Hugging Face format, written to a temporary folder and renamed: merged, full, or adapter-only.
+
+    `state_dict` is the full (gathered) state of the trained model, as accelerate returns it on rank 0.
+    """
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     kind = "full fine-tuning"
     if cfg.lora and cfg.merge_lora:
-        model, kind = model.merge_and_unload(), "LoRA, merged into the base weights"
+        model.load_state_dict(state_dict)
+        model, kind, state_dict = model.merge_and_unload(), "LoRA, merged into the base weights", None
     elif cfg.lora:
         kind = "LoRA adapter only (load it on top of the base model; instructalign eval does this itself)"
-    model.save_pretrained(str(tmp))
+    model.save_pretrained(str(tmp), state_dict=state_dict)
     tokenizer.save_pretrained(str(tmp))
     (tmp / "instructalign_train_config.json").write_text(json.dumps(as_dict(cfg), indent=2) + "\n", "utf-8")
     (tmp / "README.md").write_text(model_card(cfg, kind, seq2seq), "utf-8")
@@ -339,7 +209,7 @@ Continual crosslingual instruction tuning (InstructAlign) of `{cfg.model}` with 
 - Data: `{cfg.data}` — {counts.get("total", "?")} examples; by source {counts.get("by_source", {})}; by objective {counts.get("by_objective", {})}.
 - Loss: {"prompt and target tokens" if cfg.loss_on_prompt else "target tokens only (prompt tokens masked)"}, EOS after the target.
 - Optimisation: lr {cfg.lr} ({cfg.lr_scheduler}), batch {cfg.batch_size} x {cfg.grad_accum}, max length {cfg.max_length},
-  {"max steps " + str(cfg.max_steps) if cfg.max_steps > 0 else str(cfg.epochs) + " epoch(s)"}, seed {cfg.seed}.
+  {"max steps " + str(cfg.max_steps) if cfg.max_steps else str(cfg.epochs) + " epoch(s)"}, seed {cfg.seed}.
 
 The full resolved config is in `instructalign_train_config.json`.
 """

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from .data.bitext import json_lines
-from .errors import UserError
+from ..errors import UserError
+from ..files import json_lines
 
 IGNORE = -100
 

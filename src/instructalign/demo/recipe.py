@@ -1,0 +1,53 @@
+"""The demo's design: the languages and their roles, the runs, and the full and quick recipes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..config import DemoRecipe
+
+L1 = ["eng", "ind"]
+L2 = ["jav", "sun", "min", "bjn", "ban", "ace", "bug"]
+L3 = ["mad", "nij", "bbc"]
+ROLES = f"L1={','.join(L1)};L2={','.join(L2)};L3={','.join(L3)}"
+RUNS = ["base", "replay-only", "aligned+replay", "aligned-no-replay"]
+BASELINE, CONTROL = "base", "replay-only"
+
+# what the cached base model depends on (the continual runs' settings do not change it)
+BASE_SETTINGS = (
+    "vocab_size",
+    "d_model",
+    "n_layer",
+    "n_head",
+    "n_positions",
+    "dropout",
+    "activation",
+    "batch_size",
+    "max_length",
+    "base_full_steps",
+    "base_full_lr",
+    "base_target_steps",
+    "base_target_lr",
+    "precision",
+)
+
+FULL = DemoRecipe()
+QUICK = replace(
+    FULL,
+    vocab_size=1000,
+    d_model=64,
+    n_layer=2,
+    n_head=2,
+    max_length=256,
+    base_full_steps=150,
+    base_full_lr=2e-3,
+    base_target_steps=60,
+    stage_steps=60,
+    stage_lr=1e-3,
+    eval_limit=24,
+    eval_prompt_langs=("en",),
+)
+
+
+def preset(quick: bool) -> DemoRecipe:
+    return QUICK if quick else FULL

@@ -1,0 +1,149 @@
+"""The `transformers.Trainer` that instructalign trains with, its arguments and its progress callback.
+
+`AlignTrainer` overrides only what it must: a seeded length-grouped sampler (same order after a resume and
+on every rank) and, for a single-process causal LM, a loss that projects only target positions through
+the LM head — the model's own loss without a vocabulary-sized softmax over every prompt token.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from pathlib import Path
+
+import torch
+from transformers import Trainer, TrainerCallback, TrainingArguments
+
+from ..config import TrainConfig
+from .data import PaddingCollator, SeededLengthGroupedSampler
+
+
+def precision_flags(precision: str) -> dict:
+    if precision == "auto":
+        precision = "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+class AlignTrainer(Trainer):
+    """`Trainer` whose length-grouped sampler is seeded, so order survives a resume and matches across ranks,
+    and whose causal-LM loss projects only the target positions through the LM head (single process, no LoRA):
+    the same loss as the model's own, without a vocabulary-sized softmax over every prompt token."""
+
+    def target_positions_only(self, model) -> bool:
+        unwrapped = self.accelerator.unwrap_model(model)
+        config = getattr(unwrapped, "config", None)
+        return (
+            self.args.world_size == 1
+            and self.args.n_gpu <= 1  # DataParallel splits the batch inside the wrapped forward
+            and config is not None
+            and not config.is_encoder_decoder
+            and unwrapped.get_output_embeddings() is not None
+            and unwrapped.base_model is not unwrapped
+            and not any(
+                getattr(config, k, None) for k in ("final_logit_softcapping", "logit_scale", "logits_scaling")
+            )
+            and not hasattr(unwrapped, "peft_config")
+        )
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if return_outputs or not self.target_positions_only(model):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        targets = inputs["labels"][:, 1:]
+        keep = targets != -100
+        model = self.accelerator.unwrap_model(model)  # a wrapper has no base_model of its own
+        with self.accelerator.autocast():  # the prepared model's forward, and its autocast, is bypassed here
+            hidden = model.base_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+            logits = model.get_output_embeddings()(hidden.last_hidden_state[:, :-1][keep]).float()
+        loss = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
+        return loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
+
+    def _get_train_sampler(self, train_dataset=None):
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if not self.args.train_sampling_strategy == "group_by_length":
+            return super()._get_train_sampler(train_dataset)
+        return SeededLengthGroupedSampler(
+            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            dataset["length"],
+            self.args.seed,
+        )
+
+
+class ThroughputCallback(TrainerCallback):
+    """A tqdm bar with loss and tokens/s; the same figures go to the logs (and TensorBoard)."""
+
+    def __init__(self, collator: PaddingCollator):
+        self.collator, self.bar, self.start = collator, None, None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        from tqdm.auto import tqdm
+
+        if state.is_world_process_zero:
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc="train", unit="step")
+        self.start, self.tokens0 = time.perf_counter(), self.collator.counts["real_tokens"]
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        rate = (self.collator.counts["real_tokens"] - self.tokens0) / max(
+            time.perf_counter() - self.start, 1e-9
+        )
+        if logs is not None:
+            logs["tokens_per_second"] = rate
+        if self.bar is not None and logs and "loss" in logs:
+            self.bar.set_postfix(loss=f"{logs['loss']:.3f}", tok_s=f"{rate:,.0f}")
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def checkpointing_flag(on: bool) -> dict:
+    """Activation (gradient) checkpointing, under its transformers 5 name where it has one."""
+    name = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in inspect.signature(TrainingArguments).parameters
+        else "gradient_checkpointing"
+    )
+    return {name: on}
+
+
+def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.lr,
+        lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay,
+        adam_beta2=cfg.adam_beta2,
+        max_grad_norm=cfg.max_grad_norm,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps or -1,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        logging_steps=cfg.logging_steps,
+        report_to=[],  # TensorBoard is added as a callback writing to OUT/tensorboard
+        seed=cfg.seed,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        remove_unused_columns=False,
+        **checkpointing_flag(cfg.gradient_checkpointing),
+        ddp_backend="gloo"
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available()
+        else None,
+        disable_tqdm=True,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),
+        **precision_flags(cfg.precision),
+    )
+
+
+def tensorboard(out: Path):
+    from torch.utils.tensorboard import SummaryWriter
+    from transformers.integrations import TensorBoardCallback
+
+    return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tensorboard")))

@@ -1,0 +1,116 @@
+"""One definition per option: YAML values converted by field type, flags and README generated from fields."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, write
+from instructalign.cli import main, make_parser
+from instructalign.config import DemoRecipe, EvalConfig, TrainConfig, config_classes
+from instructalign.demo.recipe import FULL, QUICK
+from instructalign.errors import UserError
+from instructalign.flags import cli_fields
+from instructalign.options import flag, load_config, read_recipe
+from instructalign.readme import regenerate
+
+
+def test_yaml_values_are_converted_by_the_fields_type(tmp_path):
+    path = write(
+        tmp_path / "c.yaml",
+        'train:\n  lr: 1e-5\n  batch_size: "8"\n  lora_targets: "q_proj, v_proj"\n  lora: "false"\n',
+    )
+    cfg = load_config(TrainConfig, str(path), {}, "train")
+    assert cfg.lr == 1e-5 and isinstance(cfg.lr, float)
+    assert cfg.batch_size == 8 and isinstance(cfg.batch_size, int)
+    assert cfg.lora_targets == ["q_proj", "v_proj"]
+    assert cfg.lora is False
+
+
+@pytest.mark.parametrize(
+    "setting, expected",
+    [
+        ("precision: fp64", "setting 'precision': expects one of auto, fp32, bf16, fp16, got 'fp64'"),
+        ("batch_size: [4]", "setting 'batch_size': expects a whole number, got [4]"),
+        ("max_steps: 2.7", "setting 'max_steps': expects a whole number or none, got 2.7"),
+        ("lr: -1e-4", "setting 'lr': must be above 0, got '-1e-4'"),
+        ("lora: maybe", "setting 'lora': expects true or false, got 'maybe'"),
+        ("lr_scheduler: cosin", "setting 'lr_scheduler': expects one of linear, cosine"),
+        ("epochs: 0", "setting 'epochs': must be above 0, got 0"),
+        ("max_steps: 0", "setting 'max_steps': must be at least 1, got 0"),
+    ],
+)
+def test_a_wrong_value_is_one_line_naming_file_and_setting(tmp_path, setting, expected):
+    path = write(tmp_path / "c.yaml", f"train:\n  {setting}\n")
+    with pytest.raises(UserError) as err:
+        load_config(TrainConfig, str(path), {}, "train")
+    assert str(err.value).startswith(f"{path}: ") and expected in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_flags_are_converted_and_checked_the_same_way(tmp_path, capsys):
+    assert main(["train", "--model", "m", "--data", "d", "--output", "o", "--lr", "-1e-4"]) == 2
+    assert capsys.readouterr().err == "error: --lr: must be above 0, got '-1e-4'\n"
+    assert main(["eval", "--model", "m", "--output", "o", "--precision", "float32"]) == 2
+    assert "--precision: expects one of auto, fp32, bf16, fp16" in capsys.readouterr().err
+
+
+def test_the_same_idea_has_the_same_flag_in_every_command():
+    def flags(section):
+        return {flag(f.name) for f in cli_fields(config_classes()[section])}
+
+    assert "--prompt-langs" in flags("build") & flags("eval")
+    assert "--precision" in flags("train") & flags("eval")
+    assert "--split" in flags("build") & flags("eval") & flags("demo")
+    assert not {"--dtype", "--prompt-lang", "--eval-split"} & set().union(*map(flags, config_classes()))
+
+
+def test_quick_keeps_a_yaml_value_equal_to_the_full_default(tmp_path):
+    # stage_steps: 800 is the full recipe's default; with --quick it must still be 800, not QUICK's 60
+    path = write(tmp_path / "d.yaml", "demo:\n  stage_steps: 800\n  stage_lr: 2e-4\n")
+    recipe = read_recipe(DemoRecipe, str(path), "demo", QUICK)
+    assert recipe.stage_steps == 800 and recipe.stage_lr == 2e-4
+    assert recipe.d_model == QUICK.d_model != FULL.d_model
+
+
+def test_readme_flag_tables_are_generated_from_the_fields():
+    readme = (REPO / "README.md").read_text("utf-8")
+    assert regenerate(readme) == readme, "run: python -m instructalign.readme"
+    for section in config_classes():
+        assert f"<!-- flags:{section} -->" in readme
+
+
+@pytest.mark.parametrize("command", [["data", "build"], ["train"], ["eval"], ["report"], ["demo"]])
+def test_readme_tables_match_help(command):
+    section = "build" if command[0] == "data" else command[0]
+    readme = (REPO / "README.md").read_text("utf-8")
+    block = re.search(rf"<!-- flags:{section} -->\n(.*?)<!-- /flags -->", readme, re.S).group(1)
+    in_readme = set(re.findall(r"\| `(--[a-z0-9-]+)", block))
+    help_text = subprocess.run(
+        [sys.executable, "-m", "instructalign.cli", *command, "--help"], capture_output=True, text=True
+    ).stdout
+    in_help = set(re.findall(r"(--[a-z0-9-]+)", help_text)) - {"--help", "--config"}
+    in_help = {f for f in in_help if not f.startswith("--no-")}
+    assert in_readme == in_help
+
+
+def test_every_module_is_short_or_says_why():
+    for path in sorted((REPO / "src" / "instructalign").rglob("*.py")):
+        lines = path.read_text("utf-8").splitlines()
+        if len(lines) > 320:
+            assert "long because" in "\n".join(lines[:15]), (
+                f"{path.name}: {len(lines)} lines, no reason given"
+            )
+
+
+def test_parser_builds_for_every_command():
+    parser = make_parser()
+    args = parser.parse_args(["eval", "--prompt-langs", "en", "--limit", "3"])
+    assert args.prompt_langs == "en" and args.limit == "3"  # text until load_config converts it
+    assert load_config(EvalConfig, None, {"limit": args.limit}, "eval").limit == 3
+
+
+def test_src_has_no_config_module_cycle():
+    assert Path(REPO / "src" / "instructalign" / "options.py").is_file()
