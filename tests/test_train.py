@@ -345,3 +345,23 @@ def test_target_position_loss_equals_the_models_own_loss(make):
     ours = trainer.compute_loss(model, dict(batch))
     reference = model(**batch).loss
     assert ours.item() == pytest.approx(reference.item(), rel=1e-5)
+
+
+def test_target_position_loss_accepts_a_wrapped_model():
+    """A DataParallel (or other) wrapper has no `base_model`: the shortcut must unwrap it first."""
+    from transformers import TrainingArguments
+
+    from instructalign.train.trainer import AlignTrainer
+
+    model = tiny.gpt2().eval()
+    ids = torch.randint(3, 200, (2, 10))
+    labels = ids.clone()
+    labels[:, :5] = IGNORE
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    trainer = AlignTrainer(
+        model=model, args=TrainingArguments(output_dir="/tmp/ia-loss-test", report_to=[], use_cpu=True)
+    )
+    wrapped = torch.nn.DataParallel(model)  # on a CPU-only machine it simply calls the module
+    assert trainer.compute_loss(wrapped, dict(batch)).item() == pytest.approx(
+        model(**batch).loss.item(), rel=1e-5
+    )
