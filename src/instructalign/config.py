@@ -184,7 +184,9 @@ class ReportConfig:
     title: str = "InstructAlign report"
     """Report title."""
     bootstrap: int = field(default=2000, metadata=at_least(100))
-    """Bootstrap resamples for the 95% intervals."""
+    """Bootstrap resamples of the one-seed (sentence-level) 95% intervals."""
+    margin: float = field(default=2.0, metadata=above(0))
+    """Non-inferiority margin for 'L1 kept', in weighted-F1 points: the lower bound of (run - base) must exceed -margin."""
     seed: int = 0
     """Seed of the bootstrap."""
     notes: list[str] = field(default_factory=list, metadata=YAML_ONLY)

@@ -102,6 +102,7 @@ def classify(
                 "scores": s.logprob,
                 "pred": task.labels[best],
                 "gold": str(rows[i][task.label_column]),
+                "id": str(rows[i][task.id_column]) if task.id_column else str(i),
             }
             if cfg.normalize != "none":
                 rec["decision_scores"] = decision
@@ -227,6 +228,8 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
         "tasks": {task.name: per_lang},
         "groups": groups,
         "roles": roles,
+        "id_column": task.id_column,  # predictions' ids name the same sentence in every language
+        "split": task.data.get("split", "test"),
         "settings": as_dict(cfg),
         "versions": versions(),
     }

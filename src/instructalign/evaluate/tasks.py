@@ -35,6 +35,7 @@ class TaskSpec:
     labels: list[str] = field(default_factory=list)
     verbalizers: dict[str, dict[str, str]] = field(default_factory=dict)  # prompt language -> label -> word
     label_column: str = "label"
+    id_column: str | None = None  # a column naming each sentence, shared by all languages of a parallel task
     target_delimiter: str = " "
     directions: list[tuple[str, str]] = field(default_factory=list)
     max_new_tokens: int = 64
@@ -94,6 +95,7 @@ def parse_task(doc: dict, where: str) -> TaskSpec:
         data=data,
         templates={str(k): [str(t) for t in v] for k, v in templates.items()},
         label_column=str(doc.get("label_column", "label")),
+        id_column=str(doc["id_column"]) if doc.get("id_column") else None,
         target_delimiter=str(doc.get("target_delimiter", " ")),
         max_new_tokens=int(doc.get("max_new_tokens", 64)),
         source=where,
@@ -169,6 +171,7 @@ def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None
         where = str(path)
     rows = rows[:limit] if limit else rows
     columns = set().union(*(slots(t) for ts in task.templates.values() for t in ts)) | {task.label_column}
+    columns |= {task.id_column} if task.id_column else set()
     for row in rows[:1]:
         for column in columns:
             if column not in row:

@@ -3,7 +3,7 @@ paired bootstrap intervals, continual-learning metrics, and similarity-vs-transf
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
 
 import numpy as np
 
@@ -11,14 +11,15 @@ from ..config import ReportConfig
 from ..errors import UserError
 from ..evaluate.metrics import parse_roles
 from ..languages import LANGUAGES
-from .runs import Run, comparisons, load_predictions, parse_run
+from .compare import Comparer
+from .runs import Run, comparisons, parse_run
 from .similarity import language_similarity
-from .stats import bootstrap_example_diff, bootstrap_seed_diff, mean_std, pearson
+from .stats import mean_std, pearson
 
-CL_METRICS = {
+CL_METRICS = {  # role -> (name versus the base, meaning)
     "L1": (
         "backward transfer (BWT, L1)",
-        "change on the languages the model already knew; negative = forgetting",
+        "change on the languages the model already knew; negative = forgetting (Lopez-Paz & Ranzato, 2017)",
     ),
     "L2": ("forward gain (L2)", "change on the languages seen in alignment; the method's target"),
     "L3": ("zero-shot transfer (L3)", "change on related languages never seen in training"),
@@ -56,73 +57,6 @@ def common_languages(runs: list[Run], task: str) -> tuple[list[str], dict[str, l
         )
     dropped = {name: sorted(s - set(common)) for name, s in per_run.items() if s - set(common)}
     return common, dropped
-
-
-class Comparer:
-    """Changes of one run against a reference over a set of languages, with a 95% interval."""
-
-    def __init__(self, task: str, resamples: int, seed: int):
-        self.task, self.resamples, self.rng = task, resamples, np.random.default_rng(seed)
-        self._preds: dict[tuple[str, int], dict | None] = {}
-
-    def values(self, run: Run, langs: list[str]) -> list[float]:
-        per_lang = run.per_language(self.task)
-        return [float(np.mean([per_lang[lang][s] for lang in langs])) for s in range(run.seeds)]
-
-    def compare(self, run: Run, ref: Run, langs: list[str]) -> dict:
-        a, b = self.values(run, langs), self.values(ref, langs)
-        out = {
-            "delta": float(np.mean(a) - np.mean(b)),
-            "lo": float("nan"),
-            "hi": float("nan"),
-            "method": None,
-            "seeds_positive": None,
-        }
-        if run.seeds == ref.seeds and run.seeds >= 2:
-            out["lo"], out["hi"] = bootstrap_seed_diff(a, b, self.resamples, self.rng)
-            out["method"] = f"paired bootstrap over {run.seeds} seeds"
-            out["seeds_positive"] = sum(x > y for x, y in zip(a, b))
-            out["delta_std"] = float(np.std(np.subtract(a, b), ddof=1))
-        elif run.seeds == ref.seeds == 1:
-            diffs = self.example_bootstrap(run, ref, langs)
-            if diffs is not None:
-                out["lo"], out["hi"] = float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
-                out["method"] = "paired bootstrap over test examples (1 seed)"
-        return out
-
-    def arrays(self, run: Run) -> dict | None:
-        key = (run.name, 0)
-        if key not in self._preds:
-            rows = load_predictions(run.results[0], self.task)
-            if rows is None:
-                self._preds[key] = None
-            else:
-                grouped: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
-                for r in rows:
-                    grouped[r["lang"]][r["template"]].append((r["gold"], r["pred"]))
-                self._preds[key] = grouped
-        return self._preds[key]
-
-    def example_bootstrap(self, run: Run, ref: Run, langs: list[str]) -> np.ndarray | None:
-        pa, pb = self.arrays(run), self.arrays(ref)
-        if pa is None or pb is None:
-            return None
-        total = np.zeros(self.resamples)
-        for lang in langs:
-            ta, tb = pa.get(lang), pb.get(lang)
-            if not ta or not tb or sorted(ta) != sorted(tb):
-                return None
-            templates = sorted(ta)
-            gold = [g for g, _ in ta[templates[0]]]
-            if any([g for g, _ in tb[t]] != gold or len(ta[t]) != len(gold) for t in templates):
-                return None
-            labels = sorted({g for g in gold} | {p for t in templates for _, p in ta[t] + tb[t]})
-            index = {label: i for i, label in enumerate(labels)}
-            g = np.array([index[x] for x in gold])
-            a = np.array([[index[p] for _, p in ta[t]] for t in templates])
-            b = np.array([[index[p] for _, p in tb[t]] for t in templates])
-            total += bootstrap_example_diff(g, a, b, len(labels), self.resamples, self.rng)
-        return total / len(langs)
 
 
 def lang_label(code: str) -> str:
@@ -167,6 +101,8 @@ def make_report(cfg: ReportConfig) -> dict:
 
     templates = template_spread(runs, task, langs, roles)
     cl = continual_learning(groups, runs, references)
+    control = by_name[cfg.control] if cfg.control and cfg.control != baseline_name else None
+    claims = verdicts(groups, runs, base, control, cfg.margin / 100)
     similarity = (
         similarity_section(cfg, runs, base, roles, comparer)
         if cfg.similarity_data
@@ -186,6 +122,8 @@ def make_report(cfg: ReportConfig) -> dict:
         "groups": groups,
         "templates": templates,
         "continual_learning": cl,
+        "verdicts": claims,
+        "margin": cfg.margin,
         "similarity": similarity,
         "references": [r.name for r in references],
         "notes": cfg.notes,
@@ -211,22 +149,67 @@ def template_spread(runs: list[Run], task: str, langs: list[str], roles: dict[st
 
 
 def continual_learning(groups: list[dict], runs: list[Run], references: list[Run]) -> list[dict]:
+    """CL metrics are changes versus the base; changes versus the control are named as such."""
     rows = []
+    base = references[0]
     for g in groups:
         if g["role"] not in CL_METRICS:
             continue
         name, meaning = CL_METRICS[g["role"]]
         for run, ref in comparisons(runs, references):
+            if ref is not base:
+                name_, meaning_ = f"difference vs control ({g['role']})", f"change versus `{ref.name}`"
+            else:
+                name_, meaning_ = name, meaning
             rows.append(
-                {
-                    "metric": name,
-                    "meaning": meaning,
-                    "run": run.name,
-                    "reference": ref.name,
-                    **g[f"{run.name} vs {ref.name}"],
-                }
+                {"metric": name_, "meaning": meaning_, "run": run.name, "reference": ref.name}
+                | g[f"{run.name} vs {ref.name}"]
             )
     return rows
+
+
+def verdict(run: Run, group: dict, claim: str, reference: Run, test: str, passed) -> dict:
+    c = group[f"{run.name} vs {reference.name}"]
+    result = "no interval" if math.isnan(c["lo"]) else "shown" if passed(c) else "not shown"
+    return {"run": run.name, "claim": claim, "role": group["role"], "reference": reference.name} | {
+        "test": test,
+        "verdict": result,
+        "comparison": c,
+    }
+
+
+def verdicts(
+    groups: list[dict], runs: list[Run], base: Run, control: Run | None, margin: float
+) -> list[dict]:
+    """The paper's claims as stated tests on the group intervals, for every run but the references.
+
+    - L1 kept: non-inferiority versus the base, lower bound of (run - base) above -margin.
+    - forgetting: the interval of (run - base) on L1 lies below 0.
+    - L2 gain, L3 transfer: the interval of (run - control) lies above 0 (versus the base without a control).
+    "Not shown" means the interval does not decide: it is not evidence of the opposite.
+    """
+    by_role = {g["role"]: g for g in groups}
+    ref = control or base
+    out = []
+    for run in (r for r in runs if r is not base and r is not control):
+        if "L1" in by_role:
+            out.append(
+                verdict(
+                    run,
+                    by_role["L1"],
+                    "L1 kept",
+                    base,
+                    f"non-inferiority: lower bound > -{100 * margin:.1f}",
+                    lambda c: c["lo"] > -margin,
+                )  # fmt: skip
+            )
+            out.append(
+                verdict(run, by_role["L1"], "forgetting", base, "interval below 0", lambda c: c["hi"] < 0)
+            )
+        for role, claim in (("L2", "L2 gain"), ("L3", "L3 transfer")):
+            if role in by_role:
+                out.append(verdict(run, by_role[role], claim, ref, "interval above 0", lambda c: c["lo"] > 0))
+    return out
 
 
 def similarity_section(

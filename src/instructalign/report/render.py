@@ -6,105 +6,12 @@ import base64
 import csv
 import html
 import io
-import math
 from pathlib import Path
 
 from .. import __version__
 from ..files import write_atomically
 from .plots import plots
-from .runs import comparisons
-
-
-def pct(x: float) -> str:
-    return "—" if x is None or math.isnan(x) else f"{100 * x:.1f}"
-
-
-def mean_pm(ms: tuple[float, float], seeds: int) -> str:
-    m, s = ms
-    return pct(m) if seeds < 2 or math.isnan(s) else f"{pct(m)} ± {100 * s:.1f}"
-
-
-def fmt_delta(c: dict) -> str:
-    if c is None or math.isnan(c["delta"]):
-        return "—"
-    text = f"{100 * c['delta']:+.1f}"
-    if not math.isnan(c["lo"]):
-        text += f" [{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]"
-    return text
-
-
-def delta(c: dict | None) -> str:
-    return fmt_delta(c) if c else "—"
-
-
-def tables(report: dict) -> dict[str, tuple[list[str], list[list[str]]]]:
-    """Every table of the report as (header, rows) of strings."""
-    runs, refs = report["runs"], report["references"]
-    pairs = [
-        (run.name, ref.name)
-        for run, ref in comparisons(runs, [r for name in refs for r in runs if r.name == name])
-    ]
-    seeds = {run.name: run.seeds for run in runs}
-    out = {}
-    header = ["role", "languages"] + [r.name for r in runs] + [f"Δ {a} vs {b}" for a, b in pairs]
-    out["groups"] = (
-        header,
-        [
-            [g["role"], ", ".join(g["languages"])]
-            + [mean_pm(g[r.name], seeds[r.name]) for r in runs]
-            + [delta(g[f"{a} vs {b}"]) for a, b in pairs]
-            for g in report["groups"]
-        ],
-    )
-    header = ["language", "role"] + [r.name for r in runs] + [f"Δ {a} vs {b}" for a, b in pairs]
-    out["per_language"] = (
-        header,
-        [
-            [row["name"], row["role"]]
-            + [mean_pm(row[r.name], seeds[r.name]) for r in runs]
-            + [delta(row[f"{a} vs {b}"]) for a, b in pairs]
-            for row in report["per_language"]
-        ],
-    )
-    out["continual_learning"] = (
-        ["metric", "run", "vs", "Δ weighted F1", "interval method", "seeds > 0"],
-        [
-            [
-                c["metric"],
-                c["run"],
-                c["reference"],
-                delta(c),
-                c["method"] or "—",
-                "—" if c["seeds_positive"] is None else f"{c['seeds_positive']}/{seeds[c['run']]}",
-            ]
-            for c in report["continual_learning"]
-        ],
-    )
-    out["templates"] = (
-        ["role", "run", "mean over templates", "spread (std)", "per template"],
-        [
-            [
-                t["role"],
-                t["run"],
-                pct(t["mean"]),
-                pct(t["std"]),
-                " ".join(f"{k}={pct(v)}" for k, v in t["templates"].items()),
-            ]
-            for t in report["templates"]
-        ],
-    )
-    sim = report["similarity"]
-    if sim.get("points"):
-        gain_cols = [k for k in sim["points"][0] if k.startswith("gain ")]
-        out["similarity"] = (
-            ["L3 language", "chrF to L2", "chrF to L1"] + [f"{g} (Δ F1)" for g in gain_cols],
-            [
-                [p["name"], f"{p['sim_L2']:.1f}", "—" if math.isnan(p["sim_L1"]) else f"{p['sim_L1']:.1f}"]
-                + [pct(p[g]) for g in gain_cols]
-                for p in sim["points"]
-            ],
-        )
-    return out
+from .tables import tables
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -126,12 +33,24 @@ def provenance(report: dict) -> list[str]:
             s = r.get("settings", {})
             v = r.get("versions", {})
             lines.append(
-                f"`{run.name}` (seed {i} of {run.seeds}): model `{r.get('model')}`, data `{s.get('data')}`, limit {s.get('limit')}, "
+                f"`{run.name}` (seed {i} of {run.seeds}): model `{r.get('model')}`, data `{s.get('data')}`, "
+                f"split {r.get('split') or s.get('split') or 'the task default'}, limit {s.get('limit')}, "
                 f"prompts {','.join(s.get('prompt_langs') or []) or 'all'}; results `{r['_path']}`; "
                 f"transformers {v.get('transformers', '?')}, torch {v.get('torch', '?')}; command: "
-                f"`instructalign eval --model {r.get('model')} --task {r.get('task')} --data {s.get('data')} --output {folder}`"
+                f"`instructalign eval --model {r.get('model')} --task {r.get('task')} --data {s.get('data')}"
+                + (f" --split {s['split']}" if s.get("split") else "")
+                + (f" --limit {s['limit']}" if s.get("limit") else "")
+                + f" --output {folder}`"
             )
     return lines
+
+
+INTERVALS = (
+    '"t, n=3 seeds": a Student-t interval on the per-seed paired differences (df = n − 1; with 2 seeds '
+    'the multiplier is 12.7, so the interval is very wide). "boot, n=400 sent.": one seed per run, a '
+    'paired bootstrap over test sentences; "shared ids": the languages are translations of the same '
+    "sentences and each resample draws one set of sentence ids for every language, template and run."
+)
 
 
 def sections(report: dict, t: dict) -> list[tuple[str, object]]:
@@ -140,22 +59,40 @@ def sections(report: dict, t: dict) -> list[tuple[str, object]]:
     for note in report["notes"]:
         blocks.append(("p", note))
     blocks += [
+        ("h2", "Verdicts"),
+        (
+            "p",
+            f"The paper's claims as stated tests on the group means (weighted F1 points). **L1 kept**: "
+            f"non-inferiority versus the base with a margin of {report['margin']:g} points — the lower bound of "
+            "(run − base) must lie above −margin. **Forgetting**: the interval of (run − base) on L1 lies below 0. "
+            "**L2 gain** and **L3 transfer**: the interval of (run − control) lies above 0 (versus the base "
+            'when there is no control). "Not shown" means the interval does not decide; it is not evidence '
+            "of the opposite.",
+        ),
+        ("table", t["verdicts"]),
         ("h2", "Group means (weighted F1 x100)"),
         (
             "p",
-            "Mean ± standard deviation over seeds; Δ is the change versus the reference with a 95% paired "
-            "bootstrap interval in brackets (over seeds when there are several, else over test examples).",
-        ),
+            "These are the primary results. Mean ± standard deviation over seeds; Δ is the change versus "
+            "the reference with its 95% interval in brackets and, after it, how the interval was made. "
+            + INTERVALS,
+        ),  # fmt: skip
         ("table", t["groups"]),
         ("h2", "Continual-learning metrics"),
         (
             "p",
-            "Backward transfer (BWT) is the change on L1, the languages the model already knew — negative "
-            "values mean forgetting. Forward gain is the change on L2, the languages aligned in training. "
-            "Zero-shot transfer is the change on L3, related languages never seen in training.",
+            "Versus the base: backward transfer (BWT, Lopez-Paz & Ranzato, 2017) is the change on L1, the "
+            "languages the model already knew — negative values mean forgetting; forward gain is the change "
+            "on L2, the languages aligned in training; zero-shot transfer is the change on L3, related "
+            "languages never seen in training. Versus the control the rows are plain differences.",
         ),
         ("table", t["continual_learning"]),
         ("h2", "Per language (weighted F1 x100)"),
+        (
+            "p",
+            "Per-language intervals are unadjusted (no correction for testing many languages): read them "
+            "as descriptive; the group rows above are the primary results.",
+        ),  # fmt: skip
         ("img", "per_language.png"),
         ("table", t["per_language"]),
     ]

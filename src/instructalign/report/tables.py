@@ -1,0 +1,130 @@
+"""The report's tables as (header, rows) of strings: what report.md, report.html and the CSV files show."""
+
+from __future__ import annotations
+
+import math
+
+from .runs import comparisons
+
+
+def pct(x: float) -> str:
+    return "—" if x is None or math.isnan(x) else f"{100 * x:.1f}"
+
+
+def mean_pm(ms: tuple[float, float], seeds: int) -> str:
+    m, s = ms
+    return pct(m) if seeds < 2 or math.isnan(s) else f"{pct(m)} ± {100 * s:.1f}"
+
+
+def method_tag(c: dict) -> str:
+    """How an interval was made, in a few words: method and n (see `stats.py`)."""
+    if c.get("unit") == "seeds":
+        return f"t, n={c['n']} seeds"
+    if c.get("unit") == "sentences":
+        return f"boot, n={c['n']} sent." + (", shared ids" if "shared" in (c["method"] or "") else "")
+    return ""
+
+
+def fmt_delta(c: dict, tag: bool = True) -> str:
+    if c is None or math.isnan(c["delta"]):
+        return "—"
+    text = f"{100 * c['delta']:+.1f}"
+    if not math.isnan(c["lo"]):
+        text += f" [{100 * c['lo']:+.1f}, {100 * c['hi']:+.1f}]"
+        if tag and method_tag(c):
+            text += f" ({method_tag(c)})"
+    return text
+
+
+def delta(c: dict | None) -> str:
+    return fmt_delta(c) if c else "—"
+
+
+def tables(report: dict) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """Every table of the report as (header, rows) of strings."""
+    runs, refs = report["runs"], report["references"]
+    pairs = [
+        (run.name, ref.name)
+        for run, ref in comparisons(runs, [r for name in refs for r in runs if r.name == name])
+    ]
+    seeds = {run.name: run.seeds for run in runs}
+    out = {}
+    header = ["role", "languages"] + [r.name for r in runs] + [f"Δ {a} vs {b}" for a, b in pairs]
+    out["groups"] = (
+        header,
+        [
+            [g["role"], ", ".join(g["languages"])]
+            + [mean_pm(g[r.name], seeds[r.name]) for r in runs]
+            + [delta(g[f"{a} vs {b}"]) for a, b in pairs]
+            for g in report["groups"]
+        ],
+    )
+    header = ["language", "role"] + [r.name for r in runs] + [f"Δ {a} vs {b}" for a, b in pairs]
+    out["per_language"] = (
+        header,
+        [
+            [row["name"], row["role"]]
+            + [mean_pm(row[r.name], seeds[r.name]) for r in runs]
+            + [delta(row[f"{a} vs {b}"]) for a, b in pairs]
+            for row in report["per_language"]
+        ],
+    )
+    out["continual_learning"] = (
+        ["metric", "run", "vs", "Δ weighted F1 [95% interval]", "interval method", "n", "seeds > 0"],
+        [
+            [
+                c["metric"],
+                c["run"],
+                c["reference"],
+                fmt_delta(c, tag=False),
+                c["method"] or "—",
+                "—" if c["n"] is None else f"{c['n']} {c['unit']}",
+                "—" if c["seeds_positive"] is None else f"{c['seeds_positive']}/{seeds[c['run']]}",
+            ]
+            for c in report["continual_learning"]
+        ],
+    )
+    out["verdicts"] = (
+        ["run", "claim", "group", "vs", "Δ [95% interval]", "interval method", "test", "verdict"],
+        [
+            [
+                v["run"],
+                v["claim"],
+                v["role"],
+                v["reference"],
+                fmt_delta(v["comparison"], tag=False),
+                f"{v['comparison']['method'] or '—'}"
+                + (
+                    f" (n = {v['comparison']['n']} {v['comparison']['unit']})" if v["comparison"]["n"] else ""
+                ),
+                v["test"],
+                v["verdict"],
+            ]
+            for v in report["verdicts"]
+        ],
+    )
+    out["templates"] = (
+        ["role", "run", "mean over templates", "spread (std)", "per template"],
+        [
+            [
+                t["role"],
+                t["run"],
+                pct(t["mean"]),
+                pct(t["std"]),
+                " ".join(f"{k}={pct(v)}" for k, v in t["templates"].items()),
+            ]
+            for t in report["templates"]
+        ],
+    )
+    sim = report["similarity"]
+    if sim.get("points"):
+        gain_cols = [k for k in sim["points"][0] if k.startswith("gain ")]
+        out["similarity"] = (
+            ["L3 language", "chrF to L2", "chrF to L1"] + [f"{g} (Δ F1)" for g in gain_cols],
+            [
+                [p["name"], f"{p['sim_L2']:.1f}", "—" if math.isnan(p["sim_L1"]) else f"{p['sim_L1']:.1f}"]
+                + [pct(p[g]) for g in gain_cols]
+                for p in sim["points"]
+            ],
+        )
+    return out
