@@ -4,7 +4,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -179,62 +178,72 @@ def cli(*args) -> list[str]:
     return [sys.executable, "-m", "instructalign.cli", *args]
 
 
-def test_resume_after_sigkill_matches_an_uninterrupted_run(tmp_path):
-    data = tmp_path / "data"
+RESUME_ARGS = ["--lr", "3e-3", "--batch-size", "2", "--max-steps", "40", "--save-steps", "10", "--seed", "3"]
+
+
+@pytest.fixture(scope="module")
+def resume_setup(tmp_path_factory):
+    """A 40-step run, uninterrupted, as the reference for every resume test."""
+    tmp = tmp_path_factory.mktemp("resume")
+    data = tmp / "data"
     write(data / "train.jsonl", "".join(json.dumps(r) + "\n" for r in examples(40)))
     torch.manual_seed(0)
-    base = tiny.save(tiny.gpt2(), tmp_path / "base")
-    args = [
-        "--model",
-        base,
-        "--data",
-        str(data),
-        "--lr",
-        "3e-3",
-        "--batch-size",
-        "2",
-        "--max-steps",
-        "60",
-        "--save-steps",
-        "10",
-        "--logging-steps",
-        "10",
-        "--seed",
-        "3",
-    ]
+    base = tiny.save(tiny.gpt2(), tmp / "base")
+    args = ["--model", base, "--data", str(data), *RESUME_ARGS]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     subprocess.run(
-        cli("train", *args, "--output", str(tmp_path / "full")), check=True, env=env, capture_output=True
+        cli("train", *args, "--output", str(tmp / "full")), check=True, env=env, capture_output=True
     )
+    return tmp, args, env
 
-    killed = tmp_path / "killed"
-    proc = subprocess.Popen(
-        cli("train", *args, "--output", str(killed)),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 120
-    while (
-        not (killed / "checkpoint-20" / "trainer_state.json").exists()
-        and proc.poll() is None
-        and time.time() < deadline
-    ):
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    if (killed / "final").exists():
-        pytest.skip("the run finished before it could be killed")
-    assert not (killed / "train_summary.json").exists()
+
+def killed_run(tmp, args, env, step: int, name: str):
+    """The same run, SIGKILLed right after checkpoint `step` is saved (deterministic: a callback does it)."""
+    out = tmp / name
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tests" / "kill_at.py"), str(step), *args, "--output", str(out)],
+        env=env, capture_output=True,
+    )  # fmt: skip
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert not (out / "final").exists() and (out / f"checkpoint-{step}").is_dir()
+    return out
+
+
+def resume_and_compare(tmp, args, env, out, resumed_from: str):
     resumed = subprocess.run(
-        cli("train", *args, "--output", str(killed)), env=env, capture_output=True, text=True
+        cli("train", *args, "--output", str(out)), env=env, capture_output=True, text=True
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    summary = json.loads((killed / "train_summary.json").read_text())
-    assert summary["resumed_from"].startswith("checkpoint-") and summary["steps"] == 60
-    a, b = weights(tmp_path / "full" / "final"), weights(killed / "final")
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["resumed_from"] == resumed_from and summary["steps"] == 40
+    a, b = weights(tmp / "full" / "final"), weights(out / "final")
     for k in a:
         assert torch.allclose(a[k], b[k], atol=1e-5), k
+    return resumed.stdout
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_matches_an_uninterrupted_run(resume_setup):
+    tmp, args, env = resume_setup
+    out = killed_run(tmp, args, env, 20, "killed")
+    resume_and_compare(tmp, args, env, out, "checkpoint-20")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["optimizer.pt", "scheduler.pt", "truncated weights", "no marker"])
+def test_resume_skips_an_incomplete_checkpoint_and_falls_back(resume_setup, damage):
+    tmp, args, env = resume_setup
+    out = killed_run(tmp, args, env, 30, f"damaged-{damage.replace(' ', '-')}")
+    newest = out / "checkpoint-30"
+    if damage == "truncated weights":
+        data = (newest / "model.safetensors").read_bytes()
+        (newest / "model.safetensors").write_bytes(data[: len(data) // 2])
+    elif damage == "no marker":
+        (newest / "instructalign_complete.json").unlink()
+    else:
+        (newest / damage).unlink()
+    stdout = resume_and_compare(tmp, args, env, out, "checkpoint-20")
+    assert "checkpoint-30: skipped, cannot resume from it" in stdout
 
 
 BAD = {
@@ -276,7 +285,7 @@ def test_output_of_another_run_is_refused_and_kept(data_dir, tmp_path, capsys):
     shutil.rmtree(out / "final")  # as if the run had been killed: checkpoints only
     assert train(base, data_dir, out, "--max-steps", "4", "--save-steps", "2", "--lr", "1e-2") == 2
     err = capsys.readouterr().err
-    assert "holds a run with different settings lr" in err and "choose a new --output" in err
+    assert "holds a run with different settings (lr)" in err and "choose a new --output" in err
     assert weights(out / "checkpoint-4").keys() == checkpoint.keys()
     assert all(
         torch.equal(weights(out / "checkpoint-4")[k], v) for k, v in checkpoint.items()

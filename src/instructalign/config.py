@@ -96,6 +96,8 @@ class EvalConfig:
     """Longest prompt + choice in tokens; longer prompts keep their end."""
     precision: Precision = "fp32"
     """Weights' number format: fp32, bf16, fp16, or auto (bf16 on a GPU that has it, else fp32)."""
+    allow_partial: bool = False
+    """Evaluate a checkpoint that lacks some weights (they stay randomly initialised; results.json says so)."""
     output: str | None = None
     """Output folder: results.json, predictions.jsonl."""
 

@@ -39,14 +39,40 @@ def atomic_folder(target: Path) -> Iterator[Path]:
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write text (UTF-8) or bytes to a temporary sibling and rename it onto `path` (removed on any error)."""
+    """Write text (UTF-8) or bytes to a temporary sibling and rename it onto `path` (removed on any error).
+
+    A write that fails (full disk, no permission) is a one-line UserError and leaves no temporary file.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(
+            f"{path}: could not be written ({exc.strerror or exc}); free space or choose another --output"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_writable(folder: Path, flag: str = "--output") -> None:
+    """Fail before any work when `folder` cannot be created or written: a probe file is written and removed
+    in the folder (or its nearest existing parent), so nothing is left in the output folder itself."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder}: exists and is not a folder; choose another {flag}")
+    existing = next(p for p in [folder, *folder.absolute().parents] if p.exists())
+    if not existing.is_dir():
+        raise UserError(f"{existing}: is a file, so {folder} cannot be created; choose another {flag}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".instructalign-probe-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(
+            f"{folder}: cannot write there ({exc.strerror or exc}); choose another {flag}"
+        ) from None
 
 
 def write_json(path: Path, obj) -> None:

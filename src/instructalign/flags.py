@@ -90,7 +90,8 @@ def markdown_table(cls) -> str:
     rows = ["| flag | meaning |", "| --- | --- |"]
     for f in cli_fields(cls):
         tp = field_types(cls)[f.name]
-        name = f"`{flag(f.name)}`" if is_bool(tp) else f"`{flag(f.name)} {metavar(tp) or 'TEXT'}`"
+        shown = "TEXT" if f.metadata.get("repeat") else metavar(tp) or "TEXT"
+        name = f"`{flag(f.name)} {shown}`"
         if is_bool(tp):
             name = f"`{flag(f.name)}` / `--no-{f.name.replace('_', '-')}`"
         text = help_text(cls, f) + (" (repeatable)" if f.metadata.get("repeat") else "")

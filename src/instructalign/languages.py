@@ -48,6 +48,10 @@ LANGUAGES: dict[str, Language] = _load_builtin()
 
 def register(rows: list[dict], where: str = "config") -> None:
     """Add (or override) languages given as config rows."""
+    if rows and not isinstance(rows, list):
+        raise UserError(
+            f"{where}: 'languages' is a YAML list of mappings, e.g. languages: [{{code: rej, name_en: Rejang}}]; got {rows!r}"
+        )
     for row in rows or []:
         if not isinstance(row, dict):
             raise UserError(f"{where}: each entry under 'languages' must be a mapping with code and name_en")

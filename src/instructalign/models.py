@@ -45,28 +45,78 @@ def load_tokenizer(name_or_path: str):
     return tokenizer
 
 
-def load_model(name_or_path: str, dtype=None):
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def check_loading(name_or_path: str, info: dict, allow_partial: bool) -> list[str]:
+    """Missing, unexpected or mismatched weights are an error unless `allow_partial`; returns what was off."""
+    problems = [
+        f"{kind.replace('_keys', '')}: {', '.join(sorted(map(str, keys))[:3])}{' ...' if len(keys) > 3 else ''}"
+        for kind, keys in info.items()
+        if kind in ("missing_keys", "unexpected_keys", "mismatched_keys") and keys
+    ]
+    if problems and not allow_partial:
+        raise UserError(
+            f"{name_or_path}: the checkpoint does not match the model ({'; '.join(problems)}); "
+            "re-save or re-download it, or pass --allow-partial to evaluate with those weights initialised at random"
+        )
+    return problems
+
+
+def load_model(name_or_path: str, dtype=None, allow_partial: bool = False):
     """The model in eval mode (callers switch to train mode), its tokenizer, and whether it is seq2seq.
 
-    A folder holding a LoRA adapter (adapter_config.json) is loaded on top of its base model.
+    A folder holding a LoRA adapter (adapter_config.json) is loaded on top of its base model. Weights the
+    checkpoint lacks (or has in another shape) are an error unless `allow_partial`; then the model carries
+    `instructalign_partial` with what was off, for results.json.
     """
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     adapter = Path(name_or_path) / "adapter_config.json"
     if adapter.is_file():
-        import json
-
-        from peft import PeftModel
-
-        base = json.loads(adapter.read_text("utf-8"))["base_model_name_or_path"]
-        model, _, seq2seq = load_model(base, dtype)
-        return PeftModel.from_pretrained(model, name_or_path).eval(), load_tokenizer(name_or_path), seq2seq
+        return load_adapter(Path(name_or_path), dtype, allow_partial)
     config = load_model_config(name_or_path)
     seq2seq = is_encoder_decoder(config)
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
     kwargs = {"dtype": dtype} if dtype is not None else {}
-    model = auto.from_pretrained(name_or_path, **kwargs)
+    try:
+        model, info = auto.from_pretrained(name_or_path, output_loading_info=True, **kwargs)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise UserError(f"{name_or_path}: the weights could not be loaded ({first_line(exc)})") from None
+    except Exception as exc:  # safetensors raises its own error type for a truncated file
+        if type(exc).__name__ != "SafetensorError":
+            raise
+        raise UserError(
+            f"{name_or_path}: the weights file is damaged ({first_line(exc)}); re-save it"
+        ) from None
+    model.instructalign_partial = check_loading(name_or_path, info, allow_partial)
     return model.eval(), load_tokenizer(name_or_path), seq2seq
+
+
+def load_adapter(folder: Path, dtype, allow_partial: bool):
+    """A LoRA adapter folder on top of the base model it names."""
+    import json
+
+    from peft import PeftModel
+
+    try:
+        base = json.loads((folder / "adapter_config.json").read_text("utf-8"))["base_model_name_or_path"]
+    except (json.JSONDecodeError, KeyError, UnicodeDecodeError):
+        raise UserError(
+            f"{folder}/adapter_config.json: not a readable adapter config; re-save the adapter"
+        ) from None
+    model, _, seq2seq = load_model(base, dtype, allow_partial)
+    partial = model.instructalign_partial
+    try:
+        model = PeftModel.from_pretrained(model, str(folder))
+    except Exception as exc:  # peft and safetensors raise many kinds for a damaged adapter
+        raise UserError(
+            f"{folder}: the adapter could not be loaded ({first_line(exc)}); re-save it"
+        ) from None
+    model.instructalign_partial = partial
+    return model.eval(), load_tokenizer(str(folder)), seq2seq
 
 
 def accepts(model, name: str) -> bool:

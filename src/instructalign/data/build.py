@@ -17,8 +17,9 @@ from pathlib import Path
 from .. import __version__
 from ..config import BuildConfig, as_dict
 from ..errors import UserError
-from ..files import atomic_folder, sha256_file
+from ..files import atomic_folder, check_writable, sha256_file
 from ..languages import resolve_list
+from ..options import validate
 from .bitext import bitext_files, is_nusax_folder, read_bitext
 from .contamination import load_exclusions, normalize, nusax_eval_files, texts_of_file
 from .objectives import OBJECTIVES, ObjectiveContext, Pair
@@ -51,6 +52,8 @@ def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], d
     """Resolve and validate languages, objectives, weights and counts before any work is done."""
     if not cfg.output:
         raise UserError("no --output folder given")
+    validate(cfg)
+    check_writable(Path(cfg.output))
     if not cfg.bitext:
         if cfg.replay and cfg.replay_count:
             check_counts(cfg)

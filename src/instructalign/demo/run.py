@@ -19,8 +19,11 @@ from pathlib import Path
 from rich.console import Console
 
 from ..config import DemoConfig, DemoRecipe, EvalConfig, ReportConfig
+from ..errors import UserError
 from ..evaluate.run import evaluate
-from ..files import write_json
+from ..evaluate.tasks import load_examples, load_task
+from ..files import check_writable, write_json
+from ..options import validate
 from ..report import make_report, write_report
 from ..train import train
 from .base import base_model, stage_config
@@ -74,9 +77,32 @@ def run_seed(nusax: Path, recipe: DemoRecipe, seed: int, split: str, out: Path, 
     return evals
 
 
+def check_demo(cfg: DemoConfig, recipe: DemoRecipe) -> Path:
+    """Every stage's settings and inputs, before the base model trains: the NusaX folder and its files,
+    the recipe (types, ranges, a head count that divides the width), the output folder, the split."""
+    validate(cfg)
+    validate(recipe)
+    if recipe.d_model % recipe.n_head:
+        raise UserError(f"demo recipe: n_head {recipe.n_head} must divide d_model {recipe.d_model}")
+    if not 0 <= recipe.replay_share < 1:
+        raise UserError(f"demo recipe: replay_share {recipe.replay_share} must be in [0, 1)")
+    nusax = resolve_data(cfg.data)
+    task = load_task("nusax_senti")
+    task.data["split"] = cfg.split
+    for lang in task.languages:
+        load_examples(task, str(nusax), lang, recipe.eval_limit)
+    for name in ("english", "indonesian"):
+        if not (nusax / "sentiment" / name / "train.csv").is_file():
+            raise UserError(
+                f"{nusax}: no sentiment/{name}/train.csv (the base model's L1 data); check --data"
+            )
+    check_writable(Path(cfg.output))
+    return nusax
+
+
 def run_demo(cfg: DemoConfig, recipe: DemoRecipe, console: Console | None = None) -> dict:
     console = console or Console()
-    nusax = resolve_data(cfg.data)
+    nusax = check_demo(cfg, recipe)
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}

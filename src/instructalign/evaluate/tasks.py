@@ -41,6 +41,15 @@ class TaskSpec:
     max_new_tokens: int = 64
     source: str = ""
 
+    def fingerprint(self) -> str:
+        """A short hash of what decides the scores: templates, labels, verbalizers, data and split."""
+        import hashlib
+        import json
+
+        keys = ("kind", "data", "templates", "languages", "labels", "verbalizers", "label_column")
+        spec = {k: getattr(self, k) for k in keys} | {"delimiter": self.target_delimiter}
+        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
     def template_ids(self, prompt_langs: list[str]) -> list[tuple[str, str, str]]:
         """(template id such as 'en0', prompt language, template) for the chosen prompt languages."""
         return [(f"{pl}{i}", pl, t) for pl in prompt_langs for i, t in enumerate(self.templates.get(pl, []))]
@@ -101,17 +110,11 @@ def parse_task(doc: dict, where: str) -> TaskSpec:
         source=where,
     )
     if kind == "classification":
-        spec.languages = [resolve(str(code), f"{where}, languages") for code in doc["languages"]]
-        spec.labels = [str(label) for label in doc["labels"]]
-        spec.verbalizers = {
-            str(pl): {str(k): str(v) for k, v in words.items()} for pl, words in doc["verbalizers"].items()
-        }
-        for pl in spec.templates:
-            if pl not in spec.verbalizers:
-                raise UserError(f"{where}: templates in '{pl}' have no verbalizers; add verbalizers.{pl}")
-            missing = [label for label in spec.labels if label not in spec.verbalizers[pl]]
-            if missing:
-                raise UserError(f"{where}: verbalizers.{pl} has no word for label(s) {', '.join(missing)}")
+        spec.languages = [
+            resolve(str(code), f"{where}, languages") for code in listed(doc, "languages", where)
+        ]
+        spec.labels = [str(label) for label in listed(doc, "labels", where)]
+        spec.verbalizers = parse_verbalizers(doc["verbalizers"], spec, where)
     else:
         for d in doc["directions"]:
             src, _, tgt = str(d).partition("-")
@@ -121,10 +124,43 @@ def parse_task(doc: dict, where: str) -> TaskSpec:
     return spec
 
 
+def listed(doc: dict, key: str, where: str) -> list:
+    value = doc[key]
+    if not isinstance(value, list) or not value:
+        raise UserError(f"{where}: '{key}' must be a YAML list, e.g. {key}: [a, b]; got {value!r}")
+    return value
+
+
+def parse_verbalizers(doc, spec: TaskSpec, where: str) -> dict[str, dict[str, str]]:
+    """prompt language -> label -> word; every label has a word, and no two labels share one."""
+    if not isinstance(doc, dict) or not all(isinstance(v, dict) for v in doc.values()):
+        raise UserError(
+            f"{where}: 'verbalizers' maps a prompt language to {{label: word}}, e.g. en: {{positive: good}}"
+        )
+    words = {str(pl): {str(k): str(v) for k, v in w.items()} for pl, w in doc.items()}
+    for pl in spec.templates:
+        if pl not in words:
+            raise UserError(f"{where}: templates in '{pl}' have no verbalizers; add verbalizers.{pl}")
+        missing = [label for label in spec.labels if label not in words[pl]]
+        if missing:
+            raise UserError(f"{where}: verbalizers.{pl} has no word for label(s) {', '.join(missing)}")
+        used = [words[pl][label].strip() for label in spec.labels]
+        if len(set(used)) < len(used):
+            raise UserError(
+                f"{where}: verbalizers.{pl} gives two labels the same word ({', '.join(used)}); rank classification cannot tell them apart"
+            )
+    return words
+
+
 def lang_file(task: TaskSpec, root: str | None, lang: str) -> Path:
     split = task.data.get("split", "test")
     directory = (task.data.get("dirs") or {}).get(lang, lang)
-    relative = task.data["path"].format(dir=directory, lang=lang, split=split)
+    try:
+        relative = task.data["path"].format(dir=directory, lang=lang, split=split)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise UserError(
+            f"{task.source}: data.path '{task.data['path']}' has an unknown slot ({exc}); use {{lang}}, {{dir}} or {{split}}"
+        ) from None
     if root is None:
         raise UserError(f"task {task.name} reads files under --data; give --data PATH (e.g. a NusaX folder)")
     return Path(root) / relative
@@ -170,6 +206,8 @@ def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None
         rows = read_rows(path)
         where = str(path)
     rows = rows[:limit] if limit else rows
+    if not rows:
+        raise UserError(f"{where}: no examples (a header and no rows?); language '{lang}' needs test rows")
     columns = set().union(*(slots(t) for ts in task.templates.values() for t in ts)) | {task.label_column}
     columns |= {task.id_column} if task.id_column else set()
     for row in rows[:1]:

@@ -4,12 +4,14 @@ paired bootstrap intervals, continual-learning metrics, and similarity-vs-transf
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 
 from ..config import ReportConfig
 from ..errors import UserError
 from ..evaluate.metrics import parse_roles
+from ..files import check_writable
 from ..languages import LANGUAGES
 from .compare import Comparer
 from .runs import Run, comparisons, parse_run
@@ -44,7 +46,35 @@ def check_runs(runs: list[Run], baseline: str, control: str | None, task: str | 
                 raise UserError(
                     f"{r['_path']}: task '{task}' is not a classification task; report compares weighted F1"
                 )
+    check_comparable([r for run in runs for r in run.results])
     return task
+
+
+COMPARABLE = {  # what must be equal for two eval runs to be compared, and where results.json keeps it
+    "split": lambda r: r.get("split") or (r.get("settings") or {}).get("split"),
+    "limit": lambda r: (r.get("settings") or {}).get("limit"),
+    "prompt languages": lambda r: r.get("prompt_langs") or (r.get("settings") or {}).get("prompt_langs"),
+    "task definition": lambda r: r.get("task_fingerprint"),
+    "task": lambda r: r.get("task"),
+}
+
+
+def check_comparable(results: list[dict]) -> None:
+    """Refuse runs that cannot be compared: one folder twice, or another split, limit, prompt set or task."""
+    seen: dict[str, str] = {}
+    for r in results:
+        where = str(Path(r["_path"]).resolve())
+        if where in seen:
+            raise UserError(f"{r['_path']}: given twice (two seeds or runs cannot share one eval folder)")
+        seen[where] = r["_path"]
+    first = results[0]
+    for r in results[1:]:
+        for what, get in COMPARABLE.items():
+            if get(r) != get(first):
+                raise UserError(
+                    f"{r['_path']}: {what} {get(r)!r} differs from {first['_path']} ({get(first)!r}); "
+                    "compare runs evaluated the same way"
+                )
 
 
 def common_languages(runs: list[Run], task: str) -> tuple[list[str], dict[str, list[str]]]:
@@ -68,6 +98,7 @@ def make_report(cfg: ReportConfig) -> dict:
     """The report as data (tables, comparisons, similarity); `render.write_report` writes it."""
     if not cfg.output:
         raise UserError("no --output folder given")
+    check_writable(Path(cfg.output))
     runs = [parse_run(spec) for spec in cfg.run]
     baseline_name = cfg.baseline or (runs[0].name if runs else None)
     task = check_runs(runs, baseline_name, cfg.control, cfg.task)

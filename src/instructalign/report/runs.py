@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from ..files import json_lines, sha256_file
 
 
 @dataclass
@@ -59,8 +60,14 @@ def load_results(path: Path) -> dict:
         raise UserError(
             f"{path}: invalid JSON ({exc.msg}, line {exc.lineno}); rerun instructalign eval"
         ) from None
-    if not isinstance(doc, dict) or "tasks" not in doc:
+    if not isinstance(doc, dict) or not isinstance(doc.get("tasks"), dict):
         raise UserError(f"{path}: not an instructalign eval result (no 'tasks')")
+    for task, langs in doc["tasks"].items():
+        for lang, m in (langs or {}).items():
+            if doc.get("kind", "classification") == "classification" and "weighted_f1" not in (m or {}):
+                raise UserError(
+                    f"{path}: task {task}, language {lang} has no weighted_f1; rerun instructalign eval"
+                )
     doc["_path"] = str(path)
     return doc
 
@@ -77,8 +84,12 @@ def load_predictions(result: dict, task: str) -> list[dict] | None:
     path = Path(result["_path"]).with_name("predictions.jsonl")
     if not path.is_file():
         return None
-    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
-    return [r for r in rows if "gold" in r]
+    expected = result.get("predictions_sha256")
+    if expected and sha256_file(path) != expected:
+        raise UserError(
+            f"{path}: does not belong to {result['_path']} (written by another or an interrupted eval); rerun instructalign eval"
+        )
+    return [obj for _, obj in json_lines(path) if "gold" in obj]
 
 
 def comparisons(runs: list[Run], references: list[Run]) -> list[tuple[Run, Run]]:

@@ -17,11 +17,18 @@ from transformers import PrinterCallback
 
 from ..config import TrainConfig, as_dict
 from ..errors import UserError
-from ..files import sha256_file, write_json
+from ..files import check_writable, sha256_file, write_json
 from ..models import load_model
 from ..options import validate
 from .data import PaddingCollator, build_dataset
-from .trainer import AlignTrainer, ThroughputCallback, tensorboard, training_arguments
+from .trainer import (
+    AlignTrainer,
+    CompleteCheckpointCallback,
+    ThroughputCallback,
+    checkpoint_problem,
+    tensorboard,
+    training_arguments,
+)
 
 RUN_FILE = "train_config.json"
 
@@ -39,6 +46,7 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     validate(cfg)
     if not 0 <= cfg.warmup_ratio < 1:
         raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
+    check_writable(Path(cfg.output))
     return data_file, Path(cfg.output)
 
 
@@ -50,13 +58,20 @@ def run_identity(cfg: TrainConfig, data_file: Path) -> dict:
     return {"settings": settings, "data_sha256": sha256_file(data_file)}
 
 
-def checkpoints(out: Path) -> list[Path]:
-    found = [
-        p
-        for p in out.glob("checkpoint-*")
-        if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()
-    ]
-    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+def checkpoints(out: Path, notice: bool = False) -> list[Path]:
+    """Complete checkpoints, oldest first; with `notice`, say which incomplete ones are skipped."""
+    found = sorted(
+        (p for p in out.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]),
+    )
+    complete = []
+    for folder in found:
+        problem = checkpoint_problem(folder)
+        if problem is None:
+            complete.append(folder)
+        elif notice:
+            print(f"{folder.name}: skipped, cannot resume from it ({problem})")
+    return complete
 
 
 def check_output(out: Path, identity: dict) -> Path | None:
@@ -68,19 +83,27 @@ def check_output(out: Path, identity: dict) -> Path | None:
                 f"{out}: holds checkpoints of an unknown run; choose another --output or remove the folder"
             )
         return None
-    previous = json.loads(saved.read_text("utf-8"))
+    try:
+        previous = json.loads(saved.read_text("utf-8"))
+        previous["settings"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        raise UserError(
+            f"{saved}: damaged, so this folder's run cannot be identified; remove the folder or choose another --output"
+        ) from None
     if previous != identity:
         diff = [
             k
             for k in set(previous["settings"]) | set(identity["settings"])
             if previous["settings"].get(k) != identity["settings"].get(k)
         ]
-        what = f"settings {', '.join(sorted(diff))}" if diff else "the data (train.jsonl changed)"
+        what = (
+            f"different settings ({', '.join(sorted(diff))})" if diff else "other data (train.jsonl changed)"
+        )
         raise UserError(
-            f"{out}: holds a run with different {what}; rerun with the same settings to resume, "
+            f"{out}: holds a run with {what}; rerun with the same settings to resume, "
             "or choose a new --output to start fresh"
         )
-    found = checkpoints(out)
+    found = checkpoints(out, notice=True)
     return found[-1] if found else None
 
 
@@ -100,7 +123,8 @@ def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
         raise UserError(f"LoRA: {str(exc).splitlines()[0]}; name the modules with --lora-targets") from None
 
 
-def train(cfg: TrainConfig) -> dict:
+def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
+    """Train, resuming from the newest complete checkpoint; `callbacks` are extra `TrainerCallback`s."""
     data_file, out = check_settings(cfg)
     identity = run_identity(cfg, data_file)
     if (out / "final" / "config.json").is_file() and (out / "train_summary.json").is_file():
@@ -128,7 +152,7 @@ def train(cfg: TrainConfig) -> dict:
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[ThroughputCallback(collator), tensorboard(out)],
+        callbacks=[ThroughputCallback(collator), CompleteCheckpointCallback(), tensorboard(out), *callbacks],
     )
     # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
     trainer.remove_callback(PrinterCallback)

@@ -8,6 +8,7 @@ the LM head — the model's own loss without a vocabulary-sized softmax over eve
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import time
 from pathlib import Path
@@ -147,3 +148,49 @@ def tensorboard(out: Path):
     from transformers.integrations import TensorBoardCallback
 
     return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tensorboard")))
+
+
+COMPLETE = "instructalign_complete.json"  # written last into a checkpoint: what it holds, with sizes
+RESUME_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "adapter_model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+)
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why a checkpoint cannot resume a run exactly (None when it can): its marker and every file it lists."""
+    marker = folder / COMPLETE
+    if not marker.is_file():
+        return "no completion marker (the save was interrupted)"
+    try:
+        sizes = json.loads(marker.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return f"{COMPLETE} is damaged"
+    for name, size in sizes.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} is truncated or changed"
+    return None
+
+
+class CompleteCheckpointCallback(TrainerCallback):
+    """Marks a checkpoint complete once weights, optimizer, scheduler, trainer state and RNG are all there."""
+
+    def on_save(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        needed = [folder / n for n in RESUME_FILES] + [
+            next((folder / w for w in WEIGHT_FILES if (folder / w).is_file()), folder / WEIGHT_FILES[0])
+        ]
+        needed += sorted(folder.glob("rng_state*.pth"))
+        if all(p.is_file() for p in needed) and any(folder.glob("rng_state*.pth")):
+            sizes = {p.name: p.stat().st_size for p in needed}
+            tmp = folder / (COMPLETE + ".tmp")
+            tmp.write_text(json.dumps(sizes, indent=2), "utf-8")
+            os.replace(tmp, folder / COMPLETE)
