@@ -41,12 +41,15 @@ def bloom(seed=0):
     return BloomForCausalLM(cfg).eval()
 
 
-def gpt2(seed=0):
+def gpt2(seed=0, dropout=0.1):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     tok = tokenizer()
     torch.manual_seed(seed)
     cfg = GPT2Config(
+        resid_pdrop=dropout,
+        embd_pdrop=dropout,
+        attn_pdrop=dropout,
         n_layer=2,
         n_embd=32,
         n_head=2,
@@ -83,3 +86,64 @@ def save(model, path):
     model.save_pretrained(path)
     tokenizer().save_pretrained(path)
     return str(path)
+
+
+def _ids(tok) -> dict:
+    return {
+        "vocab_size": len(tok),
+        "pad_token_id": tok.pad_token_id,
+        "eos_token_id": tok.eos_token_id,
+        "bos_token_id": tok.eos_token_id,
+    }
+
+
+def llama(seed=0):
+    """Rotary positions, untied LM head, grouped-query attention."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    cfg = LlamaConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=256, tie_word_embeddings=False, **_ids(tokenizer()),
+    )  # fmt: skip
+    return LlamaForCausalLM(cfg).eval()
+
+
+def qwen2(seed=0):
+    """Rotary positions, tied embeddings, bias on q/k/v."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(seed)
+    cfg = Qwen2Config(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=256, tie_word_embeddings=True, **_ids(tokenizer()),
+    )  # fmt: skip
+    return Qwen2ForCausalLM(cfg).eval()
+
+
+def gemma2(seed=0):
+    """Sliding-window layers (window 8, shorter than the prompts), logit soft-capping, scaled embeddings."""
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    torch.manual_seed(seed)
+    cfg = Gemma2Config(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        head_dim=8, max_position_embeddings=256, sliding_window=8, **_ids(tokenizer()),
+    )  # fmt: skip
+    return Gemma2ForCausalLM(cfg).eval()
+
+
+def mt5(seed=0):
+    from transformers import MT5Config, MT5ForConditionalGeneration
+
+    tok = tokenizer()
+    torch.manual_seed(seed)
+    cfg = MT5Config(
+        num_layers=2, num_decoder_layers=2, d_model=32, d_ff=64, num_heads=2, d_kv=16, vocab_size=len(tok),
+        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
+    )  # fmt: skip
+    return MT5ForConditionalGeneration(cfg).eval()
+
+
+CAUSAL = {"bloom": bloom, "gpt2": gpt2, "llama": llama, "qwen2": qwen2, "gemma2": gemma2}
+SEQ2SEQ = {"t5": t5, "mt5": mt5}

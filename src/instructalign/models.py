@@ -107,6 +107,10 @@ def load_adapter(folder: Path, dtype, allow_partial: bool):
         raise UserError(
             f"{folder}/adapter_config.json: not a readable adapter config; re-save the adapter"
         ) from None
+    if not base:
+        raise UserError(
+            f"{folder}/adapter_config.json: names no base model (base_model_name_or_path); set it"
+        )
     model, _, seq2seq = load_model(base, dtype, allow_partial)
     partial = model.instructalign_partial
     try:
@@ -120,8 +124,12 @@ def load_adapter(folder: Path, dtype, allow_partial: bool):
 
 
 def accepts(model, name: str) -> bool:
-    """Whether the model's forward takes a keyword (position_ids, logits_to_keep, cache, ...)."""
-    return name in inspect.signature(model.forward).parameters
+    """Whether the model's forward takes a keyword (position_ids, logits_to_keep, cache, ...).
+
+    A peft wrapper's forward takes **kwargs and passes them on: ask the model it wraps.
+    """
+    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return name in inspect.signature(inner.forward).parameters
 
 
 def cache_kwarg(model) -> str:

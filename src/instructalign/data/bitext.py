@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import csv_records, json_lines
+from ..files import csv_records, json_lines, utf8_lines
 from ..languages import lookup, resolve
 
 INDEX_COLUMNS = {"", "id", "idx", "index", "unnamed: 0", "label"}
@@ -33,13 +33,34 @@ def is_nusax_folder(path: Path) -> bool:
     return path.is_dir() and (path / "mt").is_dir()
 
 
+def is_sib200_folder(path: Path) -> bool:
+    """SIB-200's layout: <lang>_<Script>/{train,dev,test}.tsv, rows parallel by index_id."""
+    return path.is_dir() and any(path.glob("*_*/*.tsv"))
+
+
+def is_flores_folder(path: Path) -> bool:
+    """FLORES-200's official layout: {dev,devtest}/<lang>_<Script>.{dev,devtest}, line-aligned."""
+    return path.is_dir() and (any(path.glob("dev/*.dev")) or any(path.glob("devtest/*.devtest")))
+
+
+def splits(split: str) -> list[str]:
+    """'train+dev' -> ['train', 'dev'] (SIB-200 and FLORES folders read several splits at once)."""
+    return [s.strip() for s in split.split("+") if s.strip()]
+
+
 def bitext_files(spec: str, split: str) -> list[Path]:
     """The local files a bitext spec reads (for hashing into the manifest); none for a hub dataset."""
     if spec.startswith("hf:"):
         local = Path(spec[3:].split(":")[0])
         return sorted(p for p in local.rglob("*") if p.is_file()) if local.is_dir() else []
     path = Path(spec)
-    return [path / "mt" / f"{split}.csv"] if is_nusax_folder(path) else [path]
+    if is_nusax_folder(path):
+        return [path / "mt" / f"{split}.csv"]
+    if is_sib200_folder(path):
+        return sorted(f for s in splits(split) for f in path.glob(f"*_*/{s}.tsv"))
+    if is_flores_folder(path):
+        return sorted(f for s in splits(split) for f in path.glob(f"{s}/*.{s}"))
+    return [path]
 
 
 def read_bitext(spec: str, split: str = "train") -> Iterator[Row]:
@@ -50,11 +71,18 @@ def read_bitext(spec: str, split: str = "train") -> Iterator[Row]:
     path = Path(spec)
     if not path.exists():
         raise UserError(f"{spec}: no such file or folder; check --bitext")
-    if path.is_dir():
-        if not is_nusax_folder(path):
+    if path.is_dir() and not is_nusax_folder(path):
+        if is_sib200_folder(path):
+            yield from read_sib200(path, split)
+        elif is_flores_folder(path):
+            yield from read_flores(path, split)
+        else:
             raise UserError(
-                f"{spec}: a folder must hold mt/{{train,valid,test}}.csv (NusaX layout); or give a file"
+                f"{spec}: a folder must be NusaX (mt/{{split}}.csv), SIB-200 (<lang>_<Script>/{{split}}.tsv) "
+                "or FLORES-200 ({dev,devtest}/<lang>_<Script>.<split>); or give a file"
             )
+        return
+    if path.is_dir():
         csv_path = path / "mt" / f"{split}.csv"
         if not csv_path.is_file():
             raise UserError(f"{csv_path}: no such split file; choose --split train, valid or test")
@@ -65,6 +93,64 @@ def read_bitext(spec: str, split: str = "train") -> Iterator[Row]:
         yield from read_jsonl_pairs(path)
     else:
         raise UserError(f"{spec}: unknown bitext format; use a NusaX folder, .csv/.tsv, .jsonl or hf:NAME")
+
+
+def sib200_column(path: Path) -> dict[str, str]:
+    """index_id -> text of one SIB-200 language file."""
+    records = csv_records(path)
+    first = next(records, None)
+    header = [h.strip() for h in first[1]] if first else []
+    if "index_id" not in header or "text" not in header:
+        raise UserError(
+            f"{path}: a SIB-200 file needs index_id and text columns; found {', '.join(header) or 'nothing'}"
+        )
+    i, t = header.index("index_id"), header.index("text")
+    rows = {}
+    for line, cells in records:
+        if len(cells) != len(header):
+            raise UserError(f"{path} line {line}: expected {len(header)} cells, found {len(cells)}")
+        rows[cells[i].strip()] = cells[t].strip()
+    return rows
+
+
+def read_sib200(path: Path, split: str) -> Iterator[Row]:
+    """Rows joined on index_id across the language folders; folders of unknown languages are skipped
+    (add a language under `languages:` in a config to use it)."""
+    for s in splits(split):
+        columns = {
+            lookup(folder.name): sib200_column(folder / f"{s}.tsv")
+            for folder in sorted(path.glob("*_*"))
+            if (folder / f"{s}.tsv").is_file() and lookup(folder.name)
+        }
+        if not columns:
+            raise UserError(
+                f"{path}: no <lang>_<Script>/{s}.tsv of a known language; choose --split train, dev, test or train+dev"
+            )
+        for index_id in next(iter(columns.values())):
+            texts = {code: col[index_id] for code, col in columns.items() if col.get(index_id)}
+            yield Row(texts, f"{path} {s} index_id {index_id}")
+
+
+def read_flores(path: Path, split: str) -> Iterator[Row]:
+    """Rows of line-aligned FLORES-200 files {split}/<lang>_<Script>.{split}."""
+    for s in splits(split):
+        columns = {}
+        for f in sorted(path.glob(f"{s}/*.{s}")):
+            code = lookup(f.name.split(".")[0])
+            if code:
+                columns[code] = [line.rstrip("\n") for _, line in utf8_lines(f)]
+        if not columns:
+            raise UserError(
+                f"{path}: no {s}/<lang>_<Script>.{s} files of a known language; choose --split dev, devtest or dev+devtest"
+            )
+        lengths = {code: len(lines) for code, lines in columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise UserError(
+                f"{path}/{s}: files are not line-aligned ({', '.join(f'{k} {v}' for k, v in lengths.items())} lines)"
+            )
+        for n in range(next(iter(lengths.values()))):
+            texts = {code: lines[n].strip() for code, lines in columns.items() if lines[n].strip()}
+            yield Row(texts, f"{path}/{s} line {n + 1}")
 
 
 def language_columns(path: Path, header: list[str]) -> dict[int, str]:

@@ -20,8 +20,8 @@ from ..errors import UserError
 from ..files import atomic_folder, check_writable, sha256_file
 from ..languages import resolve_list
 from ..options import validate
-from .bitext import bitext_files, is_nusax_folder, read_bitext
-from .contamination import load_exclusions, normalize, nusax_eval_files, texts_of_file
+from .bitext import bitext_files, is_nusax_folder, is_sib200_folder, read_bitext, splits
+from .contamination import eval_files, load_exclusions, normalize, texts_of_file
 from .objectives import OBJECTIVES, ObjectiveContext, Pair
 from .prompts import load_template_sets, select
 from .replay import mix_positions, read_replay, replay_count_for, reservoir_sample
@@ -128,14 +128,14 @@ def pairs_of(
 
 
 def auto_exclusions(cfg: BuildConfig) -> list[Path]:
-    """A NusaX folder read from a training split guards its own test sets."""
-    if cfg.split == "test":
+    """A NusaX or SIB-200 folder read from its training splits guards its own test sets."""
+    if "test" in splits(cfg.split):
         return []
     return [
         f
         for spec in cfg.bitext
-        if not spec.startswith("hf:") and is_nusax_folder(Path(spec))
-        for f in nusax_eval_files(Path(spec))
+        if not spec.startswith("hf:") and (is_nusax_folder(Path(spec)) or is_sib200_folder(Path(spec)))
+        for f in eval_files(Path(spec))
     ]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import csv_records, json_lines, utf8_lines
-from .bitext import INDEX_COLUMNS, is_nusax_folder
+from .bitext import INDEX_COLUMNS, is_nusax_folder, is_sib200_folder
 
 NON_TEXT_FIELDS = {"id", "label", "lang", "src_lang", "tgt_lang", "language"}
 
@@ -28,16 +28,26 @@ def nusax_eval_files(folder: Path) -> list[Path]:
     return files
 
 
+def eval_files(folder: Path) -> list[Path]:
+    """The held-out test files of a benchmark folder: NusaX, SIB-200 or NusaWrites (empty if none)."""
+    if is_nusax_folder(folder) or (folder / "sentiment").is_dir():
+        return nusax_eval_files(folder)
+    if is_sib200_folder(folder):
+        return sorted(folder.glob("*_*/test.tsv"))
+    return sorted(folder.glob("*-test.csv"))  # NusaWrites: nusa_kalimat-senti-<lang>-test.csv
+
+
 def exclusion_files(spec: str) -> list[Path]:
     path = Path(spec)
     if not path.exists():
         raise UserError(f"{spec}: no such file or folder; check --exclude")
     if path.is_dir():
-        if not is_nusax_folder(path) and not (path / "sentiment").is_dir():
+        files = eval_files(path)
+        if not files:
             raise UserError(
-                f"{spec}: an --exclude folder must be a NusaX folder (sentiment/, mt/); or give a file"
+                f"{spec}: an --exclude folder must be a NusaX, SIB-200 or NusaWrites folder (with test files); or give a file"
             )
-        return nusax_eval_files(path)
+        return files
     return [path]
 
 

@@ -63,8 +63,10 @@ class AlignTrainer(Trainer):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
         if not self.args.train_sampling_strategy == "group_by_length":
             return super()._get_train_sampler(train_dataset)
+        # group by the global batch (all processes, all accumulation steps): the same order of examples
+        # whatever the split into processes and micro-batches, so such runs are equivalent
         return SeededLengthGroupedSampler(
-            self.args.train_batch_size * self.args.gradient_accumulation_steps,
+            self.args.train_batch_size * self.args.gradient_accumulation_steps * self.args.world_size,
             dataset["length"],
             self.args.seed,
         )

@@ -1,0 +1,113 @@
+"""The architectures users bring, each built tiny from a config: scores equal a plain forward and do not
+depend on batch size or left padding, with and without a LoRA adapter loaded the way `eval` loads it; the
+training loss shortcut equals the model's own loss."""
+
+import pytest
+import torch
+
+import tiny
+from instructalign.evaluate.scoring import score_choices
+from instructalign.models import load_model
+
+PROMPTS = [
+    "Hotel itu sangat bersih dan nyaman.\nWhat would be the sentiment of the text above? positive, neutral, or negative?",
+    "The service is very slow today.\nWhat would be the sentiment?",
+    "Apakah sentimen?",
+]
+CHOICES = [
+    [" positive", " neutral", " negative"],
+    [" positif", " netral", " negatif"],
+    [" Yes", " No", " Ya tidak"],
+]
+ARCHS = {**{k: (v, False) for k, v in tiny.CAUSAL.items()}, **{k: (v, True) for k, v in tiny.SEQ2SEQ.items()}}
+
+
+def reference(model, tok, prompt, choice, seq2seq):
+    """log p(choice | prompt) from one plain forward of the unpadded sequence."""
+    p = tok(prompt)["input_ids"]
+    c = tok(choice, add_special_tokens=False)["input_ids"]
+    if seq2seq:
+        start = model.config.decoder_start_token_id
+        logits = model(
+            input_ids=torch.tensor([p]), decoder_input_ids=torch.tensor([[start] + c[:-1]])
+        ).logits[0]
+        offset = 0
+    else:
+        logits = model(input_ids=torch.tensor([p + c])).logits[0]
+        offset = len(p) - 1
+    lp = torch.log_softmax(logits.float(), -1)
+    return sum(lp[offset + j, t].item() for j, t in enumerate(c))
+
+
+@pytest.fixture(scope="module", params=sorted(ARCHS))
+def arch(request, tmp_path_factory):
+    """(name, seq2seq, {'plain': model, 'lora': the same base with a random adapter, loaded as eval does})."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    make, seq2seq = ARCHS[request.param]
+    folder = tmp_path_factory.mktemp(request.param)
+    base = tiny.save(make(), folder / "base")
+    plain, _, detected = load_model(base)
+    assert detected == seq2seq
+    torch.manual_seed(1)
+    lora = LoraConfig(
+        r=4, lora_alpha=8, init_lora_weights=False, target_modules="all-linear",
+        task_type=TaskType.SEQ_2_SEQ_LM if seq2seq else TaskType.CAUSAL_LM,
+    )  # fmt: skip
+    peft_model = get_peft_model(load_model(base)[0], lora)  # records the base folder, as training does
+    peft_model.save_pretrained(folder / "adapter")
+    tiny.tokenizer().save_pretrained(folder / "adapter")
+    adapted, _, _ = load_model(str(folder / "adapter"))
+    assert type(adapted).__name__.startswith("Peft")
+    return request.param, seq2seq, {"plain": plain, "lora": adapted}
+
+
+@pytest.mark.parametrize("variant", ["plain", "lora"])
+def test_scores_equal_a_plain_forward(arch, variant):
+    name, seq2seq, models = arch
+    model, tok = models[variant], tiny.tokenizer()
+    with torch.no_grad():
+        got = score_choices(model, tok, PROMPTS, CHOICES, seq2seq)
+        for i, prompt in enumerate(PROMPTS):
+            for j, choice in enumerate(CHOICES[i]):
+                assert got[i].logprob[j] == pytest.approx(reference(model, tok, prompt, choice, seq2seq), abs=1e-4), (
+                    name, variant, i, j,
+                )  # fmt: skip
+
+
+@pytest.mark.parametrize("variant", ["plain", "lora"])
+def test_scores_do_not_depend_on_batch_or_padding(arch, variant):
+    name, seq2seq, models = arch
+    model, tok = models[variant], tiny.tokenizer()
+    with torch.no_grad():
+        together = score_choices(model, tok, PROMPTS, CHOICES, seq2seq)
+        alone = [score_choices(model, tok, [p], [c], seq2seq)[0] for p, c in zip(PROMPTS, CHOICES)]
+        # the short prompt padded beside a long one, in the other order
+        reversed_ = score_choices(model, tok, PROMPTS[::-1], CHOICES[::-1], seq2seq)[::-1]
+    for a, b, c in zip(together, alone, reversed_):
+        assert a.logprob == pytest.approx(b.logprob, abs=1e-4), name
+        assert c.logprob == pytest.approx(b.logprob, abs=1e-4), name
+
+
+@pytest.mark.parametrize("name", sorted(tiny.CAUSAL))
+def test_training_loss_shortcut_equals_the_models_own_loss(name):
+    from transformers import TrainingArguments
+
+    from instructalign.train.trainer import AlignTrainer
+
+    model = tiny.CAUSAL[name]().eval()
+    torch.manual_seed(0)
+    ids = torch.randint(3, 200, (3, 12))
+    mask = torch.ones_like(ids)
+    mask[2, 9:] = 0
+    labels = ids.clone()
+    labels[:, :7] = -100
+    labels[2, 9:] = -100
+    trainer = AlignTrainer(
+        model=model, args=TrainingArguments(output_dir="/tmp/ia-arch", report_to=[], use_cpu=True)
+    )
+    batch = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+    ours = trainer.compute_loss(model, dict(batch))
+    assert ours.item() == pytest.approx(model(**batch).loss.item(), rel=1e-5), name
+    if name == "gemma2":
+        assert not trainer.target_positions_only(model)  # soft-capped logits: the model's own loss is used

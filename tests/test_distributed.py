@@ -1,0 +1,86 @@
+"""Distributed and accumulated training equal one big batch (CPU, gloo): DDP 2 x B and grad-accum 2 x B
+against one process with batch 2B, ranks see disjoint data, and an FSDP run saves a loadable model."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+import tiny
+from conftest import REPO, write
+
+TOLERANCE = 2e-5  # fp32 on CPU; the gloo all-reduce sums in another order than one process does
+ENV = dict(os.environ, OMP_NUM_THREADS="1")
+RECORD = str(REPO / "tests" / "record_batches.py")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dist")
+    rows = [{"prompt": f"Terjemahkan ke bahasa Jawa: kalimat nomor {i}" + " x" * (i % 7),
+             "target": f"ukara nomer {i}" + " y" * (i % 5)} for i in range(48)]  # fmt: skip
+    data = write(tmp / "data" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
+    base = tiny.save(tiny.gpt2(dropout=0.0), tmp / "base")
+    return tmp, ["--model", base, "--data", str(data), "--max-steps", "6", "--save-steps", "100",
+                 "--lr", "5e-3", "--seed", "4"]  # fmt: skip
+
+
+def train(tmp, common, name, *flags, processes=1):
+    out = tmp / name
+    launcher = [sys.executable] if processes == 1 else [
+        str(Path(sys.executable).with_name("torchrun")), "--nproc_per_node", str(processes), "--master_port", "29563"]  # fmt: skip
+    proc = subprocess.run(
+        [*launcher, RECORD, str(out / "batches"), *common, *flags, "--output", str(out)],
+        env=ENV, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+def weights(folder):
+    return load_file(str(folder / "final" / "model.safetensors"))
+
+
+def batches(out, rank=0):
+    return [json.loads(line) for line in (out / "batches" / f"rank{rank}.jsonl").read_text().splitlines()]
+
+
+def assert_same_weights(a, b):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    worst = max((wa[k] - wb[k]).abs().max().item() for k in wa)
+    moved = max(
+        (wa[k] - load_file(str(a.parent / "base" / "model.safetensors"))[k]).abs().max().item() for k in wa
+    )
+    assert moved > 1e-3  # training changed the weights, so equality means something
+    assert worst < TOLERANCE, worst
+
+
+@pytest.mark.slow
+def test_grad_accumulation_equals_one_big_batch(setup):
+    tmp, common = setup
+    big = train(tmp, common, "big", "--batch-size", "4")
+    accumulated = train(tmp, common, "accum", "--batch-size", "2", "--grad-accum", "2")
+    assert_same_weights(big, accumulated)
+    # the same examples, in the same order: micro-batches of two make up each batch of four
+    assert [sorted(map(tuple, b)) for b in batches(big)] == [
+        sorted(map(tuple, a + b)) for a, b in zip(batches(accumulated)[::2], batches(accumulated)[1::2])
+    ]
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_equal_one_process_with_the_global_batch(setup):
+    tmp, common = setup
+    big = tmp / "big" if (tmp / "big" / "final").exists() else train(tmp, common, "big", "--batch-size", "4")
+    ddp = train(tmp, common, "ddp", "--batch-size", "2", processes=2)
+    assert json.loads((ddp / "train_summary.json").read_text())["processes"] == 2
+    assert_same_weights(big, ddp)
+    rank0, rank1 = batches(ddp, 0), batches(ddp, 1)
+    assert len(rank0) == len(rank1) == 6
+    for step, (a, b) in enumerate(zip(rank0, rank1)):
+        assert not set(map(tuple, a)) & set(map(tuple, b)), f"step {step}: ranks share an example"
+        assert sorted(map(tuple, a + b)) == sorted(map(tuple, batches(big)[step]))
