@@ -11,8 +11,24 @@ def nusax() -> Path:
     """The NusaX folder beside the repository (or $INSTRUCTALIGN_NUSAX)."""
     path = Path(os.environ.get("INSTRUCTALIGN_NUSAX", REPO.parent / "shared" / "data" / "nusax"))
     if not (path / "mt" / "train.csv").is_file():
-        pytest.skip(f"NusaX not found at {path}")
+        missing_data(f"NusaX not found at {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def sib200() -> Path:
+    """The SIB-200 folder beside the repository."""
+    path = REPO.parent / "shared" / "data" / "sib200"
+    if not (path / "jav_Latn" / "train.tsv").is_file():
+        missing_data(f"SIB-200 not found at {path}")
+    return path
+
+
+def missing_data(message: str) -> None:
+    """Skip on a developer's machine without the data; in CI (CI set) a missing dataset is a failure."""
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI must run the data-dependent tests)")
+    pytest.skip(message)
 
 
 def write(path: Path, text: str | bytes) -> Path:
