@@ -46,6 +46,9 @@ class BuildConfig:
     """Denoising: share of words deleted."""
     permute_window: int = 3
     """Denoising: words move at most about this many places when shuffled (<=1 disables)."""
+    xss_negatives: Literal["fluent", "perturbed"] = "fluent"
+    """XSS "no" examples: another real sentence close in length and character n-grams (fluent), or that
+    plus the original code's word noise on both sentences of every XSS example (perturbed)."""
     replay: str | None = None
     """Earlier instruction data to replay: JSONL {inputs,targets} (xP3 format) or hf:NAME[:CONFIG]."""
     replay_count: int | None = field(default=None, metadata=at_least(0))

@@ -150,6 +150,7 @@ def write_alignment(
         mask_rate=cfg.mask_rate,
         delete_rate=cfg.delete_rate,
         permute_window=cfg.permute_window,
+        xss_negatives=cfg.xss_negatives,
     )
     counts: Counter = Counter()
     stats: Counter = Counter()

@@ -74,11 +74,15 @@ def add_noise(
     return " ".join(noisy)
 
 
-def replace_words(tokens: list[str], donors: list[str], rate: float, rng: random.Random) -> list[str]:
-    """Replace about `rate` of the words (at least one) by words drawn from `donors`: a change of meaning."""
-    if not donors:
-        return delete_words(permute_locally(tokens, 4, rng), 0.5, rng)
-    out = [rng.choice(donors) if rng.random() < rate else t for t in tokens]
-    if out == tokens:
-        out[rng.randrange(len(out))] = rng.choice(donors)
-    return out
+def original_perturbation(text: str, rng: random.Random, rate: float = 0.2) -> str:
+    """The original InstructAlign code's word noise, one kind at random: fill words with ___ (rate),
+    delete words (rate), or shuffle all words."""
+    tokens = words(text)
+    kind = rng.choice(("infilling", "deletion", "permutation"))
+    if kind == "infilling":
+        tokens = ["___" if rng.random() < rate else t for t in tokens]
+    elif kind == "deletion":
+        tokens = [t for t in tokens if rng.random() >= rate] or tokens[:1]
+    else:
+        rng.shuffle(tokens)
+    return " ".join(tokens)

@@ -49,17 +49,29 @@ class SentencePool:
         else:
             bucket[rng.randrange(self.capacity)] = text
 
-    def similar_length(self, lang: str, text: str, rng: random.Random) -> str | None:
-        bucket = (
-            [s for s in (rng.choice(self.by_lang[lang]) for _ in range(self.candidates)) if s != text]
-            if self.by_lang.get(lang)
-            else []
-        )
-        return min(bucket, key=lambda s: abs(len(s) - len(text))) if bucket else None
-
-    def random_words(self, lang: str, rng: random.Random) -> list[str]:
+    def similar(self, lang: str, text: str, rng: random.Random) -> str | None:
+        """Another real sentence of `lang` like `text`: of k random candidates, those of similar length
+        (within a factor 1.5, if any), and of those the one sharing most character 3-grams with `text`."""
         bucket = self.by_lang.get(lang)
-        return noise.words(rng.choice(bucket)) if bucket else []
+        if not bucket:
+            return None
+        candidates = [c for c in {rng.choice(bucket) for _ in range(self.candidates)} if c != text]
+        close = [c for c in candidates if 2 / 3 <= len(c) / max(len(text), 1) <= 1.5] or candidates
+        grams = char_ngrams(text)
+        return max(
+            sorted(close),
+            key=lambda c: (overlap(grams, char_ngrams(c)), -abs(len(c) - len(text))),
+            default=None,
+        )
+
+
+def char_ngrams(text: str, n: int = 3) -> set[str]:
+    padded = f" {text.casefold()} "
+    return {padded[i : i + n] for i in range(max(len(padded) - n + 1, 1))}
+
+
+def overlap(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(len(a | b), 1)
 
 
 @dataclass
@@ -70,6 +82,7 @@ class ObjectiveContext:
     mask_rate: float = 0.15
     delete_rate: float = 0.15
     permute_window: int = 3
+    xss_negatives: str = "fluent"
     pool: SentencePool = field(default_factory=SentencePool)
 
     def noised(self, text: str, rng: random.Random) -> str:
@@ -120,29 +133,35 @@ def tlm(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
     return out
 
 
-def xss_negative(lang: str, text: str, ctx: ObjectiveContext, rng: random.Random) -> str:
-    """A sentence that does not mean `text`: half the time another sentence of similar length from the
-    corpus, otherwise `text` with many words replaced (the paper's perturbation)."""
-    if rng.random() < 0.5:
-        other = ctx.pool.similar_length(lang, text, rng)
-        if other is not None:
-            return other
-    words = noise.words(text)
-    return " ".join(noise.replace_words(words, ctx.pool.random_words(lang, rng), 0.5, rng))
+def xss_negative(lang: str, text: str, ctx: ObjectiveContext, rng: random.Random) -> str | None:
+    """A fluent sentence that does not mean `text`: another real sentence of the same language, close in
+    length and in character n-grams, so that a model must compare the two sentences to reject it."""
+    return ctx.pool.similar(lang, text, rng)
 
 
 def xss(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
-    """Crosslingual semantic similarity: do A and B mean the same? Labels balanced by a fair coin."""
+    """Crosslingual semantic similarity: do A and B mean the same? Labels balanced by a fair coin.
+
+    `xss_negatives`: "fluent" (default) pairs A with another real sentence for "no"; "perturbed" does the
+    same and also perturbs both sentences of every example, positive or negative, with one of the original
+    code's word-level noises (fill with ___, delete, shuffle; `noise.original_perturbation`), so that
+    noise is no cue. Until the pool holds a sentence of B's language, an example is a positive.
+    """
     out = []
     for lang_a, text_a, lang_b, text_b in pair.directions():
         ts, tpl = rng.choice(ctx.templates["xss"])
         pl = ts.prompt_lang
-        same = rng.random() < 0.5
-        shown_b = text_b if same else xss_negative(lang_b, text_b, ctx, rng)
+        negative = xss_negative(lang_b, text_b, ctx, rng) if rng.random() < 0.5 else None
+        shown_a, shown_b = text_a, negative or text_b
+        if ctx.xss_negatives == "perturbed":
+            shown_a, shown_b = (
+                noise.original_perturbation(shown_a, rng),
+                noise.original_perturbation(shown_b, rng),
+            )
         prompt = render(
-            tpl, lang_a=lang_name(lang_a, pl), text_a=text_a, lang_b=lang_name(lang_b, pl), text_b=shown_b
+            tpl, lang_a=lang_name(lang_a, pl), text_a=shown_a, lang_b=lang_name(lang_b, pl), text_b=shown_b
         )
-        out.append(make_example("xss", ts, prompt, ts.answers["yes" if same else "no"], lang_a, lang_b))
+        out.append(make_example("xss", ts, prompt, ts.answers["no" if negative else "yes"], lang_a, lang_b))
     return out
 
 
