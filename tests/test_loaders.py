@@ -123,3 +123,23 @@ def test_xp3_shaped_replay_from_a_config(hub_like, xp3_like, tmp_path):
     assert {r["target"] for r in replay} <= {"Yes", "No"}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["replay"]["used"] == 6 and manifest["replay"]["available"] == 20
+
+
+def test_xp3_rows_keep_bloomz_joining_and_evaluation_texts_stay_out(hub_like, xp3_like, tmp_path):
+    from instructalign.train.data import read_examples
+
+    held_out = write(tmp_path / "eval.txt", "Sentence 1: A 3.\n")  # an evaluation text inside xP3 prompts
+    rc, rows, out = build(
+        tmp_path, "--bitext", f"hf:{hub_like}:jav-ind", "--targets", "jav",
+        "--replay", f"hf:{xp3_like}:en", "--replay-count", "100", "--exclude", str(held_out),
+    )  # fmt: skip
+    assert rc == 0
+    replay = [r for r in rows if r["source"] == "replay"]
+    assert len(replay) == 19 and not any("A 3." in r["prompt"] for r in replay)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["replay"]["excluded_as_evaluation_text"] == 1
+    joined = {p: t for p, t in read_examples(out / "train.jsonl")}
+    xp3_prompt = replay[0]["prompt"]
+    assert joined[xp3_prompt] == replay[0]["target"]  # xP3: nothing added between inputs and targets
+    align = next(r for r in rows if r["source"] == "align")
+    assert joined[align["prompt"]] == " " + align["target"]  # instructalign's own rows: one space

@@ -127,6 +127,23 @@ def pairs_of(
                 yield Pair(a, row.texts[a], b, row.texts[b])
 
 
+def without_evaluation_texts(rows, excluded: set[str], stats: Counter):
+    """Replay rows whose target, prompt, or a line of the prompt (or what follows its label, as in
+    'Text: ...') is an evaluation text are dropped and counted, as bitext pairs are."""
+    for row in rows:
+        if excluded and holds_evaluation_text(row, excluded):
+            stats["replay_excluded"] += 1
+            continue
+        yield row
+
+
+def holds_evaluation_text(row: dict, excluded: set[str]) -> bool:
+    pieces = [row["target"], row["prompt"]]
+    for line in row["prompt"].splitlines():
+        pieces += [line, line.partition(": ")[2]]
+    return any(normalize(p) in excluded for p in pieces if p.strip())
+
+
 def auto_exclusions(cfg: BuildConfig) -> list[Path]:
     """A NusaX or SIB-200 folder read from its training splits guards its own test sets."""
     if "test" in splits(cfg.split):
@@ -242,9 +259,8 @@ def build(cfg: BuildConfig) -> dict:
         wanted = replay_count_for(counts["source:align"], cfg.replay_count, cfg.replay_ratio)
         replay_rows, available = [], 0
         if cfg.replay and wanted > 0:
-            replay_rows, available = reservoir_sample(
-                read_replay(cfg.replay, cfg.replay_split), wanted, random.Random(f"{cfg.seed}:replay")
-            )
+            rows = without_evaluation_texts(read_replay(cfg.replay, cfg.replay_split), excluded, stats)
+            replay_rows, available = reservoir_sample(rows, wanted, random.Random(f"{cfg.seed}:replay"))
             if available == 0:
                 raise UserError(f"{cfg.replay}: replay source has no rows")
         write_mix(
@@ -298,5 +314,10 @@ def make_manifest(cfg, counts, stats, wanted, available, used, exclude_files, gu
             "used": stats["pairs_used"],
             "excluded_as_evaluation_text": stats["pairs_excluded"],
         },
-        "replay": {"requested": wanted, "available": available, "used": used},
+        "replay": {
+            "requested": wanted,
+            "available": available,
+            "used": used,
+            "excluded_as_evaluation_text": stats["replay_excluded"],
+        },
     }

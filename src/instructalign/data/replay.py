@@ -15,8 +15,10 @@ from ..files import json_lines
 from .bitext import load_hf_split, parse_hf_spec
 
 
-def replay_example(prompt: str, target: str) -> dict:
-    return {
+def replay_example(prompt: str, target: str, separator: str | None = None) -> dict:
+    """A replay row as a training example. `separator` is what stands between prompt and target when
+    the source model was trained (None: instructalign's own rule, a space unless either side has one)."""
+    example = {
         "prompt": prompt,
         "target": target,
         "objective": "replay",
@@ -25,15 +27,24 @@ def replay_example(prompt: str, target: str) -> dict:
         "prompt_lang": None,
         "source": "replay",
     }
+    if separator is not None:
+        example["separator"] = separator
+    return example
+
+
+# xP3 rows {inputs, targets} are joined as BLOOMZ/mT0 were finetuned on them (bigscience Megatron-DeepSpeed
+# finetune_t0, and the encoder-decoder split of mT0): inputs then targets, token sequences concatenated,
+# nothing added between them. Rows {prompt, target} follow instructalign's own rule (a space).
+FORMATS = {("inputs", "targets"): "", ("prompt", "target"): None}
 
 
 def _row_to_example(obj: dict, where: str) -> dict:
-    for prompt_key, target_key in (("inputs", "targets"), ("prompt", "target")):
+    for (prompt_key, target_key), separator in FORMATS.items():
         if prompt_key in obj and target_key in obj:
             prompt, target = obj[prompt_key], obj[target_key]
             if not isinstance(prompt, str) or not isinstance(target, str):
                 raise UserError(f"{where}: fields '{prompt_key}' and '{target_key}' must be strings")
-            return replay_example(prompt, target)
+            return replay_example(prompt, target, separator)
     raise UserError(
         f"{where}: a replay row needs 'inputs' and 'targets' (xP3 format) or 'prompt' and 'target'"
     )

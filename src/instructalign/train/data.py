@@ -22,7 +22,10 @@ IGNORE = -100
 
 
 def read_examples(path: Path) -> Iterator[tuple[str, str]]:
-    """(prompt, target) of every line of a train.jsonl (xP3-style inputs/targets rows too)."""
+    """(prompt, target as it follows the prompt) of every line of a train.jsonl (inputs/targets rows too).
+
+    A row's `separator` (set for xP3 replay rows: nothing) says how its source model joined the two;
+    without one, `joined_target` puts a space between them."""
     if not path.is_file():
         raise UserError(f"{path}: not found; --data must be a folder written by 'instructalign data build'")
     for number, obj in json_lines(path):
@@ -32,7 +35,8 @@ def read_examples(path: Path) -> Iterator[tuple[str, str]]:
             raise UserError(
                 f"{path} line {number}: needs string fields 'prompt' and 'target' (or 'inputs' and 'targets')"
             )
-        yield prompt, target
+        separator = obj.get("separator", "" if "inputs" in obj else None)
+        yield prompt, (separator + target if isinstance(separator, str) else joined_target(prompt, target))
 
 
 def joined_target(prompt: str, target: str) -> str:
@@ -93,7 +97,7 @@ def tokenize_file(
 
     def flush() -> Iterator[dict]:
         prompts = [p for p, _ in buffer]
-        targets = [joined_target(p, t) for p, t in buffer]
+        targets = [t for _, t in buffer]
         prompt_ids = tokenizer(prompts)["input_ids"]
         target_ids = tokenizer(targets, add_special_tokens=False)["input_ids"]
         for p, t in zip(prompt_ids, target_ids):
