@@ -67,8 +67,10 @@ def test_grad_accumulation_equals_one_big_batch(setup):
     accumulated = train(tmp, common, "accum", "--batch-size", "2", "--grad-accum", "2")
     assert_same_weights(big, accumulated)
     # the same examples, in the same order: micro-batches of two make up each batch of four
-    assert [sorted(map(tuple, b)) for b in batches(big)] == [
-        sorted(map(tuple, a + b)) for a, b in zip(batches(accumulated)[::2], batches(accumulated)[1::2])
+    # (the data loader may prepare a batch beyond the last step: compare the 6 steps trained on)
+    micro = batches(accumulated)[:12]
+    assert [sorted(map(tuple, b)) for b in batches(big)[:6]] == [
+        sorted(map(tuple, a + b)) for a, b in zip(micro[::2], micro[1::2])
     ]
 
 
@@ -80,7 +82,49 @@ def test_ddp_two_processes_equal_one_process_with_the_global_batch(setup):
     assert json.loads((ddp / "train_summary.json").read_text())["processes"] == 2
     assert_same_weights(big, ddp)
     rank0, rank1 = batches(ddp, 0), batches(ddp, 1)
-    assert len(rank0) == len(rank1) == 6
-    for step, (a, b) in enumerate(zip(rank0, rank1)):
+    assert len(rank0) >= 6 and len(rank1) >= 6
+    for step, (a, b) in enumerate(zip(rank0[:6], rank1[:6])):
         assert not set(map(tuple, a)) & set(map(tuple, b)), f"step {step}: ranks share an example"
         assert sorted(map(tuple, a + b)) == sorted(map(tuple, batches(big)[step]))
+
+
+CPU_FSDP = """compute_environment: LOCAL_MACHINE
+distributed_type: FSDP
+mixed_precision: 'no'
+num_machines: 1
+num_processes: 2
+use_cpu: true
+main_process_port: 29571
+fsdp_config:
+  fsdp_version: 2
+  fsdp_auto_wrap_policy: TRANSFORMER_BASED_WRAP
+  fsdp_transformer_layer_cls_to_wrap: GPT2Block
+  fsdp_state_dict_type: SHARDED_STATE_DICT
+  fsdp_cpu_ram_efficient_loading: false
+  fsdp_reshard_after_forward: true
+"""
+
+
+@pytest.mark.slow
+def test_fsdp_run_saves_a_full_loadable_model(setup):
+    """FSDP2 over 2 CPU processes (gloo), sharded state dict: final/ holds every weight, gathered, and loads."""
+    from instructalign.models import load_model
+
+    tmp, common = setup
+    config = write(tmp / "cpu_fsdp.yaml", CPU_FSDP)
+    out = tmp / "fsdp"
+    accelerate = str(Path(sys.executable).with_name("accelerate"))
+    proc = subprocess.run(
+        [accelerate, "launch", "--config_file", str(config), "-m", "instructalign.cli", "train", *common,
+         "--batch-size", "2", "--save-steps", "3", "--output", str(out)],
+        env=ENV, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    trained, base = weights(out), load_file(str(tmp / "base" / "model.safetensors"))
+    assert trained.keys() == base.keys() and all(trained[k].shape == base[k].shape for k in base)
+    assert max((trained[k] - base[k]).abs().max().item() for k in base) > 1e-4
+    model, _, _ = load_model(str(out / "final"))
+    assert (out / "checkpoint-6" / "instructalign_complete.json").is_file()
+    assert sum(p.numel() for p in model.parameters()) == sum(
+        t.numel() for k, t in base.items() if "lm_head" not in k
+    )

@@ -1,7 +1,6 @@
 """XSS negatives a model must compare to reject: a probe that reads only sentence B cannot tell them apart."""
 
 import json
-from collections import Counter
 
 import numpy as np
 import pytest
