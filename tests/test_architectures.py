@@ -111,3 +111,26 @@ def test_training_loss_shortcut_equals_the_models_own_loss(name):
     assert ours.item() == pytest.approx(model(**batch).loss.item(), rel=1e-5), name
     if name == "gemma2":
         assert not trainer.target_positions_only(model)  # soft-capped logits: the model's own loss is used
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama"])
+def test_loss_shortcut_under_bf16_autocast(name):
+    """--precision bf16 (what auto picks on a GPU with bf16): the shortcut runs inside the accelerator's
+    autocast and stays close to the model's own loss under the same autocast (checked here on CPU)."""
+    from transformers import TrainingArguments
+
+    from instructalign.train.trainer import AlignTrainer
+
+    model = tiny.CAUSAL[name]().eval()
+    ids = torch.randint(3, 200, (2, 12))
+    labels = ids.clone()
+    labels[:, :6] = -100
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": labels}
+    args = TrainingArguments(output_dir="/tmp/ia-bf16", report_to=[], use_cpu=True, bf16=True)
+    trainer = AlignTrainer(model=model, args=args)
+    assert trainer.target_positions_only(model)
+    ours = trainer.compute_loss(model, dict(batch))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        reference = model(**batch).loss
+    assert ours.dtype == torch.float32
+    assert ours.item() == pytest.approx(reference.float().item(), rel=2e-2)
