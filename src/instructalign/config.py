@@ -25,9 +25,9 @@ class BuildConfig:
     """`instructalign data build`: parallel sentences -> crosslingual instruction data (+ replay)."""
 
     bitext: list[str] = field(default_factory=list, metadata=REPEAT)
-    """Parallel corpora: NusaX-style folder, wide CSV/TSV, JSONL {src_lang,tgt_lang,src,tgt}, or hf:NAME[:CONFIG]."""
+    """Parallel corpora: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a JSONL of {src_lang,tgt_lang,src,tgt}, or hf:NAME[:CONFIG]."""
     split: str = "train"
-    """Split to read from a NusaX folder (mt/{split}.csv) or a Hugging Face dataset."""
+    """Split to read (NusaX mt/{split}.csv, a hub dataset's split; SIB-200 and FLORES folders take several: train+dev, dev+devtest)."""
     pivots: list[str] = field(default_factory=lambda: ["ind", "eng"])
     """Known (high-resource, L1) languages that the new languages are aligned with."""
     targets: list[str] = field(default_factory=list)
