@@ -191,7 +191,7 @@ def test_mt_task_reports_chrf_and_bleu(tiny_model_dir, nusax, tmp_path):
 BAD = {
     "unknown task": (
         lambda t, m: ["--task", "nusax_sentiment"],
-        "unknown task 'nusax_sentiment'; shipped tasks: nusax_mt, nusax_senti",
+        "unknown task 'nusax_sentiment'; shipped tasks: nusawrites_senti, nusax_mt, nusax_senti, sib200",
     ),
     "task yaml missing field": (
         lambda t, m: [

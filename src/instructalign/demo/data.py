@@ -44,7 +44,7 @@ def sentiment_examples(nusax: Path, seed: int) -> list[dict]:
                 template = rng.choice(task.templates[pl])
                 rows.append(
                     {
-                        "prompt": render(template, text=row["text"]),
+                        "prompt": render(template, text=row["text"], options=task.options(pl)),
                         "target": task.verbalizers[pl][row["label"]],
                         "objective": "sentiment",
                         "src_lang": lang,

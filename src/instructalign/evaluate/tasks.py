@@ -19,6 +19,7 @@ from ..errors import UserError
 from ..files import csv_records, json_lines
 from ..languages import resolve
 
+CONNECTORS = {"en": "or", "id": "atau"}  # the word before the last option, per prompt language
 REQUIRED = {
     "classification": ("name", "languages", "data", "labels", "verbalizers", "templates"),
     "translation": ("name", "data", "directions", "templates"),
@@ -49,6 +50,13 @@ class TaskSpec:
         keys = ("kind", "data", "templates", "languages", "labels", "verbalizers", "label_column")
         spec = {k: getattr(self, k) for k in keys} | {"delimiter": self.target_delimiter}
         return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def options(self, prompt_lang: str) -> str:
+        """The labels as a prompt lists them, as the original InstructAlign code did: each quoted, the last
+        after 'or' ('atau' in Indonesian), joined by commas when there are more than two."""
+        quoted = [f'"{self.verbalizers[prompt_lang][label]}"' for label in self.labels]
+        quoted[-1] = f"{CONNECTORS.get(prompt_lang, 'or')} {quoted[-1]}"
+        return (", " if len(quoted) > 2 else " ").join(quoted)
 
     def template_ids(self, prompt_langs: list[str]) -> list[tuple[str, str, str]]:
         """(template id such as 'en0', prompt language, template) for the chosen prompt languages."""
@@ -208,7 +216,8 @@ def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None
     rows = rows[:limit] if limit else rows
     if not rows:
         raise UserError(f"{where}: no examples (a header and no rows?); language '{lang}' needs test rows")
-    columns = set().union(*(slots(t) for ts in task.templates.values() for t in ts)) | {task.label_column}
+    columns = set().union(*(slots(t) for ts in task.templates.values() for t in ts)) - {"options"}
+    columns |= {task.label_column}
     columns |= {task.id_column} if task.id_column else set()
     for row in rows[:1]:
         for column in columns:

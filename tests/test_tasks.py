@@ -1,0 +1,51 @@
+"""The shipped classification tasks run end to end on a tiny model, on the data in ../shared/data."""
+
+import json
+
+import pytest
+
+import tiny
+from instructalign.cli import main
+from instructalign.data.prompts import render
+from instructalign.evaluate.tasks import load_task
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return tiny.save(tiny.gpt2(), tmp_path_factory.mktemp("m") / "gpt2")
+
+
+def test_options_are_listed_as_the_original_code_lists_them():
+    task = load_task("sib200")
+    assert task.options("en").startswith('"science/technology", "travel", ') and task.options("en").endswith(
+        ', or "geography"'
+    )
+    senti = load_task("nusawrites_senti")
+    assert (
+        senti.options("en") == '"negative" or "positive"'
+        and senti.options("id") == '"negatif" atau "positif"'
+    )
+    assert render(senti.templates["id"][0], text="Enak.", options=senti.options("id")) == (
+        'Enak.\nApakah sentimen dari teks tersebut? "negatif" atau "positif"?'
+    )
+
+
+@pytest.mark.parametrize(
+    "task, folder, langs", [("sib200", "sib200", "jav,fij"), ("nusawrites_senti", "nusawrites", "rej,jav")]
+)
+def test_shipped_task_runs_on_a_tiny_model(task, folder, langs, model_dir, nusax, tmp_path):
+    data = nusax.parent / folder
+    out = tmp_path / "eval"
+    assert main(["eval", "--model", model_dir, "--task", task, "--data", str(data), "--langs", langs,
+                 "--limit", "6", "--output", str(out)]) == 0  # fmt: skip
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["tasks"][task]) == set(langs.split(",")) and results["split"] == "test"
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 * 6 * 6 and all('"' in r["prompt"] for r in rows)
+
+
+def test_unknown_language_for_a_task_is_one_line(model_dir, nusax, tmp_path, capsys):
+    assert main(["eval", "--model", model_dir, "--task", "sib200", "--data", str(nusax.parent / "sib200"),
+                 "--langs", "mad", "--output", str(tmp_path / "o")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--langs mad: not in task sib200" in err
