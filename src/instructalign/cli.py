@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import BuildConfig, DemoConfig, EvalConfig, ReportConfig, TrainConfig
+from .config import BuildConfig, DemoConfig, EvalConfig, MergeConfig, ReportConfig, TrainConfig
 from .errors import UserError
 from .flags import add_flags, allow_negative_numbers, overrides
 from .options import load_config
@@ -25,6 +25,11 @@ COMMANDS = {  # (parser path, config class, section, help)
         ("report",),
         ReportConfig,
         "compare eval runs: tables, intervals, verdicts, similarity, plots",
+    ),
+    "merge": (
+        ("merge",),
+        MergeConfig,
+        "interpolate a tuned model back toward its base (WiSE-FT), after training",
     ),
     "demo": (("demo",), DemoConfig, "the whole method end to end, offline, on NusaX and a small stand-in"),
 }
@@ -81,6 +86,12 @@ def run_report(args) -> None:
     print(f"report: {cfg.output}/report.html (and report.md)")
 
 
+def run_merge(args) -> None:
+    from .merge import merge
+
+    merge(config_for(args, "merge"))
+
+
 def run_demo(args) -> None:
     from .config import DemoRecipe
     from .demo import preset, run_demo
@@ -100,7 +111,14 @@ def run_download(args) -> None:
     print(f"NusaX is in {target}")
 
 
-RUNNERS = {"build": run_build, "train": run_train, "eval": run_eval, "report": run_report, "demo": run_demo}
+RUNNERS = {
+    "build": run_build,
+    "train": run_train,
+    "eval": run_eval,
+    "report": run_report,
+    "merge": run_merge,
+    "demo": run_demo,
+}
 
 
 def add_command(parent, section: str) -> argparse.ArgumentParser:
@@ -130,7 +148,7 @@ def make_parser() -> argparse.ArgumentParser:
     download.add_argument("dataset", choices=["nusax"])
     download.add_argument("--to", help="target folder (default: ~/.cache/instructalign/nusax)")
     download.set_defaults(func=run_download)
-    for section in ("train", "eval", "report", "demo"):
+    for section in ("train", "eval", "report", "merge", "demo"):
         add_command(sub, section)
     return parser
 

@@ -201,6 +201,20 @@ class ReportConfig:
 
 
 @dataclass
+class MergeConfig:
+    """`instructalign merge`: interpolate a tuned model back toward its base (WiSE-FT), after training."""
+
+    base: str | None = None
+    """The model the tuned one started from: folder or hub id (default: an adapter's own base)."""
+    tuned: str | None = None
+    """A train output's final/ folder: full weights, or a LoRA adapter."""
+    alpha: float = 0.5
+    """θ = (1 − α)·θ_base + α·θ_tuned: 0 gives the base, 1 the tuned model."""
+    output: str | None = None
+    """Output folder: a Hugging Face model folder with a model card naming both parents and α."""
+
+
+@dataclass
 class DemoConfig:
     """`instructalign demo`: the whole method end to end, offline, on NusaX and a small stand-in model."""
 
@@ -277,5 +291,6 @@ def config_classes() -> dict[str, type]:
         "train": TrainConfig,
         "eval": EvalConfig,
         "report": ReportConfig,
+        "merge": MergeConfig,
         "demo": DemoConfig,
     }

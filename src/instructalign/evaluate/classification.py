@@ -30,7 +30,9 @@ def classify(
     """Rank-classify every row with one template: metrics and one prediction record per row."""
     choices = [task.target_delimiter + task.verbalizers[pl][label] for label in task.labels]
     options = task.options(pl)
-    prompts = [render(template, **({"options": options} | {k: str(v) for k, v in row.items()})) for row in rows]
+    prompts = [
+        render(template, **({"options": options} | {k: str(v) for k, v in row.items()})) for row in rows
+    ]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths share a batch
     records: list[dict | None] = [None] * len(rows)
     for batch in batches(order, cfg.batch_size):
