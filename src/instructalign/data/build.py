@@ -20,8 +20,14 @@ from ..errors import UserError
 from ..files import atomic_folder, check_writable, sha256_file
 from ..languages import resolve_list
 from ..options import validate
-from .bitext import bitext_files, is_nusax_folder, is_sib200_folder, read_bitext, splits
-from .contamination import eval_files, load_exclusions, normalize, texts_of_file
+from .bitext import bitext_files, read_bitext
+from .contamination import (
+    auto_exclusions,
+    load_exclusions,
+    normalize,
+    texts_of_file,
+    without_evaluation_texts,
+)
 from .objectives import OBJECTIVES, ObjectiveContext, Pair
 from .prompts import load_template_sets, select
 from .replay import mix_positions, read_replay, replay_count_for, reservoir_sample
@@ -125,35 +131,6 @@ def pairs_of(
                     continue
                 stats["pairs_used"] += 1
                 yield Pair(a, row.texts[a], b, row.texts[b])
-
-
-def without_evaluation_texts(rows, excluded: set[str], stats: Counter):
-    """Replay rows whose target, prompt, or a line of the prompt (or what follows its label, as in
-    'Text: ...') is an evaluation text are dropped and counted, as bitext pairs are."""
-    for row in rows:
-        if excluded and holds_evaluation_text(row, excluded):
-            stats["replay_excluded"] += 1
-            continue
-        yield row
-
-
-def holds_evaluation_text(row: dict, excluded: set[str]) -> bool:
-    pieces = [row["target"], row["prompt"]]
-    for line in row["prompt"].splitlines():
-        pieces += [line, line.partition(": ")[2]]
-    return any(normalize(p) in excluded for p in pieces if p.strip())
-
-
-def auto_exclusions(cfg: BuildConfig) -> list[Path]:
-    """A NusaX or SIB-200 folder read from its training splits guards its own test sets."""
-    if "test" in splits(cfg.split):
-        return []
-    return [
-        f
-        for spec in cfg.bitext
-        if not spec.startswith("hf:") and (is_nusax_folder(Path(spec)) or is_sib200_folder(Path(spec)))
-        for f in eval_files(Path(spec))
-    ]
 
 
 def write_alignment(

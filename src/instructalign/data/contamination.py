@@ -7,11 +7,12 @@ file (one sentence a line). Texts are compared after whitespace and case normali
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from ..errors import UserError
 from ..files import csv_records, json_lines, utf8_lines
-from .bitext import INDEX_COLUMNS, is_nusax_folder, is_sib200_folder
+from .bitext import INDEX_COLUMNS, is_nusax_folder, is_sib200_folder, splits
 
 NON_TEXT_FIELDS = {"id", "label", "lang", "src_lang", "tgt_lang", "language"}
 
@@ -88,3 +89,32 @@ def load_exclusions(specs: list[str]) -> tuple[set[str], list[Path]]:
             texts |= texts_of_file(path)
             files.append(path)
     return texts, files
+
+
+def without_evaluation_texts(rows, excluded: set[str], stats: Counter):
+    """Replay rows whose target, prompt, or a line of the prompt (or what follows its label, as in
+    'Text: ...') is an evaluation text are dropped and counted, as bitext pairs are."""
+    for row in rows:
+        if excluded and holds_evaluation_text(row, excluded):
+            stats["replay_excluded"] += 1
+            continue
+        yield row
+
+
+def holds_evaluation_text(row: dict, excluded: set[str]) -> bool:
+    pieces = [row["target"], row["prompt"]]
+    for line in row["prompt"].splitlines():
+        pieces += [line, line.partition(": ")[2]]
+    return any(normalize(p) in excluded for p in pieces if p.strip())
+
+
+def auto_exclusions(cfg) -> list[Path]:
+    """A NusaX or SIB-200 folder read from its training splits guards its own test sets."""
+    if "test" in splits(cfg.split):
+        return []
+    return [
+        f
+        for spec in cfg.bitext
+        if not spec.startswith("hf:") and (is_nusax_folder(Path(spec)) or is_sib200_folder(Path(spec)))
+        for f in eval_files(Path(spec))
+    ]
