@@ -148,3 +148,16 @@ def test_without_shared_ids_each_language_is_resampled_alone(tmp_path):
     a = one_seed_run(tmp_path, "a", {"x": rows, "y": rows}, id_column=None)
     b = one_seed_run(tmp_path, "b", {"x": rows, "y": rows}, id_column=None)
     assert Comparer("t", 100, 0).sentence_bootstrap(a, b, ["x", "y"])[1] is False
+
+
+def test_correlation_reports_pearson_with_fisher_interval_and_spearman():
+    from instructalign.report.stats import correlation
+
+    x = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    y = [1.1, 1.9, 3.2, 3.8, 5.3, 5.9]
+    c = correlation(x, y)
+    assert c["n"] == 6 and c["rho"] == pytest.approx(1.0) and c["r_lo"] < c["r"] < c["r_hi"] <= 1
+    assert (
+        correlation([1.0, 2.0, 3.0], [2.0, 1.0, 3.0])["r_lo"]
+        != correlation([1.0, 2.0, 3.0], [2.0, 1.0, 3.0])["r_lo"]
+    )  # NaN below n = 4

@@ -51,7 +51,7 @@ def summary(
     corr = (sim.get("correlations") or {}).get("aligned+replay")
     if corr:
         findings.append(
-            f"Similarity to L2 vs L3 gain: Pearson r = {corr['r']:.2f} (p = {corr['p']:.2f}) over only "
+            f"Similarity to L2 vs L3 gain: Pearson r = {corr['r']:.2f} (p = {corr['p']:.2f}; Spearman ρ = {corr['rho']:.2f}) over only "
             f"{corr['n']} L3 languages — illustrative at best (the paper reports r ≈ 0.96 over more languages)."
         )
     notes.append(

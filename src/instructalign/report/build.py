@@ -16,7 +16,7 @@ from ..languages import LANGUAGES
 from .compare import Comparer
 from .runs import Run, comparisons, parse_run
 from .similarity import language_similarity
-from .stats import mean_std, pearson
+from .stats import correlation, mean_std
 
 CL_METRICS = {  # role -> (name versus the base, meaning)
     "L1": (
@@ -271,9 +271,8 @@ def similarity_section(
     for run in runs:
         if run is base:
             continue
-        result = pearson([p["sim_L2"] for p in points], [p[f"gain {run.name}"] for p in points])
-        correlations[run.name] = (
-            None if result is None else {"r": result[0], "p": result[1], "n": len(points)}
+        correlations[run.name] = correlation(
+            [p["sim_L2"] for p in points], [p[f"gain {run.name}"] for p in points]
         )
     n = len(points)
     if n < 3:

@@ -123,7 +123,14 @@ def sections(report: dict, t: dict) -> list[tuple[str, object]]:
             blocks.append(("table", t["similarity"]))
             for name, c in sim["correlations"].items():
                 text = (
-                    f"`{name}`: Pearson r = {c['r']:.2f} (p = {c['p']:.3f}, n = {c['n']}) between similarity to L2 and L3 gain."
+                    f"`{name}`: Pearson r = {c['r']:.2f}"
+                    + (
+                        f" [{c['r_lo']:.2f}, {c['r_hi']:.2f}] (95%, Fisher z)"
+                        if c["r_lo"] == c["r_lo"]
+                        else " (no interval: n < 4)"
+                    )
+                    + f", p = {c['p']:.3f}; Spearman ρ = {c['rho']:.2f} (p = {c['p_rho']:.3f}); n = {c['n']} L3 languages,"
+                    " between similarity to L2 and L3 gain."
                     if c
                     else f"`{name}`: correlation undefined (fewer than 3 languages or no spread)."
                 )

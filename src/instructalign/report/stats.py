@@ -135,6 +135,23 @@ def pearson(x: list[float], y: list[float]) -> tuple[float, float] | None:
     return float(r), float(p)
 
 
+def correlation(x: list[float], y: list[float], level: float = LEVEL) -> dict | None:
+    """Pearson r with its Fisher-z interval (n >= 4), and Spearman rho with its p-value; None if undefined."""
+    from scipy.stats import norm, spearmanr
+
+    result = pearson(x, y)
+    if result is None:
+        return None
+    r, p = result
+    n = len(x)
+    lo = hi = float("nan")
+    if n >= 4:
+        z, half = math.atanh(max(min(r, 0.999999), -0.999999)), norm.ppf(0.5 + level / 2) / math.sqrt(n - 3)
+        lo, hi = math.tanh(z - half), math.tanh(z + half)
+    rho, p_rho = spearmanr(x, y)
+    return {"r": r, "p": p, "r_lo": lo, "r_hi": hi, "rho": float(rho), "p_rho": float(p_rho), "n": n}
+
+
 def chrf_similarity(texts_a: list[str], texts_b: list[str]) -> float:
     """Symmetric chrF (character n-gram F-score, 0-100) between translations of the same sentences."""
     import sacrebleu
