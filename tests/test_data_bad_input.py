@@ -31,7 +31,7 @@ CASES = {
     ),
     "unknown language": (
         lambda t: [*bitext(t, "u.csv", "indonesian,klingon\na,b\n"), *GOOD],
-        "column 2: unknown language 'klingon'; known codes: ace",
+        "column 2: unknown language 'klingon'; known codes: abs, ace",
     ),
     "language not in file": (
         lambda t: [*bitext(t, "n.csv", WIDE_CSV), "--pivots", "ind", "--targets", "bug"],

@@ -19,7 +19,7 @@ def test_aliases_resolve_to_iso_codes():
 
 
 def test_unknown_language_lists_known_codes():
-    with pytest.raises(UserError, match="unknown language 'klingon'.*known codes: ace"):
+    with pytest.raises(UserError, match="unknown language 'klingon'.*known codes: abs, ace"):
         languages.resolve("klingon", "--targets")
 
 
@@ -90,6 +90,8 @@ def test_xss_negatives_differ_from_the_true_translation():
         "Regane tiket murah lan kejangkau.",
     ]:
         ctx.pool.add("jav", s, rng)
+    for s in ["Saya suka makan nasi.", "Pelayanannya lambat sekali hari ini.", "Harga tiketnya murah."]:
+        ctx.pool.add("ind", s, rng)  # a build adds both sides of every pair; negatives come from the pool
     answers = []
     for _ in range(200):
         for ex in xss(PAIR, ctx, rng):
