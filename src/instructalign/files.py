@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -77,10 +77,6 @@ def check_writable(folder: Path, flag: str = "--output") -> None:
 
 def write_json(path: Path, obj) -> None:
     write_atomically(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n")
-
-
-def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    write_atomically(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
 # ---------------------------------------------------------------- hashing

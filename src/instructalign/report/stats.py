@@ -46,20 +46,6 @@ def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> tuple[floa
     return float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))
 
 
-def weighted_f1_batch(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> np.ndarray:
-    """Weighted F1 of many resamples at once: gold [B, n], pred [..., B, n] -> [..., B]."""
-    n = gold.shape[-1]
-    total = np.zeros(pred.shape[:-1])
-    for k in range(n_labels):
-        g, p = gold == k, pred == k
-        tp = (g & p).sum(-1)
-        support = g.sum(-1)
-        denom = support + p.sum(-1)
-        f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-        total = total + support * f1
-    return total / n
-
-
 def weighted_f1_weighted(
     gold: np.ndarray, pred: np.ndarray, weights: np.ndarray, n_labels: int
 ) -> np.ndarray:
@@ -118,11 +104,6 @@ def sentence_bootstrap(
             counts = resample_counts(rng, n, resamples)
         total += lang.resampled_diff(counts)
     return total / len(langs)
-
-
-def non_inferior(lo: float, margin: float) -> bool:
-    """Non-inferiority: the interval's lower bound of (run - reference) lies above -margin."""
-    return not math.isnan(lo) and lo > -margin
 
 
 def pearson(x: list[float], y: list[float]) -> tuple[float, float] | None:
