@@ -72,3 +72,69 @@ def test_demo_without_nusax_says_how_to_get_it(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--quick", "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "instructalign data download nusax" in err and err.count("\n") == 1
+
+
+def test_the_standin_tokenizer_sees_no_unseen_language_and_no_test_sentence(nusax, tmp_path):
+    from instructalign.data.bitext import read_bitext
+    from instructalign.data.build import dumps
+    from instructalign.demo.base import tokenizer_texts
+    from instructalign.demo.data import base_mix, sentiment_examples
+    from instructalign.demo.recipe import L1, L2, L3
+
+    senti = tmp_path / "sentiment.jsonl"
+    senti.write_text("".join(dumps(r) + "\n" for r in sentiment_examples(nusax, 0)), "utf-8")
+    base_mix(nusax, senti, 0, tmp_path / "data")
+    texts = tokenizer_texts(nusax, tmp_path / "data")
+    train = list(read_bitext(str(nusax), "train"))
+    l3 = {row.texts[lang] for row in train for lang in L3}
+    l3_only = l3 - {row.texts[lang] for row in train for lang in L1 + L2}
+    assert len(l3_only) > 0.9 * len(l3)
+    held_out = [
+        t for split in ("valid", "test") for row in read_bitext(str(nusax), split) for t in row.texts.values()
+    ]
+    corpus = "\n".join(texts)
+    for sentence in sorted(l3_only)[:150] + held_out[::12]:
+        assert sentence not in corpus, sentence[:60]
+
+
+def test_sib200_alignment_reads_train_and_dev_and_says_when_the_folder_is_missing(nusax, tmp_path):
+    from instructalign.config import DemoConfig
+    from instructalign.demo.data import align_source
+    from instructalign.errors import UserError
+
+    assert align_source(DemoConfig(align_data="nusax"), nusax) == (str(nusax), "train")
+    bitext, split = align_source(DemoConfig(align_data="sib200"), nusax)
+    assert split == "train+dev" and bitext.endswith("sib200")
+    with pytest.raises(UserError, match="not a SIB-200 folder.*--sib200"):
+        align_source(DemoConfig(align_data="sib200", sib200=str(tmp_path)), tmp_path / "nusax")
+
+
+def test_two_demos_needing_the_same_base_take_turns(nusax, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from rich.console import Console
+
+    from instructalign.demo import base
+    from instructalign.demo.recipe import QUICK
+
+    monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(tmp_path))
+    spans = []
+
+    def slow_build(folder, *args):
+        start = time.monotonic()
+        time.sleep(0.3)
+        spans.append((start, time.monotonic()))
+        return folder / "model", folder / "data"
+
+    monkeypatch.setattr(base, "cached_or_built", slow_build)
+    threads = [
+        threading.Thread(target=base.base_model, args=(nusax, QUICK, 0, Console(quiet=True)))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    (a0, a1), (b0, b1) = sorted(spans)
+    assert b0 >= a1  # the second started only after the first had finished

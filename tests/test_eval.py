@@ -34,12 +34,11 @@ def test_group_means_and_roles():
 def test_nusax_senti_golden_prompts():
     task = load_task("nusax_senti")
     assert len(task.templates["en"]) == 3 and len(task.templates["id"]) == 3
-    assert render(task.templates["en"][0], text="Makanannya enak.") == (
-        "Makanannya enak.\nWhat would be the sentiment of the text above? positive, neutral, or negative?"
+    assert render(task.templates["en"][0], text="Makanannya enak.", options=task.options("en")) == (
+        'Makanannya enak.\nWhat would be the sentiment of the text above? "negative", "neutral", or "positive"?'
     )
-    assert (
-        render(task.templates["id"][1], text="Makanannya enak.")
-        == "Apakah sentimen dari teks ini?\nTeks: Makanannya enak.\nJawaban:"
+    assert render(task.templates["id"][1], text="Makanannya enak.", options=task.options("id")) == (
+        'Apakah sentimen dari teks berikut?\nTeks: Makanannya enak.\nJawab dengan "negatif", "netral", atau "positif":'
     )
     assert task.verbalizers["id"] == {"negative": "negatif", "neutral": "netral", "positive": "positif"}
     assert len(task.languages) == 12

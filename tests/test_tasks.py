@@ -49,3 +49,43 @@ def test_unknown_language_for_a_task_is_one_line(model_dir, nusax, tmp_path, cap
                  "--langs", "mad", "--output", str(tmp_path / "o")]) == 2  # fmt: skip
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--langs mad: not in task sib200" in err
+
+
+PAPER_PROMPTS = {
+    "en": [
+        "{text}\nWhat would be the sentiment of the text above? {options}?",
+        "What is the sentiment of this text?\nText: {text}\nAnswer with {options}:",
+        "Text: {text}\n\nPlease classify the sentiment of above text. Answer with {options}:",
+    ],
+    "id": [
+        "{text}\nApakah sentimen dari teks tersebut? {options}?",
+        "Apakah sentimen dari teks berikut?\nTeks: {text}\nJawab dengan {options}:",
+        "Teks: {text}\n\nTolong prediksikan sentimen dari teks diatas. Jawab dengan {options}:",
+    ],
+}
+
+
+def test_nusax_senti_uses_the_papers_six_prompts_with_its_option_list():
+    task = load_task("nusax_senti")
+    assert task.templates == PAPER_PROMPTS
+    assert task.options("en") == '"negative", "neutral", or "positive"'  # to_prompt: quoted, data label order
+    assert task.options("id") == '"negatif", "netral", atau "positif"'
+    assert render(task.templates["en"][1], text="Good.", options=task.options("en")) == (
+        'What is the sentiment of this text?\nText: Good.\nAnswer with "negative", "neutral", or "positive":'
+    )
+
+
+def test_the_earlier_phrasings_stay_available_as_a_named_set(model_dir, nusax, tmp_path, capsys):
+    extended = load_task("nusax_senti", "extended")
+    assert extended.templates["en"][1] == "What is the sentiment of this text?\nText: {text}\nAnswer:"
+    assert extended.fingerprint() != load_task("nusax_senti").fingerprint()  # reports refuse to mix them
+    out = tmp_path / "eval"
+    assert main(["eval", "--model", model_dir, "--data", str(nusax), "--langs", "jav", "--limit", "3",
+                 "--templates-set", "extended", "--output", str(out)]) == 0  # fmt: skip
+    prompts = [json.loads(line)["prompt"] for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert len(prompts) == 18 and not any('"' in p for p in prompts)
+    capsys.readouterr()
+    assert main(["eval", "--model", model_dir, "--data", str(nusax), "--templates-set", "short",
+                 "--output", str(tmp_path / "o")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no template set 'short' (named sets: extended)" in err

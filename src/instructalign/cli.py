@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import BuildConfig, DemoConfig, EvalConfig, MergeConfig, ReportConfig, TrainConfig
+from .config import BuildConfig, DemoConfig, EvalConfig, MergeConfig, ReportConfig, StudyConfig, TrainConfig
 from .errors import UserError
 from .flags import add_flags, allow_negative_numbers, overrides
 from .options import load_config
@@ -32,13 +32,18 @@ COMMANDS = {  # (parser path, config class, section, help)
         "interpolate a tuned model back toward its base (WiSE-FT), after training",
     ),
     "demo": (("demo",), DemoConfig, "the whole method end to end, offline, on NusaX and a small stand-in"),
+    "study": (
+        ("study",),
+        StudyConfig,
+        "one of the paper's studies (objectives, replay) on the demo's stand-in",
+    ),
 }
 
 
 def config_for(args, section: str):
     _, cls, _ = COMMANDS[section]
     extra = ()
-    if section == "demo":
+    if section in ("demo", "study"):
         from .config import DemoRecipe
 
         extra = (DemoRecipe,)
@@ -101,11 +106,23 @@ def run_demo(args) -> None:
     run_demo(cfg, read_recipe(DemoRecipe, args.config, "demo", preset(cfg.quick)))
 
 
+def run_study(args) -> None:
+    from dataclasses import replace
+
+    from .config import DemoRecipe
+    from .demo import preset
+    from .options import read_recipe
+    from .study import run_study
+
+    cfg = replace(config_for(args, "study"), study=args.study)
+    run_study(cfg, read_recipe(DemoRecipe, args.config, "demo", preset(cfg.quick)))
+
+
 def run_download(args) -> None:
     from pathlib import Path
 
     from .data.download import download_nusax
-    from .demo.data import cache_dir
+    from .files import cache_dir
 
     target = download_nusax(Path(args.to) if args.to else cache_dir() / "nusax")
     print(f"NusaX is in {target}")
@@ -118,12 +135,17 @@ RUNNERS = {
     "report": run_report,
     "merge": run_merge,
     "demo": run_demo,
+    "study": run_study,
 }
 
 
 def add_command(parent, section: str) -> argparse.ArgumentParser:
     path, cls, help_ = COMMANDS[section]
     p = parent.add_parser(path[-1], help=help_, description=(cls.__doc__ or "").splitlines()[0])
+    if section == "study":
+        from .config import STUDIES
+
+        p.add_argument("study", choices=STUDIES, help="the study to run")
     p.add_argument("--config", help=f"YAML config (top-level settings or a {section}: section)")
     add_flags(p, cls)
     allow_negative_numbers(p)
@@ -148,7 +170,7 @@ def make_parser() -> argparse.ArgumentParser:
     download.add_argument("dataset", choices=["nusax"])
     download.add_argument("--to", help="target folder (default: ~/.cache/instructalign/nusax)")
     download.set_defaults(func=run_download)
-    for section in ("train", "eval", "report", "merge", "demo"):
+    for section in ("train", "eval", "report", "merge", "demo", "study"):
         add_command(sub, section)
     return parser
 

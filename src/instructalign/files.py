@@ -90,6 +90,11 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def cache_dir() -> Path:
+    """Where cached base models, downloads and similarity values live ($INSTRUCTALIGN_CACHE)."""
+    return Path(os.environ.get("INSTRUCTALIGN_CACHE", Path.home() / ".cache" / "instructalign"))
+
+
 def files_digest(paths: list[Path]) -> str:
     """A short hash of several files' contents, in order (cache keys)."""
     h = hashlib.sha256()

@@ -5,6 +5,7 @@ Its instruction data is what later runs replay, as xP3 is for BLOOMZ.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
@@ -17,11 +18,12 @@ from .. import __version__
 from ..config import DemoRecipe, TrainConfig
 from ..data.bitext import read_bitext
 from ..data.build import dumps
-from ..files import files_digest
+from ..evaluate.tasks import load_task
+from ..files import cache_dir, files_digest
 from ..standin import init_model, standin_tokenizer
 from ..train import train
-from .data import base_mix, cache_dir, sentiment_examples
-from .recipe import BASE_SETTINGS
+from .data import base_mix, sentiment_examples
+from .recipe import BASE_SETTINGS, L1, L2
 
 
 def stage_config(
@@ -57,21 +59,50 @@ def stage_config(
     )
 
 
+BASE_FORMAT = 2  # bump when the way a base is built changes (2: tokenizer fit on L1/L2 + instruction data)
+
+
+def tokenizer_texts(nusax: Path, instructions: Path) -> list[str]:
+    """What the stand-in's tokenizer is fit on: NusaX mt/train in the L1 and L2 languages and the base's own
+    L1 instruction data, so that no L3 (unseen) language and no test sentence shapes its vocabulary (and,
+    as in BLOOMZ's vocabulary, the label words are whole tokens)."""
+    known = set(L1) | set(L2)
+    texts = [t for row in read_bitext(str(nusax), "train") for lang, t in row.texts.items() if lang in known]
+    for line in (instructions / "train.jsonl").read_text("utf-8").splitlines():
+        row = json.loads(line)
+        texts.append(row["prompt"] + " " + row["target"])
+    return texts
+
+
 def base_folder(nusax: Path, recipe: DemoRecipe, seed: int) -> Path:
-    """The cache folder of a base model: a hash of the version, the base's settings, seed and inputs."""
+    """The cache folder of a base model: a hash of the version, the base's settings, seed, inputs and the
+    sentiment templates it learns."""
     inputs = [
         nusax / "mt" / "train.csv",
         nusax / "sentiment" / "english" / "train.csv",
         nusax / "sentiment" / "indonesian" / "train.csv",
     ]
     settings = {k: v for k, v in asdict(recipe).items() if k in BASE_SETTINGS}
-    key = json.dumps([__version__, settings, seed, files_digest(inputs)], sort_keys=True)
+    templates = load_task("nusax_senti").fingerprint()  # the base learns sentiment with the task's templates
+    key = json.dumps(
+        [BASE_FORMAT, __version__, settings, seed, files_digest(inputs), templates], sort_keys=True
+    )
     return cache_dir() / "demo" / f"base-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 def base_model(nusax: Path, recipe: DemoRecipe, seed: int, console: Console) -> tuple[Path, Path]:
-    """The cached base model folder and its L1-only instruction data (the replay source)."""
+    """The cached base model folder and its L1-only instruction data (the replay source). Two demos that
+    need the same base at once take turns: the second waits and then finds it cached."""
     folder = base_folder(nusax, recipe, seed)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return cached_or_built(folder, nusax, recipe, seed, console)
+
+
+def cached_or_built(
+    folder: Path, nusax: Path, recipe: DemoRecipe, seed: int, console: Console
+) -> tuple[Path, Path]:
     model, data = folder / "model", folder / "data"
     if (model / "config.json").is_file():
         console.print(f"base model (seed {seed}): cached in {folder}")
@@ -83,8 +114,7 @@ def base_model(nusax: Path, recipe: DemoRecipe, seed: int, console: Console) -> 
     senti = work / "sentiment.jsonl"
     senti.write_text("".join(dumps(r) + "\n" for r in sentiment_examples(nusax, seed)), "utf-8")
     base_mix(nusax, senti, seed, work / "data")
-    texts = [t for row in read_bitext(str(nusax), "train") for t in row.texts.values()]
-    init_model(standin_tokenizer(texts, recipe), recipe, seed, work / "init")
+    init_model(standin_tokenizer(tokenizer_texts(nusax, work / "data"), recipe), recipe, seed, work / "init")
     stages = [
         ("stage1", work / "init", recipe.base_full_steps, recipe.base_full_lr, True),
         ("stage2", work / "stage1" / "final", recipe.base_target_steps, recipe.base_target_lr, False),

@@ -7,17 +7,14 @@ import os
 import random
 from pathlib import Path
 
-from ..config import BuildConfig, DemoRecipe
-from ..data.bitext import read_bitext
+from ..config import BuildConfig, DemoConfig, DemoRecipe
+from ..data.bitext import is_sib200_folder, read_bitext
 from ..data.build import build
 from ..data.prompts import render
 from ..errors import UserError
 from ..evaluate.tasks import load_task
+from ..files import cache_dir
 from .recipe import L2
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("INSTRUCTALIGN_CACHE", Path.home() / ".cache" / "instructalign"))
 
 
 def resolve_data(path: str | None) -> Path:
@@ -30,6 +27,18 @@ def resolve_data(path: str | None) -> Path:
     raise UserError(
         "NusaX not found: pass --data PATH, set INSTRUCTALIGN_NUSAX, or run 'instructalign data download nusax'"
     )
+
+
+def align_source(cfg: DemoConfig, nusax: Path) -> tuple[str, str]:
+    """The alignment bitext and its split: NusaX mt/train, or SIB-200 train+dev (its test split and NusaX's
+    test sentences never enter: the split excludes the one, the other is a different corpus)."""
+    if cfg.align_data == "nusax":
+        return str(nusax), "train"
+    for candidate in (cfg.sib200, os.environ.get("INSTRUCTALIGN_SIB200"), str(nusax.parent / "sib200")):
+        if candidate and is_sib200_folder(Path(candidate)):
+            return candidate, "train+dev"
+    where = cfg.sib200 or nusax.parent / "sib200"
+    raise UserError(f"{where}: not a SIB-200 folder (<lang>_<Script>/train.tsv); pass --sib200 PATH")
 
 
 def sentiment_examples(nusax: Path, seed: int) -> list[dict]:
@@ -81,51 +90,61 @@ def replay_pool(base_data: Path, needed: int, out: Path) -> Path:
     return out
 
 
-def stage_mixes(nusax: Path, base_data: Path, recipe: DemoRecipe, seed: int, work: Path) -> dict[str, Path]:
-    """Training mixes of the three runs, all of `stage_steps * batch_size` examples."""
+ALIGN_OBJECTIVES = ("mt", "tlm", "xss")
+
+
+def aligned_mix(
+    bitext: str,
+    split: str,
+    pool: Path | None,
+    recipe: DemoRecipe,
+    seed: int,
+    objectives,
+    share: float,
+    out: Path,
+) -> Path:
+    """Alignment data over the L2 languages with both pivots, `share` of it replayed from `pool`, about
+    `stage_steps * batch_size` examples in all."""
     n_examples = recipe.stage_steps * recipe.batch_size
-    n_sentences = sum(1 for _ in read_bitext(str(nusax), "train"))
-    n_align_pool = len(L2) * 2 * 2 * 3 * n_sentences  # languages x pivots x directions x objectives
-    work.mkdir(parents=True, exist_ok=True)
-    pool = replay_pool(base_data, n_examples, work / "replay_pool.jsonl")
-    align = {
-        "bitext": [str(nusax)],
-        "split": "train",
-        "pivots": ["ind", "eng"],
-        "targets": L2,
-        "objectives": ["mt", "tlm", "xss"],
-        "seed": seed,
-        "overwrite": True,
-    }
-    share = recipe.replay_share
-    weight = {
-        "aligned+replay": (1 - share) * n_examples / n_align_pool,
-        "aligned-no-replay": n_examples / n_align_pool,
-    }
-    out = {name: work / name for name in ("aligned+replay", "aligned-no-replay", "replay-only")}
+    n_sentences = sum(1 for _ in read_bitext(bitext, split))
+    n_align_pool = (
+        len(L2) * 2 * 2 * len(objectives) * n_sentences
+    )  # languages x pivots x directions x objectives
+    weight = (1 - share) * n_examples / n_align_pool
+    replay = {"replay": str(pool), "replay_ratio": share} if share > 0 else {}
     build(
         BuildConfig(
-            **align,
-            objective_weights=dict.fromkeys(align["objectives"], weight["aligned+replay"]),
-            replay=str(pool),
-            replay_ratio=share,
-            output=str(out["aligned+replay"]),
-        )
-    )
-    build(
-        BuildConfig(
-            **align,
-            objective_weights=dict.fromkeys(align["objectives"], weight["aligned-no-replay"]),
-            output=str(out["aligned-no-replay"]),
-        )
-    )
-    build(
-        BuildConfig(
-            replay=str(pool),
-            replay_count=n_examples,
+            bitext=[bitext],
+            split=split,
+            pivots=["ind", "eng"],
+            targets=L2,
+            objectives=list(objectives),
+            objective_weights=dict.fromkeys(objectives, weight),
             seed=seed,
             overwrite=True,
-            output=str(out["replay-only"]),
+            output=str(out),
+            **replay,
         )
     )
     return out
+
+
+def control_mix(pool: Path, recipe: DemoRecipe, seed: int, out: Path) -> Path:
+    """The replay-only control: `stage_steps * batch_size` rows of the base's own instruction data."""
+    n_examples = recipe.stage_steps * recipe.batch_size
+    build(BuildConfig(replay=str(pool), replay_count=n_examples, seed=seed, overwrite=True, output=str(out)))
+    return out
+
+
+def stage_mixes(
+    bitext: str, split: str, base_data: Path, recipe: DemoRecipe, seed: int, work: Path
+) -> dict[str, Path]:
+    """Training mixes of the demo's three runs, all of `stage_steps * batch_size` examples."""
+    work.mkdir(parents=True, exist_ok=True)
+    pool = replay_pool(base_data, recipe.stage_steps * recipe.batch_size, work / "replay_pool.jsonl")
+    args = (bitext, split, pool, recipe, seed, ALIGN_OBJECTIVES)
+    return {
+        "aligned+replay": aligned_mix(*args, recipe.replay_share, work / "aligned+replay"),
+        "aligned-no-replay": aligned_mix(*args, 0.0, work / "aligned-no-replay"),
+        "replay-only": control_mix(pool, recipe, seed, work / "replay-only"),
+    }

@@ -27,7 +27,8 @@ from ..options import validate
 from ..report import make_report, write_report
 from ..train import train
 from .base import base_model, stage_config
-from .data import resolve_data, stage_mixes
+from .data import align_source, resolve_data, stage_mixes
+from .jobs import Job, run_jobs
 from .recipe import BASELINE, CONTROL, ROLES, RUNS
 from .summary import print_summary, summary
 
@@ -51,30 +52,48 @@ def evaluate_model(model: Path, nusax: Path, recipe: DemoRecipe, split: str, out
     return out
 
 
-def run_seed(nusax: Path, recipe: DemoRecipe, seed: int, split: str, out: Path, console, timings) -> dict:
+def run_seed(
+    nusax: Path, cfg: DemoConfig, recipe: DemoRecipe, seed: int, console, timings, job_seconds
+) -> dict:
     """One seed: base model, the three continual runs, and the four evaluations -> eval folder per run."""
     t0 = time.perf_counter()
     base, base_data = base_model(nusax, recipe, seed, console)
     timings[f"base seed {seed}"] = time.perf_counter() - t0
-    work = out / "runs" / f"seed{seed}"
+    work = Path(cfg.output) / "runs" / f"seed{seed}"
     t0 = time.perf_counter()
-    models = {BASELINE: base}
-    for name, mix in stage_mixes(nusax, base_data, recipe, seed, work / "data").items():
-        console.rule(f"{name}, seed {seed}: {recipe.stage_steps} steps")
+    bitext, split = align_source(cfg, nusax)
+    mixes = stage_mixes(bitext, split, base_data, recipe, seed, work / "data")
+    console.rule(
+        f"seed {seed}: {len(mixes)} continual runs of {recipe.stage_steps} steps ({cfg.align_data} alignment), "
+        f"then {len(RUNS)} evaluations on {cfg.split}"
+    )
+    models, jobs = {BASELINE: base}, []
+    for name, mix in mixes.items():
         shutil.rmtree(work / name, ignore_errors=True)
-        train(stage_config(recipe, str(base), mix, work / name, recipe.stage_steps, recipe.stage_lr, seed))
+        stage = stage_config(
+            recipe,
+            str(base),
+            mix,
+            work / name,
+            recipe.stage_steps,
+            recipe.stage_lr,
+            seed,
+            recipe.stage_loss_on_prompt,
+        )
+        jobs.append(Job(f"train {name}", train, (stage,)))
         models[name] = work / name / "final"
-    timings[f"continual runs seed {seed}"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    evals = {}
+    evals = {name: work / "eval" / name for name in RUNS}
     for name in RUNS:
-        console.rule(f"eval {name}, seed {seed} (NusaX sentiment, {split} split, 12 languages)")
-        evals[name] = str(evaluate_model(models[name], nusax, recipe, split, work / "eval" / name))
-    timings[f"eval seed {seed}"] = time.perf_counter() - t0
+        args = (models[name], nusax, recipe, cfg.split, evals[name])
+        jobs.append(
+            Job(f"eval {name}", evaluate_model, args, after=None if name == BASELINE else f"train {name}")
+        )
+    job_seconds[f"seed {seed}"] = run_jobs(jobs, cfg.jobs, work / "logs", console)
+    timings[f"runs and evals seed {seed}"] = time.perf_counter() - t0
     for name in RUNS[1:]:
         for ckpt in (work / name).glob("checkpoint-*"):
             shutil.rmtree(ckpt)  # the final model is kept; checkpoints only served resumption
-    return evals
+    return {name: str(folder) for name, folder in evals.items()}
 
 
 def check_demo(cfg: DemoConfig, recipe: DemoRecipe) -> Path:
@@ -96,6 +115,7 @@ def check_demo(cfg: DemoConfig, recipe: DemoRecipe) -> Path:
             raise UserError(
                 f"{nusax}: no sentiment/{name}/train.csv (the base model's L1 data); check --data"
             )
+    align_source(cfg, nusax)
     check_writable(Path(cfg.output))
     return nusax
 
@@ -106,10 +126,11 @@ def run_demo(cfg: DemoConfig, recipe: DemoRecipe, console: Console | None = None
     out = Path(cfg.output)
     out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
+    job_seconds: dict[str, dict[str, float]] = {}
     eval_dirs: dict[str, list[str]] = {name: [] for name in RUNS}
     start = time.perf_counter()
     for seed in range(cfg.seeds):
-        for name, folder in run_seed(nusax, recipe, seed, cfg.split, out, console, timings).items():
+        for name, folder in run_seed(nusax, cfg, recipe, seed, console, timings, job_seconds).items():
             eval_dirs[name].append(folder)
     t0 = time.perf_counter()
     report = make_report(
@@ -125,15 +146,19 @@ def run_demo(cfg: DemoConfig, recipe: DemoRecipe, console: Console | None = None
     )
     timings["report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
-    report["notes"] = summary(report, recipe, cfg.seeds, cfg.quick, cfg.split, timings)
+    report["notes"] = summary(report, recipe, cfg, timings)
     write_report(report, out)
     record = {
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # Linux: KiB
+        "peak_memory_mb_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
         "seeds": cfg.seeds,
         "quick": cfg.quick,
         "split": cfg.split,
         "recipe": asdict(recipe),
+        "align_data": cfg.align_data,
+        "jobs": cfg.jobs,
         "timings_seconds": timings,
+        "job_seconds": job_seconds,
         "groups": {g["role"]: {r: g[r][0] for r in RUNS} for g in report["groups"]},
     }
     write_json(out / "demo_summary.json", record)

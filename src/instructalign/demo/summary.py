@@ -7,7 +7,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from ..config import DemoRecipe
+from ..config import DemoConfig, DemoRecipe
 from ..report.tables import fmt_delta
 from .recipe import L2, RUNS
 
@@ -24,15 +24,21 @@ def finding(v: dict | None, words: str) -> str:
     return f"{words} ({v['run']} vs {v['reference']}, {v['role']}): {fmt_delta(c)} — test: {v['test']} — **{v['verdict']}**."
 
 
-def summary(
-    report: dict, recipe: DemoRecipe, seeds: int, quick: bool, split: str, timings: dict
-) -> list[str]:
+ALIGN_WORDS = {
+    "nusax": "NusaX mt/train, the sentiment task's own domain",
+    "sib200": "SIB-200 train+dev (FLORES-200 sentences), out of the sentiment task's domain as in the paper",
+}
+
+
+def summary(report: dict, recipe: DemoRecipe, cfg: DemoConfig, timings: dict) -> list[str]:
+    seeds, quick, split = cfg.seeds, cfg.quick, cfg.split
     notes = [
         f"**Setup.** A {recipe.n_layer}-layer GPT-2-style decoder (d={recipe.d_model}) with a byte-level BPE tokenizer "
-        f"({recipe.vocab_size} tokens) trained on NusaX train text stands in for BLOOMZ: instruction-tuned on L1 only "
+        f"({recipe.vocab_size} tokens) fit on NusaX train text of the L1 and L2 languages only stands in for BLOOMZ: instruction-tuned on L1 only "
         f"({recipe.base_full_steps} steps with the loss on the whole sequence, then {recipe.base_target_steps} on targets). "
-        f"From it, three runs of {recipe.stage_steps} steps each (batch {recipe.batch_size}, target-only loss): "
-        f"aligned+replay (MT, TLM and XSS over {', '.join(L2)} with Indonesian and English, half of every batch replayed "
+        f"From it, three runs of {recipe.stage_steps} steps each (batch {recipe.batch_size}, loss on {'prompt and target' if recipe.stage_loss_on_prompt else 'targets only'}): "
+        f"aligned+replay (MT, TLM and XSS over {', '.join(L2)} with Indonesian and English, from {ALIGN_WORDS[cfg.align_data]}; "
+        f"{recipe.replay_share:.0%} of every batch replayed "
         "from the base's instruction data), aligned-no-replay, and replay-only, the control that shows what more L1 training "
         f"alone does. {seeds} seed(s){' (quick mode: a much smaller model and a few dozen steps, a smoke test of the pipeline whose numbers mean little)' if quick else ''}. "
         f"Settings were chosen on the NusaX valid split; the numbers here are on the {split} split "

@@ -64,7 +64,7 @@ def resolve_prompt_langs(value) -> list[str]:
 
 
 def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
-    task = load_task(cfg.task)
+    task = load_task(cfg.task, cfg.templates_set)
     if cfg.split:
         task.data["split"] = cfg.split
     langs, prompt_langs = check_settings(cfg, task)

@@ -68,8 +68,8 @@ def builtin_tasks() -> dict[str, Path]:
     return {f.name[:-5]: Path(str(f)) for f in folder.iterdir() if f.name.endswith(".yaml")}
 
 
-def load_task(name_or_path: str) -> TaskSpec:
-    """A shipped task by name, or a task YAML file."""
+def load_task(name_or_path: str, templates_set: str | None = None) -> TaskSpec:
+    """A shipped task by name, or a task YAML file; `templates_set` picks one of its named template sets."""
     path = Path(name_or_path)
     if path.suffix not in (".yaml", ".yml"):
         shipped = builtin_tasks()
@@ -88,7 +88,18 @@ def load_task(name_or_path: str) -> TaskSpec:
         raise UserError(
             f"{path}: a task file is a mapping (name, kind, data, labels, verbalizers, templates)"
         )
-    return parse_task(doc, str(path))
+    return parse_task(with_template_set(doc, templates_set, str(path)), str(path))
+
+
+def with_template_set(doc: dict, name: str | None, where: str) -> dict:
+    """The task with `template_sets[name]` as its templates (the default templates when name is None)."""
+    if name is None:
+        return doc
+    sets = doc.get("template_sets") or {}
+    if name not in sets:
+        known = ", ".join(sorted(sets)) or "none"
+        raise UserError(f"{where}: no template set '{name}' (named sets: {known}); check --templates-set")
+    return doc | {"templates": sets[name]}
 
 
 def parse_task(doc: dict, where: str) -> TaskSpec:

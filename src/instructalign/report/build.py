@@ -252,7 +252,7 @@ def similarity_section(
             "status": "not enough data",
             "reason": "similarity vs. transfer needs L2 and L3 languages (--roles)",
         }
-    sim = language_similarity(cfg.similarity_data, l3 + l2 + l1)
+    sim = language_similarity(cfg.similarity_data, l3, l2 + l1)
     points = []
     for lang in l3:
         row = {

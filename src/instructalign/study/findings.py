@@ -1,0 +1,137 @@
+"""A study's results: its main table, its figure, a time estimate and what it shows in plain words."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from ..config import DemoRecipe, StudyConfig
+from ..report.render import write_csv
+from ..report.tables import fmt_delta
+from .designs import CONTROL, Design
+
+# seconds measured on the project's 2-core CPU for the demo's stand-in (d=192, 3 layers, batch 16)
+TRAIN_STEP_1_THREAD = 0.285
+BASE_STEP_2_THREADS = 0.17
+EVAL_PROMPTS_PER_SECOND_1_THREAD = 170
+NUSAX_LANGUAGES, NUSAX_TEST = 12, 400
+
+
+def size_factor(recipe: DemoRecipe) -> float:
+    return max(0.1, (recipe.d_model / 192) ** 2 * recipe.n_layer / 3)
+
+
+def estimate_minutes(recipe: DemoRecipe, n_runs: int, seeds: int, jobs: int) -> float:
+    """Rough wall time with nothing cached: bases, then trainings and evaluations spread over `jobs`."""
+    f = size_factor(recipe)
+    base = (recipe.base_full_steps + recipe.base_target_steps) * BASE_STEP_2_THREADS * f
+    prompts = NUSAX_LANGUAGES * (recipe.eval_limit or NUSAX_TEST) * 3 * len(recipe.eval_prompt_langs)
+    work = n_runs * recipe.stage_steps * TRAIN_STEP_1_THREAD * f
+    work += (n_runs + 1) * prompts / EVAL_PROMPTS_PER_SECOND_1_THREAD * f
+    return seeds * (base + work / max(1, min(jobs, 2))) / 60
+
+
+def study_table(report: dict, plan: list[Design]) -> list[dict]:
+    """Per run: L1 change vs the base, L2 and L3 changes vs the control (x100, with 95% intervals)."""
+    groups = {g["role"]: g for g in report["groups"]}
+    rows = []
+    for d in plan:
+        row = {"run": d.name, "objectives": "+".join(d.objectives) or "none", "replay_share": d.replay_share}
+        for role, ref, label in (
+            ("L1", "base", "base"),
+            ("L2", CONTROL, "control"),
+            ("L3", CONTROL, "control"),
+        ):
+            row[f"{role} vs {label}"] = groups[role].get(f"{d.name} vs {ref}") if role in groups else None
+        rows.append(row)
+    return rows
+
+
+def shown(c: dict | None, above: float = 0.0) -> bool:
+    return c is not None and not math.isnan(c["lo"]) and c["lo"] > above
+
+
+def findings(
+    cfg: StudyConfig, recipe: DemoRecipe, report: dict, rows: list[dict], seconds: float
+) -> list[str]:
+    header = ["run", "objectives", "replay share", "L1 vs base", "L2 vs control", "L3 vs control"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r["run"], r["objectives"], f"{r['replay_share']:g}"]
+        cells += [fmt_delta(r[k]) if r[k] else "—" for k in ("L1 vs base", "L2 vs control", "L3 vs control")]
+        lines.append("| " + " | ".join(cells) + " |")
+    aligned = [r for r in rows if r["run"] != CONTROL and r["L2 vs control"]]
+    gains = [r["run"] for r in aligned if shown(r["L2 vs control"])]
+    kept = [r["run"] for r in rows if r["L1 vs base"] and shown(r["L1 vs base"], -report["margin"] / 100)]
+    best = max(aligned, key=lambda r: r["L2 vs control"]["delta"], default=None)
+    words = [
+        f"**Study {cfg.study}** ({cfg.seeds} seed(s), {cfg.split} split, {recipe.stage_steps} steps per run, "
+        f"{'quick mode: numbers mean little' if cfg.quick else 'the demo recipe'}; weighted F1 x100, 95% intervals).",
+        "\n".join(lines),
+        f"**What it shows.** L2 gain over the replay-only control shown (interval above 0) for: "
+        f"{', '.join(gains) or 'no run'}; largest point estimate: "
+        f"{best['run'] + ' ' + fmt_delta(best['L2 vs control'], tag=False) if best else 'none'}. "
+        f"L1 kept (non-inferiority vs the base, margin {report['margin']:g}) for: {', '.join(kept) or 'no run'}. "
+        "Runs are compared on the same step budget; a difference between two runs needs its own interval "
+        "(these intervals are each run against the control, unadjusted for multiple comparisons).",
+        f"**Time.** {seconds / 60:.1f} min. Figure: {cfg.study}.png; table: study.csv.",
+    ]
+    return words
+
+
+def write_study_outputs(cfg: StudyConfig, report: dict, rows: list[dict]) -> None:
+    out = Path(cfg.output)
+    keys = ("L1 vs base", "L2 vs control", "L3 vs control")
+    header = ["run", "objectives", "replay_share"] + [f"{k} {p}" for k in keys for p in ("delta", "lo", "hi")]
+    body = [
+        [r["run"], r["objectives"], f"{r['replay_share']:g}"]
+        + [f"{100 * r[k][p]:.2f}" if r[k] else "" for k in keys for p in ("delta", "lo", "hi")]
+        for r in rows
+    ]
+    write_csv(out / "study.csv", header, body)
+    (out / f"{cfg.study}.png").write_bytes(figure(cfg.study, rows))
+
+
+def figure(study: str, rows: list[dict]) -> bytes:
+    """objectives: L2 and L3 change vs the control per run; replay: L1 change vs base against L2 change."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..report.plots import save
+
+    def err(c):
+        return (
+            [[100 * (c["delta"] - c["lo"])], [100 * (c["hi"] - c["delta"])]]
+            if c and not math.isnan(c["lo"])
+            else None
+        )
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if study == "replay":
+        for r in rows:
+            x, y = r["L1 vs base"], r["L2 vs control"]
+            if x and y:
+                ax.errorbar(100 * x["delta"], 100 * y["delta"], xerr=err(x), yerr=err(y), fmt="o", capsize=3)
+                ax.annotate(
+                    r["run"],
+                    (100 * x["delta"], 100 * y["delta"]),
+                    fontsize=8,
+                    xytext=(4, 4),
+                    textcoords="offset points",
+                )
+        ax.set_xlabel("L1 change vs base (forgetting < 0)")
+        ax.set_ylabel("L2 change vs replay-only control")
+    else:
+        for i, role in enumerate(("L2", "L3")):
+            pts = [(j, r[f"{role} vs control"]) for j, r in enumerate(rows) if r[f"{role} vs control"]]
+            ax.errorbar([j + 0.15 * i for j, _ in pts], [100 * c["delta"] for _, c in pts],
+                        yerr=[[100 * (c["delta"] - c["lo"]) for _, c in pts], [100 * (c["hi"] - c["delta"]) for _, c in pts]],
+                        fmt="o", capsize=3, label=f"{role} vs control")  # fmt: skip
+        ax.set_xticks(range(len(rows)), [r["run"] for r in rows])
+        ax.set_ylabel("weighted F1 change (x100)")
+        ax.legend(fontsize=8)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_title(f"study {study}: 95% intervals")
+    return save(fig, plt)

@@ -1,0 +1,138 @@
+"""`instructalign study NAME`: one of the paper's studies on the demo's stand-in, as one resumable command.
+
+Each seed reuses the demo's cached base; every continual run lives in a folder named by a hash of its
+settings, so a rerun (or a resumed, interrupted study) reuses the finished runs and evaluations. The runs
+and evaluations of a seed go through the demo's worker pool; one `report` compares them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from .. import __version__
+from ..config import DemoRecipe, ReportConfig, StudyConfig
+from ..demo.base import base_model, stage_config
+from ..demo.data import align_source, aligned_mix, control_mix, replay_pool
+from ..demo.jobs import Job, run_jobs
+from ..demo.recipe import ROLES
+from ..demo.run import check_demo, evaluate_model
+from ..files import write_json
+from ..report import make_report, write_report
+from ..report.tables import fmt_delta
+from ..train import train
+from .designs import CONTROL, Design, designs
+from .findings import estimate_minutes, findings, study_table, write_study_outputs
+
+BASE = "base"
+
+
+def run_folder(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int) -> Path:
+    key = json.dumps([__version__, asdict(design), asdict(recipe), seed, cfg.align_data], sort_keys=True)
+    slug = f"{design.name.replace('+', '_')}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return Path(cfg.output) / "runs" / f"seed{seed}" / slug
+
+
+def is_trained(folder: Path) -> bool:
+    return (folder / "model" / "final" / "config.json").is_file() and (
+        folder / "model" / "train_summary.json"
+    ).is_file()
+
+
+def seed_jobs(cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: Path, seed: int, console):
+    """The seed's training and evaluation jobs (finished ones left out) and each run's eval folder."""
+    base, base_data = base_model(nusax, recipe, seed, console)
+    bitext, split = align_source(cfg, nusax)
+    eval_name = f"eval-{cfg.split}-{recipe.eval_limit or 'all'}"
+    seed_dir = Path(cfg.output) / "runs" / f"seed{seed}"
+    base_dir = seed_dir / base.parent.name
+    jobs, evals, pool = [], {BASE: base_dir / eval_name}, None
+    if not (base_dir / eval_name / "results.json").is_file():
+        jobs.append(
+            Job(f"eval {BASE}", evaluate_model, (base, nusax, recipe, cfg.split, base_dir / eval_name))
+        )
+    for design in plan:
+        folder = run_folder(cfg, recipe, design, seed)
+        evals[design.name] = folder / eval_name
+        after = None
+        if not is_trained(folder):
+            if pool is None:
+                seed_dir.mkdir(parents=True, exist_ok=True)
+                pool = replay_pool(
+                    base_data, recipe.stage_steps * recipe.batch_size, seed_dir / "replay_pool.jsonl"
+                )
+            mix = (
+                control_mix(pool, recipe, seed, folder / "data")
+                if not design.objectives
+                else aligned_mix(
+                    bitext, split, pool, recipe, seed, design.objectives, design.replay_share, folder / "data"
+                )
+            )
+            stage = stage_config(
+                recipe, str(base), mix, folder / "model", recipe.stage_steps, recipe.stage_lr, seed
+            )
+            jobs.append(Job(f"train {design.name}", train, (stage,)))
+            after = f"train {design.name}"
+        if not (folder / eval_name / "results.json").is_file():
+            args = (folder / "model" / "final", nusax, recipe, cfg.split, folder / eval_name)
+            jobs.append(Job(f"eval {design.name}", evaluate_model, args, after=after))
+    return jobs, evals
+
+
+def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = None) -> dict:
+    console = console or Console()
+    nusax = check_demo(cfg, recipe)
+    plan = designs(cfg.study, recipe.replay_share)
+    names = [BASE] + [d.name for d in plan]
+    minutes = estimate_minutes(recipe, len(plan), cfg.seeds, cfg.jobs)
+    console.print(
+        f"study {cfg.study}: {len(plan)} continual runs ({', '.join(d.name for d in plan)}) + the base, "
+        f"x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core CPU if nothing is cached"
+    )
+    start, eval_dirs = time.perf_counter(), {name: [] for name in names}
+    for seed in range(cfg.seeds):
+        jobs, evals = seed_jobs(cfg, recipe, plan, nusax, seed, console)
+        console.rule(f"seed {seed}: {len(jobs)} jobs ({len(names) * 2 - 1 - len(jobs)} reused)")
+        run_jobs(jobs, cfg.jobs, Path(cfg.output) / "runs" / f"seed{seed}" / "logs", console)
+        for name in names:
+            eval_dirs[name].append(str(evals[name]))
+    report = make_report(
+        ReportConfig(
+            run=[f"{name}={','.join(eval_dirs[name])}" for name in names],
+            baseline=BASE,
+            control=CONTROL,
+            roles=ROLES,
+            title=f"InstructAlign study: {cfg.study}",
+            output=cfg.output,
+        )
+    )
+    rows = study_table(report, plan)
+    report["notes"] = findings(cfg, recipe, report, rows, time.perf_counter() - start)
+    write_report(report, cfg.output)
+    write_study_outputs(cfg, report, rows)
+    record = {"study": cfg.study, "seeds": cfg.seeds, "quick": cfg.quick, "split": cfg.split, "rows": rows}
+    record |= {"recipe": asdict(recipe), "minutes": (time.perf_counter() - start) / 60}
+    write_json(Path(cfg.output) / "study_summary.json", record)
+    console.print(results_table(cfg.study, rows))
+    for note in report["notes"][2:]:
+        console.print(note.replace("**", ""))
+    return record
+
+
+def results_table(study: str, rows: list[dict]) -> Table:
+    table = Table(title=f"study {study}: weighted F1 change x100 [95% interval]", title_justify="left")
+    for column in ("run", "L1 vs base", "L2 vs control", "L3 vs control"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for r in rows:
+        cells = [
+            fmt_delta(r[k], tag=False) if r[k] else "—"
+            for k in ("L1 vs base", "L2 vs control", "L3 vs control")
+        ]
+        table.add_row(r["run"], *cells)
+    return table

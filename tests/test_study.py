@@ -1,0 +1,65 @@
+"""`instructalign study NAME --quick`: every study end to end on the quick stand-in, and resumed for free."""
+
+import csv
+import json
+
+import pytest
+
+from instructalign.cli import main
+from instructalign.study.designs import designs
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    folder = tmp_path_factory.mktemp("cache")
+    mp.setenv("INSTRUCTALIGN_CACHE", str(folder))
+    yield folder
+    mp.undo()
+
+
+def rows(out):
+    with open(out / "study.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("study", ["objectives", "replay"])
+def test_a_quick_study_runs_end_to_end_and_reports_every_run(study, cache, nusax, tmp_path, capsys):
+    out = tmp_path / study
+    assert main(["study", study, "--quick", "--data", str(nusax), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "about" in printed and "min on a 2-core CPU" in printed  # the plan and its estimate come first
+    table = rows(out)
+    assert [r["run"] for r in table] == [d.name for d in designs(study, 0.5)]
+    assert all(r["L2 vs control delta"] for r in table if r["run"] != "replay-only")
+    assert (out / f"{study}.png").stat().st_size > 1000 and "## Group means" in (
+        out / "report.md"
+    ).read_text()
+    summary = json.loads((out / "study_summary.json").read_text())
+    assert summary["study"] == study and len(summary["rows"]) == len(table)
+
+
+def test_a_rerun_reuses_every_finished_run_and_evaluation(cache, nusax, tmp_path, capsys):
+    out = tmp_path / "s"
+    args = ["study", "objectives", "--quick", "--data", str(nusax), "--output", str(out)]
+    assert main(args) == 0
+    first = rows(out)
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "0 jobs (13 reused)" in capsys.readouterr().out
+    assert rows(out) == first
+
+
+def test_studies_train_each_run_for_the_same_steps_with_its_own_objectives():
+    objectives = {d.name: d for d in designs("objectives", 0.5)}
+    assert objectives["mt"].objectives == ("mt",) and objectives["all"].objectives == (
+        "mt",
+        "tlm",
+        "xss",
+        "mlm",
+    )
+    assert objectives["replay-only"].objectives == () and objectives["xss"].replay_share == 0.5
+    shares = [d.replay_share for d in designs("replay", 0.5) if d.objectives]
+    assert shares == [0.0, 0.1, 0.25, 0.5, 0.75]
