@@ -6,7 +6,7 @@ import json
 import pytest
 
 from instructalign.cli import main
-from instructalign.study.designs import designs
+from instructalign.study.designs import designs, run_names
 
 pytestmark = pytest.mark.slow
 
@@ -25,18 +25,21 @@ def rows(out):
         return list(csv.DictReader(f))
 
 
-@pytest.mark.parametrize("study", ["objectives", "replay"])
+@pytest.mark.parametrize("study", ["objectives", "replay", "interpolate"])
 def test_a_quick_study_runs_end_to_end_and_reports_every_run(study, cache, nusax, tmp_path, capsys):
     out = tmp_path / study
     assert main(["study", study, "--quick", "--data", str(nusax), "--output", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "about" in printed and "min on a 2-core CPU" in printed  # the plan and its estimate come first
     table = rows(out)
-    assert [r["run"] for r in table] == [d.name for d in designs(study, 0.5)]
+    assert [r["run"] for r in table] == [name for name, _, _ in run_names(study, designs(study, 0.5))]
     assert all(r["L2 vs control delta"] for r in table if r["run"] != "replay-only")
     assert (out / f"{study}.png").stat().st_size > 1000 and "## Group means" in (
         out / "report.md"
     ).read_text()
+    if study == "interpolate":  # each tuned run merged toward the base, a model card naming both parents
+        cards = list(out.glob("runs/seed0/*/merged-0.5/README.md"))
+        assert len(cards) == 3 and all("0.5" in c.read_text() for c in cards)
     summary = json.loads((out / "study_summary.json").read_text())
     assert summary["study"] == study and len(summary["rows"]) == len(table)
 
@@ -48,7 +51,7 @@ def test_a_rerun_reuses_every_finished_run_and_evaluation(cache, nusax, tmp_path
     first = rows(out)
     capsys.readouterr()
     assert main(args) == 0
-    assert "0 jobs (13 reused)" in capsys.readouterr().out
+    assert "seed 0: 0 jobs to run" in capsys.readouterr().out
     assert rows(out) == first
 
 
@@ -63,3 +66,12 @@ def test_studies_train_each_run_for_the_same_steps_with_its_own_objectives():
     assert objectives["replay-only"].objectives == () and objectives["xss"].replay_share == 0.5
     shares = [d.replay_share for d in designs("replay", 0.5) if d.objectives]
     assert shares == [0.0, 0.1, 0.25, 0.5, 0.75]
+
+
+def test_interpolate_evaluates_each_tuned_run_merged_at_four_alphas_and_lora_at_the_same_budget():
+    plan = designs("interpolate", 0.5)
+    names = [name for name, _, _ in run_names("interpolate", plan)]
+    assert names[0] == "replay-only" and len(names) == 1 + 3 * 4
+    assert "aligned-no-replay@0.25" in names and "lora-no-replay@1" in names
+    lora = next(d for d in plan if d.lora)
+    assert lora.objectives == ("mt", "tlm", "xss") and lora.replay_share == 0.0

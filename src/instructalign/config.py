@@ -238,7 +238,7 @@ class DemoConfig:
     """Worker processes for a seed's independent runs and evaluations (1: in this process, with progress bars)."""
 
 
-STUDIES = ("objectives", "replay")
+STUDIES = ("objectives", "replay", "interpolate")
 
 
 @dataclass
@@ -247,8 +247,8 @@ class StudyConfig(DemoConfig):
 
     output: str = "out/study"
     """Output folder: report.md, report.html, study.csv, study_summary.json, runs/ (reused when resumed)."""
-    study: Literal["objectives", "replay"] = field(default="objectives", metadata=YAML_ONLY)
-    """The study: objectives (mt, tlm, xss, mlm alone and all) or replay (share of the mix)."""
+    study: Literal["objectives", "replay", "interpolate"] = field(default="objectives", metadata=YAML_ONLY)
+    """The study: objectives (mt, tlm, xss, mlm alone and all), replay (share of the mix) or interpolate (α)."""
 
 
 @dataclass(frozen=True)

@@ -21,28 +21,33 @@ def size_factor(recipe: DemoRecipe) -> float:
     return max(0.1, (recipe.d_model / 192) ** 2 * recipe.n_layer / 3)
 
 
-def estimate_minutes(recipe: DemoRecipe, n_runs: int, seeds: int, jobs: int) -> float:
+def estimate_minutes(recipe: DemoRecipe, n_runs: int, n_evals: int, seeds: int, jobs: int) -> float:
     """Rough wall time with nothing cached: bases, then trainings and evaluations spread over `jobs`."""
     f = size_factor(recipe)
     base = (recipe.base_full_steps + recipe.base_target_steps) * BASE_STEP_2_THREADS * f
     prompts = NUSAX_LANGUAGES * (recipe.eval_limit or NUSAX_TEST) * 3 * len(recipe.eval_prompt_langs)
     work = n_runs * recipe.stage_steps * TRAIN_STEP_1_THREAD * f
-    work += (n_runs + 1) * prompts / EVAL_PROMPTS_PER_SECOND_1_THREAD * f
+    work += n_evals * prompts / EVAL_PROMPTS_PER_SECOND_1_THREAD * f
     return seeds * (base + work / max(1, min(jobs, 2))) / 60
 
 
-def study_table(report: dict, plan: list[Design]) -> list[dict]:
-    """Per run: L1 change vs the base, L2 and L3 changes vs the control (x100, with 95% intervals)."""
+ROLES_VS = (
+    ("L1", "base", "base"),
+    ("L2", "base", "base"),
+    ("L2", CONTROL, "control"),
+    ("L3", CONTROL, "control"),
+)
+
+
+def study_table(report: dict, entries: list[tuple[str, Design, float | None]]) -> list[dict]:
+    """Per evaluated model: L1 and L2 change vs the base, L2 and L3 vs the control (95% intervals)."""
     groups = {g["role"]: g for g in report["groups"]}
     rows = []
-    for d in plan:
-        row = {"run": d.name, "objectives": "+".join(d.objectives) or "none", "replay_share": d.replay_share}
-        for role, ref, label in (
-            ("L1", "base", "base"),
-            ("L2", CONTROL, "control"),
-            ("L3", CONTROL, "control"),
-        ):
-            row[f"{role} vs {label}"] = groups[role].get(f"{d.name} vs {ref}") if role in groups else None
+    for name, d, alpha in entries:
+        row = {"run": name, "objectives": "+".join(d.objectives) or "none", "replay_share": d.replay_share}
+        row |= {"lora": d.lora, "alpha": alpha, "design": d.name}
+        for role, ref, label in ROLES_VS:
+            row[f"{role} vs {label}"] = groups[role].get(f"{name} vs {ref}") if role in groups else None
         rows.append(row)
     return rows
 
@@ -81,10 +86,17 @@ def findings(
 
 def write_study_outputs(cfg: StudyConfig, report: dict, rows: list[dict]) -> None:
     out = Path(cfg.output)
-    keys = ("L1 vs base", "L2 vs control", "L3 vs control")
-    header = ["run", "objectives", "replay_share"] + [f"{k} {p}" for k in keys for p in ("delta", "lo", "hi")]
+    keys = ("L1 vs base", "L2 vs base", "L2 vs control", "L3 vs control")
+    header = ["run", "objectives", "replay_share", "lora", "alpha"]
+    header += [f"{k} {p}" for k in keys for p in ("delta", "lo", "hi")]
     body = [
-        [r["run"], r["objectives"], f"{r['replay_share']:g}"]
+        [
+            r["run"],
+            r["objectives"],
+            f"{r['replay_share']:g}",
+            str(r["lora"]).lower(),
+            "" if r["alpha"] is None else f"{r['alpha']:g}",
+        ]
         + [f"{100 * r[k][p]:.2f}" if r[k] else "" for k in keys for p in ("delta", "lo", "hi")]
         for r in rows
     ]
@@ -109,7 +121,9 @@ def figure(study: str, rows: list[dict]) -> bytes:
         )
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    if study == "replay":
+    if study == "interpolate":
+        pareto(ax, rows, err)
+    elif study == "replay":
         for r in rows:
             x, y = r["L1 vs base"], r["L2 vs control"]
             if x and y:
@@ -135,3 +149,26 @@ def figure(study: str, rows: list[dict]) -> bytes:
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_title(f"study {study}: 95% intervals")
     return save(fig, plt)
+
+
+def pareto(ax, rows: list[dict], err) -> None:
+    """L1 change against L2 change, both vs the base: one line per run through its α, the control a point."""
+    ax.plot([0], [0], "ks", label="base (α = 0)")
+    for design in dict.fromkeys(r["design"] for r in rows):
+        pts = [r for r in rows if r["design"] == design and r["L1 vs base"] and r["L2 vs base"]]
+        xs = [100 * r["L1 vs base"]["delta"] for r in pts]
+        ys = [100 * r["L2 vs base"]["delta"] for r in pts]
+        line = ax.plot([0, *xs] if pts and pts[0]["alpha"] else xs, [0, *ys] if pts and pts[0]["alpha"] else ys,
+                       "o-" if design != CONTROL else "D", label=design)[0]  # fmt: skip
+        for r, x, y in zip(pts, xs, ys):
+            ax.errorbar(
+                x, y, xerr=err(r["L1 vs base"]), yerr=err(r["L2 vs base"]), color=line.get_color(), capsize=2
+            )
+            if r["alpha"] is not None:
+                ax.annotate(
+                    f"α={r['alpha']:g}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points"
+                )
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_xlabel("L1 change vs base (forgetting < 0)")
+    ax.set_ylabel("L2 change vs base")
+    ax.legend(fontsize=8)

@@ -10,24 +10,25 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
-from ..config import DemoRecipe, ReportConfig, StudyConfig
+from ..config import DemoRecipe, MergeConfig, ReportConfig, StudyConfig
 from ..demo.base import base_model, stage_config
 from ..demo.data import align_source, aligned_mix, control_mix, replay_pool
 from ..demo.jobs import Job, run_jobs
 from ..demo.recipe import ROLES
 from ..demo.run import check_demo, evaluate_model
 from ..files import write_json
+from ..merge import merge
 from ..report import make_report, write_report
 from ..report.tables import fmt_delta
 from ..train import train
-from .designs import CONTROL, Design, designs
+from .designs import CONTROL, LORA_LR_FACTOR, Design, designs, run_names
 from .findings import estimate_minutes, findings, study_table, write_study_outputs
 
 BASE = "base"
@@ -45,43 +46,60 @@ def is_trained(folder: Path) -> bool:
     ).is_file()
 
 
-def seed_jobs(cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: Path, seed: int, console):
-    """The seed's training and evaluation jobs (finished ones left out) and each run's eval folder."""
-    base, base_data = base_model(nusax, recipe, seed, console)
+def train_job(
+    cfg, recipe, design: Design, base: Path, base_data: Path, nusax: Path, seed: int, folder: Path
+) -> Job:
+    """Build the run's mix now and return the job that trains it."""
     bitext, split = align_source(cfg, nusax)
+    pool = folder.parent / "replay_pool.jsonl"
+    if not pool.is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        replay_pool(base_data, recipe.stage_steps * recipe.batch_size, pool)
+    if design.objectives:
+        args = (bitext, split, pool, recipe, seed, design.objectives, design.replay_share, folder / "data")
+        mix = aligned_mix(*args)
+    else:
+        mix = control_mix(pool, recipe, seed, folder / "data")
+    stage = stage_config(recipe, str(base), mix, folder / "model", recipe.stage_steps, recipe.stage_lr, seed)
+    if design.lora:
+        stage = replace(stage, lora=True, lr=recipe.stage_lr * LORA_LR_FACTOR)
+    return Job(f"train {design.name}", train, (stage,))
+
+
+def merged(base: Path, tuned: Path, alpha: float, out: Path) -> None:
+    merge(MergeConfig(base=str(base), tuned=str(tuned), alpha=alpha, output=str(out)))
+
+
+def seed_jobs(cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: Path, seed: int, console):
+    """The seed's training, merging and evaluation jobs (finished ones left out) and every eval folder."""
+    base, base_data = base_model(nusax, recipe, seed, console)
     eval_name = f"eval-{cfg.split}-{recipe.eval_limit or 'all'}"
-    seed_dir = Path(cfg.output) / "runs" / f"seed{seed}"
-    base_dir = seed_dir / base.parent.name
-    jobs, evals, pool = [], {BASE: base_dir / eval_name}, None
+    base_dir = Path(cfg.output) / "runs" / f"seed{seed}" / base.parent.name
+    jobs, evals = [], {BASE: base_dir / eval_name}
     if not (base_dir / eval_name / "results.json").is_file():
         jobs.append(
             Job(f"eval {BASE}", evaluate_model, (base, nusax, recipe, cfg.split, base_dir / eval_name))
         )
     for design in plan:
         folder = run_folder(cfg, recipe, design, seed)
-        evals[design.name] = folder / eval_name
-        after = None
+        trained = None
         if not is_trained(folder):
-            if pool is None:
-                seed_dir.mkdir(parents=True, exist_ok=True)
-                pool = replay_pool(
-                    base_data, recipe.stage_steps * recipe.batch_size, seed_dir / "replay_pool.jsonl"
+            jobs.append(train_job(cfg, recipe, design, base, base_data, nusax, seed, folder))
+            trained = jobs[-1].name
+        for name, _, alpha in run_names(cfg.study, [design]):
+            model, after = folder / "model" / "final", trained
+            if alpha is not None:
+                model = folder / f"merged-{alpha:g}"
+                if not (model / "config.json").is_file():
+                    jobs.append(
+                        Job(f"merge {name}", merged, (base, folder / "model" / "final", alpha, model), after)
+                    )
+                    after = jobs[-1].name
+            evals[name] = folder / f"{eval_name}{'' if alpha is None else f'-{alpha:g}'}"
+            if not (evals[name] / "results.json").is_file():
+                jobs.append(
+                    Job(f"eval {name}", evaluate_model, (model, nusax, recipe, cfg.split, evals[name]), after)
                 )
-            mix = (
-                control_mix(pool, recipe, seed, folder / "data")
-                if not design.objectives
-                else aligned_mix(
-                    bitext, split, pool, recipe, seed, design.objectives, design.replay_share, folder / "data"
-                )
-            )
-            stage = stage_config(
-                recipe, str(base), mix, folder / "model", recipe.stage_steps, recipe.stage_lr, seed
-            )
-            jobs.append(Job(f"train {design.name}", train, (stage,)))
-            after = f"train {design.name}"
-        if not (folder / eval_name / "results.json").is_file():
-            args = (folder / "model" / "final", nusax, recipe, cfg.split, folder / eval_name)
-            jobs.append(Job(f"eval {design.name}", evaluate_model, args, after=after))
     return jobs, evals
 
 
@@ -89,16 +107,17 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
     console = console or Console()
     nusax = check_demo(cfg, recipe)
     plan = designs(cfg.study, recipe.replay_share)
-    names = [BASE] + [d.name for d in plan]
-    minutes = estimate_minutes(recipe, len(plan), cfg.seeds, cfg.jobs)
+    names = [BASE] + [name for name, _, _ in run_names(cfg.study, plan)]
+    minutes = estimate_minutes(recipe, len(plan), len(names), cfg.seeds, cfg.jobs)
     console.print(
-        f"study {cfg.study}: {len(plan)} continual runs ({', '.join(d.name for d in plan)}) + the base, "
+        f"study {cfg.study}: {len(plan)} continual runs ({', '.join(d.name for d in plan)}), "
+        f"{len(names)} models to evaluate (the base included), "
         f"x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core CPU if nothing is cached"
     )
     start, eval_dirs = time.perf_counter(), {name: [] for name in names}
     for seed in range(cfg.seeds):
         jobs, evals = seed_jobs(cfg, recipe, plan, nusax, seed, console)
-        console.rule(f"seed {seed}: {len(jobs)} jobs ({len(names) * 2 - 1 - len(jobs)} reused)")
+        console.rule(f"seed {seed}: {len(jobs)} jobs to run")
         run_jobs(jobs, cfg.jobs, Path(cfg.output) / "runs" / f"seed{seed}" / "logs", console)
         for name in names:
             eval_dirs[name].append(str(evals[name]))
@@ -112,7 +131,7 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
             output=cfg.output,
         )
     )
-    rows = study_table(report, plan)
+    rows = study_table(report, run_names(cfg.study, plan))
     report["notes"] = findings(cfg, recipe, report, rows, time.perf_counter() - start)
     write_report(report, cfg.output)
     write_study_outputs(cfg, report, rows)
@@ -128,7 +147,7 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
 def results_table(study: str, rows: list[dict]) -> Table:
     table = Table(title=f"study {study}: weighted F1 change x100 [95% interval]", title_justify="left")
     for column in ("run", "L1 vs base", "L2 vs control", "L3 vs control"):
-        table.add_column(column, justify="left" if column == "run" else "right")
+        table.add_column(column, justify="left" if column == "run" else "right", no_wrap=True)
     for r in rows:
         cells = [
             fmt_delta(r[k], tag=False) if r[k] else "—"
