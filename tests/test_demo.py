@@ -58,7 +58,7 @@ def test_second_run_reuses_the_cached_base(quick_demo, nusax, monkeypatch, capsy
     from instructalign.demo.recipe import QUICK
 
     _, cache = quick_demo
-    bases = list((cache / "demo").glob("base-*"))
+    bases = [p for p in (cache / "demo").glob("base-*") if p.is_dir()]
     assert len(bases) == 1 and (bases[0] / "model" / "config.json").is_file()
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(cache))
     model, data = base_model(nusax, QUICK, 0, Console())

@@ -82,7 +82,9 @@ def test_readme_flag_tables_are_generated_from_the_fields():
         assert f"<!-- flags:{section} -->" in readme
 
 
-@pytest.mark.parametrize("command", [["data", "build"], ["train"], ["eval"], ["report"], ["demo"]])
+@pytest.mark.parametrize(
+    "command", [["data", "build"], ["train"], ["eval"], ["report"], ["merge"], ["demo"], ["study"]]
+)
 def test_readme_tables_match_help(command):
     section = "build" if command[0] == "data" else command[0]
     readme = (REPO / "README.md").read_text("utf-8")

@@ -3,6 +3,9 @@
 A YAML file holds either the settings of one command at top level, or one section per command
 (`build:`, `train:`, `eval:`), so one file can describe a whole experiment. Every field is documented
 where it is declared; `configs/` ships examples, each headed by the command that runs it.
+
+It is long because every command's options live here, each with its docstring: the single source of `--help`,
+the YAML settings and README's flag tables.
 """
 
 from __future__ import annotations
