@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -27,7 +27,7 @@ class Job:
     fn: Callable  # a module-level function (workers receive it by reference)
     args: tuple
     after: str | None = None  # the job whose completion this one waits for
-    seconds: float = field(default=0.0)
+    seconds: float = 0.0
 
 
 def worker_threads(jobs: int) -> int:

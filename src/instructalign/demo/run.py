@@ -96,6 +96,21 @@ def run_seed(
     return {name: str(folder) for name, folder in evals.items()}
 
 
+def compare_runs(eval_dirs: dict[str, list[str]], title: str, out: Path, similarity_data=None) -> dict:
+    """The report over every run's eval folders (one per seed), against the base and the replay-only control."""
+    return make_report(
+        ReportConfig(
+            run=[f"{name}={','.join(folders)}" for name, folders in eval_dirs.items()],
+            baseline=BASELINE,
+            control=CONTROL,
+            roles=ROLES,
+            similarity_data=similarity_data,
+            title=title,
+            output=str(out),
+        )
+    )
+
+
 def check_demo(cfg: DemoConfig, recipe: DemoRecipe) -> Path:
     """Every stage's settings and inputs, before the base model trains: the NusaX folder and its files,
     the recipe (types, ranges, a head count that divides the width), the output folder, the split."""
@@ -133,17 +148,8 @@ def run_demo(cfg: DemoConfig, recipe: DemoRecipe, console: Console | None = None
         for name, folder in run_seed(nusax, cfg, recipe, seed, console, timings, job_seconds).items():
             eval_dirs[name].append(folder)
     t0 = time.perf_counter()
-    report = make_report(
-        ReportConfig(
-            run=[f"{name}={','.join(eval_dirs[name])}" for name in RUNS],
-            baseline=BASELINE,
-            control=CONTROL,
-            roles=ROLES,
-            similarity_data=str(nusax),
-            title="InstructAlign demo: teaching 7 Indonesian languages to a small model",
-            output=str(out),
-        )
-    )
+    title = "InstructAlign demo: teaching 7 Indonesian languages to a small model"
+    report = compare_runs(eval_dirs, title, out, similarity_data=str(nusax))
     timings["report"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     report["notes"] = summary(report, recipe, cfg, timings)

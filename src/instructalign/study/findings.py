@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from ..config import DemoRecipe, StudyConfig
+from ..files import write_atomically
 from ..report.render import write_csv
 from ..report.tables import fmt_delta
 from .designs import CONTROL, Design
@@ -101,7 +102,7 @@ def write_study_outputs(cfg: StudyConfig, report: dict, rows: list[dict]) -> Non
         for r in rows
     ]
     write_csv(out / "study.csv", header, body)
-    (out / f"{cfg.study}.png").write_bytes(figure(cfg.study, rows))
+    write_atomically(out / f"{cfg.study}.png", figure(cfg.study, rows))
 
 
 def figure(study: str, rows: list[dict]) -> bytes:

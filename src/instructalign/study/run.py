@@ -17,21 +17,19 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
-from ..config import DemoRecipe, MergeConfig, ReportConfig, StudyConfig
+from ..config import DemoRecipe, MergeConfig, StudyConfig
 from ..demo.base import base_model, stage_config
 from ..demo.data import align_source, aligned_mix, control_mix, replay_pool
 from ..demo.jobs import Job, run_jobs
-from ..demo.recipe import ROLES
-from ..demo.run import check_demo, evaluate_model
+from ..demo.recipe import BASELINE as BASE
+from ..demo.run import check_demo, compare_runs, evaluate_model
 from ..files import write_json
 from ..merge import merge
-from ..report import make_report, write_report
+from ..report import write_report
 from ..report.tables import fmt_delta
 from ..train import train
-from .designs import CONTROL, LORA_LR_FACTOR, Design, designs, run_names
+from .designs import LORA_LR_FACTOR, Design, designs, run_names
 from .findings import estimate_minutes, findings, study_table, write_study_outputs
-
-BASE = "base"
 
 
 def run_folder(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int) -> Path:
@@ -121,16 +119,7 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
         run_jobs(jobs, cfg.jobs, Path(cfg.output) / "runs" / f"seed{seed}" / "logs", console)
         for name in names:
             eval_dirs[name].append(str(evals[name]))
-    report = make_report(
-        ReportConfig(
-            run=[f"{name}={','.join(eval_dirs[name])}" for name in names],
-            baseline=BASE,
-            control=CONTROL,
-            roles=ROLES,
-            title=f"InstructAlign study: {cfg.study}",
-            output=cfg.output,
-        )
-    )
+    report = compare_runs(eval_dirs, f"InstructAlign study: {cfg.study}", Path(cfg.output))
     rows = study_table(report, run_names(cfg.study, plan))
     report["notes"] = findings(cfg, recipe, report, rows, time.perf_counter() - start)
     write_report(report, cfg.output)
