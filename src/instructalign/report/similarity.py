@@ -23,7 +23,7 @@ def language_similarity(
     if not Path(source).exists():
         raise UserError(f"{source}: no such file or folder; check --similarity-data")
     cache_file = cache_dir() / "similarity" / f"{files_digest(bitext_files(source, split))}-{split}.json"
-    cached = json.loads(cache_file.read_text("utf-8")) if cache_file.is_file() else {}
+    cached = read_cache(cache_file)
     rows = None
     sim = {}
     for a in dict.fromkeys(langs):
@@ -44,3 +44,11 @@ def language_similarity(
         except (OSError, UserError):
             pass  # an unwritable cache only costs the recomputation next time
     return sim
+
+
+def read_cache(path: Path) -> dict:
+    """Cached pair values; a missing or unreadable cache file is an empty cache (recomputed, rewritten)."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
