@@ -68,10 +68,10 @@ def test_the_same_idea_has_the_same_flag_in_every_command():
 
 
 def test_quick_keeps_a_yaml_value_equal_to_the_full_default(tmp_path):
-    # stage_steps: 800 is the full recipe's default; with --quick it must still be 800, not QUICK's 60
-    path = write(tmp_path / "d.yaml", "demo:\n  stage_steps: 800\n  stage_lr: 2e-4\n")
+    # stage_steps: 700 is the full recipe's default; with --quick it must still be 700, not QUICK's 60
+    path = write(tmp_path / "d.yaml", "demo:\n  stage_steps: 700\n  stage_lr: 2e-4\n")
     recipe = read_recipe(DemoRecipe, str(path), "demo", QUICK)
-    assert recipe.stage_steps == 800 and recipe.stage_lr == 2e-4
+    assert recipe.stage_steps == 700 and recipe.stage_lr == 2e-4
     assert recipe.d_model == QUICK.d_model != FULL.d_model
 
 

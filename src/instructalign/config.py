@@ -288,7 +288,7 @@ class DemoRecipe:
     """Base model, stage 2: steps with the loss on targets only."""
     base_target_lr: float = field(default=7e-4, metadata=above(0))
     """Base model, stage 2: learning rate."""
-    stage_steps: int = field(default=800, metadata=at_least(1))
+    stage_steps: int = field(default=700, metadata=at_least(1))
     """Steps of each continual-tuning run."""
     stage_lr: float = field(default=5e-4, metadata=above(0))
     """Learning rate of each continual-tuning run."""
@@ -297,7 +297,7 @@ class DemoRecipe:
     valid: no L2 gain over target-only, L1 worse, 2.6x slower per step)."""
     replay_share: float = field(default=0.5, metadata=at_least(0))
     """Replay share of the aligned+replay mix, in [0, 1)."""
-    eval_limit: int | None = field(default=200, metadata=at_least(1))
+    eval_limit: int | None = field(default=150, metadata=at_least(1))
     """Evaluate the first N examples per language only (None: all; NusaX test has 400, in no label order)."""
     eval_prompt_langs: tuple[str, ...] = ("en", "id")
     """Prompt languages of the evaluation templates."""
