@@ -81,9 +81,9 @@ class EvalConfig:
     model: str | None = None
     """Model to evaluate: hub id or local folder (a train output's `final/` folder)."""
     task: str = "nusax_senti"
-    """Shipped task name (nusax_senti, nusax_mt) or a task YAML file."""
+    """Shipped task (nusax_senti, sib200, nusawrites_senti, nusax_mt) or a task YAML file; several, comma-separated, load the model once and write OUTPUT/<task>/."""
     data: str | None = None
-    """Root folder the task's files are read from (e.g. the NusaX folder)."""
+    """Root folder the task's files are read from (e.g. the NusaX folder); for several tasks, TASK=PATH,TASK=PATH."""
     split: str | None = None
     """Split to read (default: the task's own, test for nusax_senti); use valid while choosing settings."""
     langs: list[str] = field(default_factory=list)
@@ -250,6 +250,10 @@ class StudyConfig(DemoConfig):
 
     output: str = "out/study"
     """Output folder: report.md, report.html, study.csv, study_summary.json, runs/ (reused when resumed)."""
+    runs: str | None = None
+    """Folder of trained runs and their evaluations, found by a hash of their settings and shared by the studies
+    that name it (default: OUTPUT/runs). The interpolate study's replay-only and aligned runs are the replay
+    study's, for instance."""
     study: Literal["objectives", "replay", "interpolate"] = field(default="objectives", metadata=YAML_ONLY)
     """The study: objectives (mt, tlm, xss, mlm alone and all), replay (share of the mix) or interpolate (α)."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -39,7 +40,9 @@ def torch_dtype(precision: str) -> torch.dtype:
     return DTYPES[precision]
 
 
-def check_settings(cfg: EvalConfig, task: TaskSpec) -> tuple[list[str], list[str]]:
+def check_settings(cfg: EvalConfig, task: TaskSpec, several: bool = False) -> tuple[list[str], list[str]]:
+    """The task's languages and prompt languages to run. With several tasks, --langs keeps each task's
+    languages among those asked for (a language no task has is still an error)."""
     if not cfg.model:
         raise UserError("no --model given; name a hub id or a model folder")
     if not cfg.output:
@@ -52,7 +55,9 @@ def check_settings(cfg: EvalConfig, task: TaskSpec) -> tuple[list[str], list[str
     langs = resolve_list(cfg.langs, "--langs") or list(task.languages)
     if task.kind == "classification":
         unknown = [lang for lang in langs if lang not in task.languages]
-        if unknown:
+        if several:
+            langs = [lang for lang in langs if lang in task.languages]
+        elif unknown:
             raise UserError(
                 f"--langs {','.join(unknown)}: not in task {task.name} (it has {','.join(task.languages)})"
             )
@@ -63,29 +68,94 @@ def resolve_prompt_langs(value) -> list[str]:
     return [p.strip() for p in (value.split(",") if isinstance(value, str) else value) if p.strip()]
 
 
-def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
-    task = load_task(cfg.task, cfg.templates_set)
+def task_names(value: str) -> list[str]:
+    names = [t.strip() for t in str(value).split(",") if t.strip()]
+    if not names:
+        raise UserError("--task is empty; name a shipped task (e.g. nusax_senti) or a task YAML file")
+    if len(set(names)) < len(names):
+        raise UserError(f"--task {value}: a task is named twice")
+    return names
+
+
+def data_roots(value: str | None, names: list[str]) -> dict[str, str | None]:
+    """--data as one folder for every task, or TASK=PATH pairs (comma-separated), one per task."""
+    if not value or "=" not in value:
+        return {name: value for name in names}
+    roots = {}
+    for part in value.split(","):
+        name, sep, path = part.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise UserError(f"--data {value}: '{part}' is not TASK=PATH; give one PATH or TASK=PATH,TASK=PATH")
+        roots[name.strip()] = path.strip()
+    missing = [n for n in names if n not in roots]
+    extra = [n for n in roots if n not in names]
+    if missing or extra:
+        problem = f"no folder for {', '.join(missing)}" if missing else f"{', '.join(extra)} is not in --task"
+        raise UserError(f"--data {value}: {problem}; give TASK=PATH for each task of --task")
+    return roots
+
+
+@dataclass
+class PreparedTask:
+    """A task with its languages, prompt languages and rows, all read and checked before the model loads."""
+
+    task: TaskSpec
+    langs: list[str]
+    prompt_langs: list[str]
+    data: dict | list
+    output: Path
+
+
+def prepare(cfg: EvalConfig, name: str, root: str | None, output: Path, several: bool) -> PreparedTask:
+    task = load_task(name, cfg.templates_set)
     if cfg.split:
         task.data["split"] = cfg.split
-    langs, prompt_langs = check_settings(cfg, task)
-    check_writable(Path(cfg.output))
-    roles = parse_roles(cfg.roles)
-    if task.kind == "classification":  # read and check every file before loading the model
-        data = {lang: load_examples(task, cfg.data, lang, cfg.limit) for lang in langs}
+    langs, prompt_langs = check_settings(cfg, task, several)
+    check_writable(output)
+    if task.kind == "classification":
+        if not langs:
+            raise UserError(f"--langs: none of them is in task {task.name} (it has {','.join(task.languages)})")
+        data = {lang: load_examples(task, root, lang, cfg.limit) for lang in langs}
     else:
-        rows = load_bitext_rows(task, cfg.data)[: cfg.limit or None]
+        data = load_bitext_rows(task, root)[: cfg.limit or None]
+    return PreparedTask(task, langs, prompt_langs, data, output)
+
+
+def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
+    """Evaluate one task (results in --output) or several (results in --output/<task>/), loading the
+    model once. Returns the results, or {task: results} for several tasks."""
+    names = task_names(cfg.task)
+    several = len(names) > 1
+    roots = data_roots(cfg.data, names)
+    out = Path(cfg.output) if cfg.output else None
+    prepared = [
+        prepare(cfg, name, roots[name], out / Path(name).stem if several and out else out, several)
+        for name in names
+    ]  # every file read and checked before the model loads
     model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision), cfg.allow_partial)
     if torch.cuda.is_available():
         model = model.cuda()
+    results = {
+        p.task.name: evaluate_prepared(model, tokenizer, seq2seq, p, cfg, console or Console())
+        for p in prepared
+    }
+    return results if several else next(iter(results.values()))
+
+
+def evaluate_prepared(model, tokenizer, seq2seq, prepared: PreparedTask, cfg: EvalConfig, console) -> dict:
+    task, prompt_langs = prepared.task, prepared.prompt_langs
+    roles = parse_roles(cfg.roles)
     if task.kind == "classification":
         check_prompt_budget(model, tokenizer, seq2seq, task, prompt_langs, cfg.max_length)
         per_lang, predictions = evaluate_classification(
-            model, tokenizer, seq2seq, task, data, prompt_langs, cfg
+            model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
         )
         groups = group_means(per_lang, roles)
-        warn_truncation(per_lang, cfg.max_length, console or Console())
+        warn_truncation(per_lang, cfg.max_length, console)
     else:
-        per_lang, predictions = evaluate_translation(model, tokenizer, seq2seq, task, rows, prompt_langs, cfg)
+        per_lang, predictions = evaluate_translation(
+            model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
+        )
         groups = {}
     results = {
         "model": cfg.model,
@@ -102,8 +172,8 @@ def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
         "settings": as_dict(cfg),
         "versions": versions(),
     }
-    write_outputs(Path(cfg.output), results, predictions)
-    print_results(results, console or Console())
+    write_outputs(prepared.output, results, predictions)
+    print_results(results, console)
     return results
 
 

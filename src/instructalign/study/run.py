@@ -32,10 +32,17 @@ from .designs import LORA_LR_FACTOR, Design, designs, run_names
 from .findings import estimate_minutes, findings, study_table, write_study_outputs
 
 
+def runs_root(cfg: StudyConfig, seed: int) -> Path:
+    return Path(cfg.runs or Path(cfg.output) / "runs") / f"seed{seed}"
+
+
 def run_folder(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int) -> Path:
-    key = json.dumps([__version__, asdict(design), asdict(recipe), seed, cfg.align_data], sort_keys=True)
-    slug = f"{design.name.replace('+', '_')}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-    return Path(cfg.output) / "runs" / f"seed{seed}" / slug
+    """The run's folder, named by what it trains (not by the design's name, so that studies share runs)."""
+    settings = [design.objectives, design.replay_share, design.lora]
+    key = json.dumps([__version__, settings, asdict(recipe), seed, cfg.align_data], sort_keys=True)
+    what = "+".join(design.objectives) or "replay"
+    slug = f"{what}-r{design.replay_share:g}{'-lora' if design.lora else ''}"
+    return runs_root(cfg, seed) / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def is_trained(folder: Path) -> bool:
@@ -49,7 +56,7 @@ def train_job(
 ) -> Job:
     """Build the run's mix now and return the job that trains it."""
     bitext, split = align_source(cfg, nusax)
-    pool = folder.parent / "replay_pool.jsonl"
+    pool = folder.parent / f"replay_pool-{recipe.stage_steps * recipe.batch_size}.jsonl"
     if not pool.is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         replay_pool(base_data, recipe.stage_steps * recipe.batch_size, pool)
@@ -72,7 +79,7 @@ def seed_jobs(cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: P
     """The seed's training, merging and evaluation jobs (finished ones left out) and every eval folder."""
     base, base_data = base_model(nusax, recipe, seed, console)
     eval_name = f"eval-{cfg.split}-{recipe.eval_limit or 'all'}"
-    base_dir = Path(cfg.output) / "runs" / f"seed{seed}" / base.parent.name
+    base_dir = runs_root(cfg, seed) / base.parent.name
     jobs, evals = [], {BASE: base_dir / eval_name}
     if not (base_dir / eval_name / "results.json").is_file():
         jobs.append(
@@ -116,7 +123,7 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
     for seed in range(cfg.seeds):
         jobs, evals = seed_jobs(cfg, recipe, plan, nusax, seed, console)
         console.rule(f"seed {seed}: {len(jobs)} jobs to run")
-        run_jobs(jobs, cfg.jobs, Path(cfg.output) / "runs" / f"seed{seed}" / "logs", console)
+        run_jobs(jobs, cfg.jobs, runs_root(cfg, seed) / "logs", console)
         for name in names:
             eval_dirs[name].append(str(evals[name]))
     report = compare_runs(eval_dirs, f"InstructAlign study: {cfg.study}", Path(cfg.output))
