@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from instructalign.config import DemoRecipe
@@ -19,10 +20,11 @@ def nusax_path(arg: str | None) -> Path:
     return path
 
 
-def tiny_model(nusax: Path, folder: Path, seed: int = 0) -> str:
-    """The demo's stand-in architecture (GPT-2 style, d=192, 3 layers, BPE 4k), freshly initialised."""
+def tiny_model(nusax: Path, folder: Path, seed: int = 0, **shape) -> str:
+    """The demo's stand-in architecture (GPT-2 style, d=192, 3 layers, BPE 4k; `shape` overrides the
+    recipe's d_model, n_layer, n_head), freshly initialised."""
     if not (folder / "config.json").is_file():
-        recipe = DemoRecipe()
+        recipe = replace(DemoRecipe(), **shape)
         texts = [t for row in read_bitext(str(nusax), "train") for t in row.texts.values()]
         init_model(standin_tokenizer(texts, recipe), recipe, seed, folder)
     return str(folder)

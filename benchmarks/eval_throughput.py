@@ -1,9 +1,10 @@
 """Examples per second of `instructalign eval` versus (a) the original InstructAlign approach (one full
 forward of prompt+label per label, as in its main_nlu_prompt_batch.py) and (b) lm-evaluation-harness
-(a `multiple_choice` task over the same rows), on the same tiny model and 3-label NusaX task, with a check
-that the predictions agree.
+(a `multiple_choice` task over the same rows), on the same model (GPT-2 style, 12.5M parameters by
+default) and 3-label NusaX task, with a check that the predictions agree. `instructalign eval` and
+lm-eval are each timed as a whole process (start, imports, model load, scoring, writing results).
 
-    python benchmarks/eval_throughput.py [--data ../shared/data/nusax] [--limit 50]
+    python benchmarks/eval_throughput.py [--data ../shared/data/nusax] [--limit 50] [--d-model 384 --layers 6]
         [--lm-eval-python /path/to/venv/bin/python]   # a Python with lm-eval[hf] installed (default: this one)
 """
 
@@ -19,11 +20,8 @@ from pathlib import Path
 
 import torch
 from common import nusax_path, tiny_model
-from rich.console import Console
 
-from instructalign.config import EvalConfig
 from instructalign.data.prompts import render
-from instructalign.evaluate.run import evaluate
 from instructalign.evaluate.tasks import load_examples, load_task
 
 TEMPLATE = "{text}\nWhat would be the sentiment of the text above? positive, neutral, or negative?"
@@ -117,12 +115,25 @@ def run_lm_eval(
     if proc.returncode != 0:
         print("lm-eval failed:", proc.stderr[-1500:])
         return None
-    results = json.loads(next(out.rglob("results_*.json")).read_text())
-    seconds = float(results.get("total_evaluation_time_seconds", wall))
     samples = [json.loads(line) for f in out.rglob("samples_*.jsonl") for line in f.read_text().splitlines()]
     samples.sort(key=lambda s: s["doc_id"])
     preds = [LABELS[max(range(3), key=lambda j: float(s["filtered_resps"][j][0]))] for s in samples]
-    return preds, seconds
+    return preds, wall
+
+
+def run_ours(
+    model_dir: str, task_file: Path, nusax: Path, limit: int, batch: int, out: Path
+) -> tuple[list[str], float]:
+    """`instructalign eval` as its own process: wall seconds and its predictions."""
+    cmd = [sys.executable, "-m", "instructalign", "eval", "--model", model_dir, "--task", str(task_file),
+           "--data", str(nusax), "--limit", str(limit), "--batch-size", str(batch), "--output", str(out)]  # fmt: skip
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"instructalign eval failed: {proc.stderr[-1500:]}")
+    preds = [json.loads(line)["pred"] for line in (out / "predictions.jsonl").read_text().splitlines()]
+    return preds, wall
 
 
 def main() -> None:
@@ -130,35 +141,25 @@ def main() -> None:
     parser.add_argument("--data")
     parser.add_argument("--limit", type=int, default=50, help="examples per language (12 languages)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--d-model", type=int, default=384)
+    parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--lm-eval-python", default=sys.executable)
     args = parser.parse_args()
     nusax = nusax_path(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        model_dir = tiny_model(nusax, tmp / "model")
+        shape = {"d_model": args.d_model, "n_layer": args.layers, "n_head": max(1, args.d_model // 64)}
+        model_dir = tiny_model(nusax, tmp / "model", **shape)
+        from transformers import AutoConfig, AutoModelForCausalLM
+
+        params = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model_dir)).num_parameters()
         task_file = tmp / "nusax_bench.yaml"
         task_file.write_text(TASK_YAML, "utf-8")
         task = load_task(str(task_file))
         rows = [r for lang in task.languages for r in load_examples(task, str(nusax), lang, args.limit)]
         prompts = [render(TEMPLATE, text=r["text"]) for r in rows]
 
-        start = time.perf_counter()
-        evaluate(
-            EvalConfig(
-                model=model_dir,
-                task=str(task_file),
-                data=str(nusax),
-                limit=args.limit,
-                batch_size=args.batch_size,
-                output=str(tmp / "ours"),
-            ),
-            console=Console(quiet=True),
-        )
-        ours_s = time.perf_counter() - start
-        ours = [
-            json.loads(line)["pred"] for line in (tmp / "ours" / "predictions.jsonl").read_text().splitlines()
-        ]
-
+        ours, ours_s = run_ours(model_dir, task_file, nusax, args.limit, args.batch_size, tmp / "ours")
         start = time.perf_counter()
         original = original_approach(model_dir, prompts, args.batch_size)
         original_s = time.perf_counter() - start
@@ -167,23 +168,22 @@ def main() -> None:
     n = len(rows)
     agree = sum(a == b for a, b in zip(ours, original)) / n
     print(
-        f"\n{n} examples (12 languages x {args.limit}), 3 labels, batch {args.batch_size}, {torch.get_num_threads()} threads"
+        f"\n{n} examples (12 languages x {args.limit}), 3 labels, batch {args.batch_size}, "
+        f"{torch.get_num_threads()} threads, model {params / 1e6:.1f}M parameters"
     )
-    print(f"{'':34s}{'examples/s':>12s}{'seconds':>10s}")
-    print(f"{'instructalign eval':34s}{n / ours_s:12.1f}{ours_s:10.1f}")
+    print(f"{'':44s}{'examples/s':>12s}{'seconds':>10s}")
+    print(f"{'instructalign eval (whole process)':44s}{n / ours_s:12.1f}{ours_s:10.1f}")
     print(
-        f"{'original (forward per label)':34s}{n / original_s:12.1f}{original_s:10.1f}   predictions agree: {100 * agree:.1f}%"
+        f"{'original (forward per label, in-process)':44s}{n / original_s:12.1f}{original_s:10.1f}   predictions agree: {100 * agree:.1f}%"
     )
     if lm_eval:
         preds, secs = lm_eval
         agree_lm = sum(a == b for a, b in zip(ours, preds)) / n
         print(
-            f"{'lm-evaluation-harness':34s}{n / secs:12.1f}{secs:10.1f}   predictions agree: {100 * agree_lm:.1f}%"
+            f"{'lm-evaluation-harness (whole process)':44s}{n / secs:12.1f}{secs:10.1f}   predictions agree: {100 * agree_lm:.1f}%"
         )
-        print(f"ratio vs lm-evaluation-harness: {secs / ours_s:.2f}x")
-    print(
-        f"ratio vs original approach: {original_s / ours_s:.2f}x  (goal >= 3x, and faster than lm-evaluation-harness)"
-    )
+        print(f"ratio vs lm-evaluation-harness: {secs / ours_s:.2f}x  (goal >= 3x)")
+    print(f"ratio vs original approach: {original_s / ours_s:.2f}x")
 
 
 if __name__ == "__main__":

@@ -162,3 +162,37 @@ def test_correlation_reports_pearson_with_fisher_interval_and_spearman():
         correlation([1.0, 2.0, 3.0], [2.0, 1.0, 3.0])["r_lo"]
         != correlation([1.0, 2.0, 3.0], [2.0, 1.0, 3.0])["r_lo"]
     )  # NaN below n = 4
+
+
+def test_the_correlation_interval_labelled_95_covers_the_true_r_about_95_percent_of_the_time():
+    from instructalign.report.stats import correlation
+
+    rng = np.random.default_rng(3)
+    for n, rho in ((21, 0.6), (12, 0.0)):  # the transfer study's n, and a small null
+        hits = 0
+        for _ in range(600):
+            x = rng.normal(size=n)
+            y = rho * x + np.sqrt(1 - rho**2) * rng.normal(size=n)
+            c = correlation(list(x), list(y))
+            hits += c["r_lo"] <= rho <= c["r_hi"]
+        assert 0.925 <= hits / 600 <= 0.975, (n, rho, hits / 600)  # 95% +- 2.6 binomial SE
+
+
+def test_trigram_similarity_ranks_a_related_language_above_an_unrelated_one(nusax):
+    import csv
+
+    from instructalign.report.similarity import monolingual_similarity, ngram_profile, profile_cosine
+
+    assert profile_cosine(ngram_profile(["sama saja"]), ngram_profile(["sama saja"])) == pytest.approx(100)
+    assert profile_cosine(ngram_profile(["abc"]), ngram_profile(["xyz"])) == 0
+    texts = {}
+    for code, folder in (
+        ("jav", "javanese"),
+        ("sun", "sundanese"),
+        ("ind", "indonesian"),
+        ("eng", "english"),
+    ):
+        with open(nusax / "sentiment" / folder / "train.csv", encoding="utf-8") as f:
+            texts[code] = [row["text"] for row in csv.DictReader(f)]
+    sim = monolingual_similarity(texts, ["ind", "eng"], ["jav", "sun"])
+    assert sim[("ind", "jav")] > sim[("eng", "jav")] and sim[("jav", "ind")] == sim[("ind", "jav")]

@@ -75,3 +75,41 @@ def test_interpolate_evaluates_each_tuned_run_merged_at_four_alphas_and_lora_at_
     assert "aligned-no-replay@0.25" in names and "lora-no-replay@1" in names
     lora = next(d for d in plan if d.lora)
     assert lora.objectives == ("mt", "tlm", "xss") and lora.replay_share == 0.0
+
+
+def test_studies_share_a_run_that_trains_the_same_thing():
+    from instructalign.config import DemoRecipe, StudyConfig
+    from instructalign.study.designs import Design
+    from instructalign.study.run import run_folder
+
+    cfg, recipe = StudyConfig(runs="/r"), DemoRecipe()
+    by_study = {s: {d.name: run_folder(cfg, recipe, d, 0) for d in designs(s, 0.5)} for s in
+                ("replay", "interpolate", "transfer")}  # fmt: skip
+    assert (
+        by_study["replay"]["share-0.5"]
+        == by_study["interpolate"]["aligned+replay"]
+        == by_study["transfer"]["aligned+replay"]
+    )
+    assert by_study["replay"]["share-0"] == by_study["interpolate"]["aligned-no-replay"]
+    assert by_study["interpolate"]["lora-no-replay"] != by_study["interpolate"]["aligned-no-replay"]
+    assert run_folder(cfg, recipe, Design("x", ("mt",), 0.5), 0) != run_folder(
+        cfg, recipe, Design("x", ("mt",), 0.5), 1
+    )
+
+
+def test_transfer_study_pools_unseen_languages_of_three_tasks(cache, nusax, tmp_path, capsys):
+    out = tmp_path / "transfer"
+    assert main(["study", "transfer", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
+    with open(out / "transfer_points.csv", encoding="utf-8") as f:
+        points = list(csv.DictReader(f))
+    l3 = [p for p in points if p["role"] == "L3"]
+    assert len(l3) >= 10 and {p["task"] for p in l3} == {"nusax_senti", "sib200", "nusawrites_senti"}
+    assert all(p["sim_mono"] for p in points) and not any(
+        p["sim_chrf"] for p in points if p["task"] == "nusawrites_senti"
+    )
+    assert {p["lang"] for p in points if p["role"] == "contrast"} == {"fra", "deu", "swh", "yor", "vie"}
+    for task in ("sib200", "nusawrites_senti"):
+        assert "## Group means" in (out / task / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert f"n = {len(l3)} task-language points" in report and "Fisher z" in report
+    assert (out / "transfer.png").stat().st_size > 1000

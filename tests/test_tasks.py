@@ -91,19 +91,27 @@ def test_the_earlier_phrasings_stay_available_as_a_named_set(model_dir, nusax, t
     assert err.count("\n") == 1 and "no template set 'short' (named sets: extended)" in err
 
 
-def test_several_tasks_load_the_model_once_and_match_single_task_runs(model_dir, nusax, tmp_path, monkeypatch):
+def test_several_tasks_load_the_model_once_and_match_single_task_runs(
+    model_dir, nusax, tmp_path, monkeypatch
+):
     import instructalign.evaluate.run as run
 
     loads = []
     real = run.load_model
     monkeypatch.setattr(run, "load_model", lambda *a, **k: loads.append(a) or real(*a, **k))
-    data = f"nusax_senti={nusax},sib200={nusax.parent / 'sib200'},nusawrites_senti={nusax.parent / 'nusawrites'}"
+    data = (
+        f"nusax_senti={nusax},sib200={nusax.parent / 'sib200'},nusawrites_senti={nusax.parent / 'nusawrites'}"
+    )
     assert main(["eval", "--model", model_dir, "--task", "nusax_senti,sib200,nusawrites_senti", "--data", data,
                  "--langs", "jav,mad,rej", "--limit", "4", "--output", str(tmp_path / "all")]) == 0  # fmt: skip
     assert len(loads) == 1
     langs = {t: set(json.loads((tmp_path / "all" / t / "results.json").read_text())["tasks"][t])
              for t in ("nusax_senti", "sib200", "nusawrites_senti")}  # fmt: skip
-    assert langs == {"nusax_senti": {"jav", "mad"}, "sib200": {"jav"}, "nusawrites_senti": {"jav", "mad", "rej"}}
+    assert langs == {
+        "nusax_senti": {"jav", "mad"},
+        "sib200": {"jav"},
+        "nusawrites_senti": {"jav", "mad", "rej"},
+    }
     assert main(["eval", "--model", model_dir, "--task", "sib200", "--data", str(nusax.parent / "sib200"),
                  "--langs", "jav", "--limit", "4", "--output", str(tmp_path / "one")]) == 0  # fmt: skip
     scores = [[x for line in (d / "predictions.jsonl").read_text().splitlines() for x in json.loads(line)["scores"]]
@@ -114,11 +122,16 @@ def test_several_tasks_load_the_model_once_and_match_single_task_runs(model_dir,
 @pytest.mark.parametrize(
     "data, message",
     [
-        ("nusax_senti={nusax}", "--data nusax_senti={nusax}: no folder for sib200; give TASK=PATH for each task"),
+        (
+            "nusax_senti={nusax}",
+            "--data nusax_senti={nusax}: no folder for sib200; give TASK=PATH for each task",
+        ),
         ("{nusax}", "sentiment/acehnese/test.csv"),  # one folder for both: sib200's files are not there
     ],
 )
-def test_several_tasks_check_every_folder_before_the_model_loads(data, message, model_dir, nusax, tmp_path, capsys):
+def test_several_tasks_check_every_folder_before_the_model_loads(
+    data, message, model_dir, nusax, tmp_path, capsys
+):
     data, message = data.format(nusax=nusax), message.format(nusax=nusax)
     code = main(["eval", "--model", model_dir, "--task", "nusax_senti,sib200", "--data", data,
                  "--output", str(tmp_path / "o")])  # fmt: skip

@@ -241,7 +241,7 @@ class DemoConfig:
     """Worker processes for a seed's independent runs and evaluations (1: in this process, with progress bars)."""
 
 
-STUDIES = ("objectives", "replay", "interpolate")
+STUDIES = ("objectives", "replay", "interpolate", "transfer")
 
 
 @dataclass
@@ -254,8 +254,13 @@ class StudyConfig(DemoConfig):
     """Folder of trained runs and their evaluations, found by a hash of their settings and shared by the studies
     that name it (default: OUTPUT/runs). The interpolate study's replay-only and aligned runs are the replay
     study's, for instance."""
-    study: Literal["objectives", "replay", "interpolate"] = field(default="objectives", metadata=YAML_ONLY)
-    """The study: objectives (mt, tlm, xss, mlm alone and all), replay (share of the mix) or interpolate (α)."""
+    nusawrites: str | None = None
+    """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder)."""
+    study: Literal["objectives", "replay", "interpolate", "transfer"] = field(
+        default="objectives", metadata=YAML_ONLY
+    )
+    """The study: objectives (mt, tlm, xss, mlm alone and all), replay (share of the mix), interpolate (α) or
+    transfer (three tasks, unseen-language gain against similarity)."""
 
 
 @dataclass(frozen=True)

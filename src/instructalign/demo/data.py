@@ -34,9 +34,14 @@ def align_source(cfg: DemoConfig, nusax: Path) -> tuple[str, str]:
     test sentences never enter: the split excludes the one, the other is a different corpus)."""
     if cfg.align_data == "nusax":
         return str(nusax), "train"
+    return str(sib200_folder(cfg, nusax)), "train+dev"
+
+
+def sib200_folder(cfg: DemoConfig, nusax: Path) -> Path:
+    """--sib200, else $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder."""
     for candidate in (cfg.sib200, os.environ.get("INSTRUCTALIGN_SIB200"), str(nusax.parent / "sib200")):
         if candidate and is_sib200_folder(Path(candidate)):
-            return candidate, "train+dev"
+            return Path(candidate)
     where = cfg.sib200 or nusax.parent / "sib200"
     raise UserError(f"{where}: not a SIB-200 folder (<lang>_<Script>/train.tsv); pass --sib200 PATH")
 

@@ -96,14 +96,16 @@ def run_seed(
     return {name: str(folder) for name, folder in evals.items()}
 
 
-def compare_runs(eval_dirs: dict[str, list[str]], title: str, out: Path, similarity_data=None) -> dict:
+def compare_runs(
+    eval_dirs: dict[str, list[str]], title: str, out: Path, similarity_data=None, roles: str = ROLES
+) -> dict:
     """The report over every run's eval folders (one per seed), against the base and the replay-only control."""
     return make_report(
         ReportConfig(
             run=[f"{name}={','.join(folders)}" for name, folders in eval_dirs.items()],
             baseline=BASELINE,
             control=CONTROL,
-            roles=ROLES,
+            roles=roles,
             similarity_data=similarity_data,
             title=title,
             output=str(out),

@@ -85,7 +85,9 @@ def data_roots(value: str | None, names: list[str]) -> dict[str, str | None]:
     for part in value.split(","):
         name, sep, path = part.partition("=")
         if not sep or not name.strip() or not path.strip():
-            raise UserError(f"--data {value}: '{part}' is not TASK=PATH; give one PATH or TASK=PATH,TASK=PATH")
+            raise UserError(
+                f"--data {value}: '{part}' is not TASK=PATH; give one PATH or TASK=PATH,TASK=PATH"
+            )
         roots[name.strip()] = path.strip()
     missing = [n for n in names if n not in roots]
     extra = [n for n in roots if n not in names]
@@ -114,7 +116,9 @@ def prepare(cfg: EvalConfig, name: str, root: str | None, output: Path, several:
     check_writable(output)
     if task.kind == "classification":
         if not langs:
-            raise UserError(f"--langs: none of them is in task {task.name} (it has {','.join(task.languages)})")
+            raise UserError(
+                f"--langs: none of them is in task {task.name} (it has {','.join(task.languages)})"
+            )
         data = {lang: load_examples(task, root, lang, cfg.limit) for lang in langs}
     else:
         data = load_bitext_rows(task, root)[: cfg.limit or None]

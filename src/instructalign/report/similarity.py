@@ -1,12 +1,19 @@
-"""Language similarity from parallel text: chrF between translations of the same sentences.
+"""Language similarity, two measures.
 
-chrF over a few hundred sentences costs about half a second per pair, so values are cached on disk
-(`$INSTRUCTALIGN_CACHE/similarity`), keyed by the file contents, split and pair.
+- From parallel text: chrF between translations of the same sentences. chrF over a few hundred sentences
+  costs about half a second per pair, so values are cached on disk (`$INSTRUCTALIGN_CACHE/similarity`),
+  keyed by the file contents, split and pair.
+- From monolingual text alone (for languages without a translation of shared sentences): cosine between
+  the languages' character trigram profiles (counts over lowercased text with word boundaries marked),
+  x100. Cheap, so not cached.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..data.bitext import bitext_files, read_bitext
@@ -52,3 +59,34 @@ def read_cache(path: Path) -> dict:
         return json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return {}
+
+
+def ngram_profile(texts: Iterable[str], n: int = 3) -> Counter:
+    """Counts of the character n-grams of lowercased text, each word padded with spaces."""
+    profile: Counter = Counter()
+    for text in texts:
+        padded = f" {' '.join(text.lower().split())} "
+        profile.update(padded[i : i + n] for i in range(len(padded) - n + 1))
+    return profile
+
+
+def profile_cosine(a: Counter, b: Counter) -> float:
+    """Cosine of two n-gram count profiles, x100 (0: no n-gram shared, 100: the same distribution)."""
+    dot = sum(count * b[gram] for gram, count in a.items() if gram in b)
+    norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
+    return 100 * dot / norm if norm else 0.0
+
+
+def monolingual_similarity(
+    texts: dict[str, list[str]], langs: list[str], against: list[str]
+) -> dict[tuple[str, str], float]:
+    """Trigram-profile cosine of every language in `langs` with every one in `against` (both ways)."""
+    profiles = {
+        lang: ngram_profile(texts[lang]) for lang in dict.fromkeys([*langs, *against]) if texts.get(lang)
+    }
+    sim = {}
+    for a in langs:
+        for b in against:
+            if a != b and a in profiles and b in profiles:
+                sim[(a, b)] = sim[(b, a)] = profile_cosine(profiles[a], profiles[b])
+    return sim

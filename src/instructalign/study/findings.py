@@ -22,11 +22,15 @@ def size_factor(recipe: DemoRecipe) -> float:
     return max(0.1, (recipe.d_model / 192) ** 2 * recipe.n_layer / 3)
 
 
-def estimate_minutes(recipe: DemoRecipe, n_runs: int, n_evals: int, seeds: int, jobs: int) -> float:
-    """Rough wall time with nothing cached: bases, then trainings and evaluations spread over `jobs`."""
+def estimate_minutes(
+    recipe: DemoRecipe, n_runs: int, n_evals: int, seeds: int, jobs: int, extra_prompts: int = 0
+) -> float:
+    """Rough wall time with nothing cached: bases, then trainings and evaluations (NusaX, and
+    `extra_prompts` more per model) spread over `jobs`."""
     f = size_factor(recipe)
     base = (recipe.base_full_steps + recipe.base_target_steps) * BASE_STEP_2_THREADS * f
     prompts = NUSAX_LANGUAGES * (recipe.eval_limit or NUSAX_TEST) * 3 * len(recipe.eval_prompt_langs)
+    prompts += extra_prompts
     work = n_runs * recipe.stage_steps * TRAIN_STEP_1_THREAD * f
     work += n_evals * prompts / EVAL_PROMPTS_PER_SECOND_1_THREAD * f
     return seeds * (base + work / max(1, min(jobs, 2))) / 60

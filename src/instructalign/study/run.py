@@ -30,6 +30,19 @@ from ..report.tables import fmt_delta
 from ..train import train
 from .designs import LORA_LR_FACTOR, Design, designs, run_names
 from .findings import estimate_minutes, findings, study_table, write_study_outputs
+from .transfer import (
+    EXTRA_TASKS,
+    ROLES,
+    check_transfer,
+    correlations,
+    evaluate_tasks,
+    extra_prompts,
+    task_folders,
+    tasks_dir,
+    transfer_notes,
+    transfer_points,
+    write_transfer_outputs,
+)
 
 
 def runs_root(cfg: StudyConfig, seed: int) -> Path:
@@ -75,16 +88,15 @@ def merged(base: Path, tuned: Path, alpha: float, out: Path) -> None:
     merge(MergeConfig(base=str(base), tuned=str(tuned), alpha=alpha, output=str(out)))
 
 
-def seed_jobs(cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: Path, seed: int, console):
+def seed_jobs(
+    cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: Path, seed: int, console, folders
+):
     """The seed's training, merging and evaluation jobs (finished ones left out) and every eval folder."""
     base, base_data = base_model(nusax, recipe, seed, console)
     eval_name = f"eval-{cfg.split}-{recipe.eval_limit or 'all'}"
     base_dir = runs_root(cfg, seed) / base.parent.name
     jobs, evals = [], {BASE: base_dir / eval_name}
-    if not (base_dir / eval_name / "results.json").is_file():
-        jobs.append(
-            Job(f"eval {BASE}", evaluate_model, (base, nusax, recipe, cfg.split, base_dir / eval_name))
-        )
+    jobs += eval_jobs(cfg, recipe, BASE, base, None, evals[BASE], nusax, folders)
     for design in plan:
         folder = run_folder(cfg, recipe, design, seed)
         trained = None
@@ -101,11 +113,21 @@ def seed_jobs(cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: P
                     )
                     after = jobs[-1].name
             evals[name] = folder / f"{eval_name}{'' if alpha is None else f'-{alpha:g}'}"
-            if not (evals[name] / "results.json").is_file():
-                jobs.append(
-                    Job(f"eval {name}", evaluate_model, (model, nusax, recipe, cfg.split, evals[name]), after)
-                )
+            jobs += eval_jobs(cfg, recipe, name, model, after, evals[name], nusax, folders)
     return jobs, evals
+
+
+def eval_jobs(cfg, recipe, name: str, model: Path, after, out: Path, nusax: Path, folders) -> list[Job]:
+    """A model's NusaX evaluation, and for the transfer study its SIB-200 + NusaWrites one (unless done)."""
+    jobs = []
+    if not (out / "results.json").is_file():
+        jobs.append(Job(f"eval {name}", evaluate_model, (model, nusax, recipe, cfg.split, out), after))
+    extra = tasks_dir(out)
+    if folders and not all((extra / t / "results.json").is_file() for t in EXTRA_TASKS):
+        jobs.append(
+            Job(f"eval tasks {name}", evaluate_tasks, (model, folders, recipe, cfg.split, extra), after)
+        )
+    return jobs
 
 
 def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = None) -> dict:
@@ -113,15 +135,18 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
     nusax = check_demo(cfg, recipe)
     plan = designs(cfg.study, recipe.replay_share)
     names = [BASE] + [name for name, _, _ in run_names(cfg.study, plan)]
-    minutes = estimate_minutes(recipe, len(plan), len(names), cfg.seeds, cfg.jobs)
+    extra = extra_prompts(recipe) if cfg.study == "transfer" else 0
+    minutes = estimate_minutes(recipe, len(plan), len(names), cfg.seeds, cfg.jobs, extra)
     console.print(
         f"study {cfg.study}: {len(plan)} continual runs ({', '.join(d.name for d in plan)}), "
         f"{len(names)} models to evaluate (the base included), "
         f"x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core CPU if nothing is cached"
     )
+    folders = task_folders(cfg, nusax) if cfg.study == "transfer" else None
+    texts = check_transfer(folders, recipe, cfg.split) if folders else None
     start, eval_dirs = time.perf_counter(), {name: [] for name in names}
     for seed in range(cfg.seeds):
-        jobs, evals = seed_jobs(cfg, recipe, plan, nusax, seed, console)
+        jobs, evals = seed_jobs(cfg, recipe, plan, nusax, seed, console, folders)
         console.rule(f"seed {seed}: {len(jobs)} jobs to run")
         run_jobs(jobs, cfg.jobs, runs_root(cfg, seed) / "logs", console)
         for name in names:
@@ -129,6 +154,8 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
     report = compare_runs(eval_dirs, f"InstructAlign study: {cfg.study}", Path(cfg.output))
     rows = study_table(report, run_names(cfg.study, plan))
     report["notes"] = findings(cfg, recipe, report, rows, time.perf_counter() - start)
+    if folders:
+        report["notes"] += transfer_findings(cfg, report, eval_dirs, folders, texts)
     write_report(report, cfg.output)
     write_study_outputs(cfg, report, rows)
     record = {"study": cfg.study, "seeds": cfg.seeds, "quick": cfg.quick, "split": cfg.split, "rows": rows}
@@ -138,6 +165,24 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
     for note in report["notes"][2:]:
         console.print(note.replace("**", ""))
     return record
+
+
+def transfer_findings(
+    cfg: StudyConfig, report: dict, eval_dirs: dict, folders: dict, texts: dict
+) -> list[str]:
+    """Each extra task's report in OUTPUT/<task>/, then the pooled unseen-language analysis and its figure."""
+    reports = {"nusax_senti": report}
+    for task in EXTRA_TASKS:
+        dirs = {
+            name: [str(tasks_dir(Path(d)) / task) for d in seed_dirs] for name, seed_dirs in eval_dirs.items()
+        }
+        out = Path(cfg.output) / task
+        reports[task] = compare_runs(dirs, f"InstructAlign transfer study: {task}", out, roles=ROLES[task])
+        write_report(reports[task], out)
+    points = transfer_points(reports, folders, texts)
+    corr = correlations(points)
+    write_transfer_outputs(Path(cfg.output), points, corr)
+    return transfer_notes(points, corr, reports, cfg.seeds)
 
 
 def results_table(study: str, rows: list[dict]) -> Table:
