@@ -218,8 +218,9 @@ def transfer_notes(points: list[dict], corr: dict, reports: dict[str, dict], see
     else:
         verdict = "not shown: the interval of r includes 0"
     lines = [
-        f"**Transfer study** ({seeds} seed(s); weighted F1 x100; intervals 95%, Student-t over seeds per language "
-        "and group). Per task and group:",
+        f"**Transfer study** ({seeds} seed(s); weighted F1 x100; 95% intervals, "
+        f"{'Student-t over the paired seeds' if seeds > 1 else 'paired bootstrap over test sentences'}). "
+        "Per task and group:",
         group_table(reports),
         f"**Pooled unseen languages** (n = {n_l3} task-language points: NusaX, NusaWrites and SIB-200 L3). "
         f"L3 gain of {ALIGNED} over the control: mean {np.mean(l3_gain):+.1f} (range {min(l3_gain):+.1f} to "
