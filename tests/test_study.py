@@ -113,3 +113,38 @@ def test_transfer_study_pools_unseen_languages_of_three_tasks(cache, nusax, tmp_
     report = (out / "report.md").read_text()
     assert f"n = {len(l3)} task-language points" in report and "Fisher z" in report
     assert (out / "transfer.png").stat().st_size > 1000
+
+
+def test_scale_sizes_span_eight_times_the_parameters_and_the_count_is_exact():
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from instructalign.config import DemoRecipe
+    from instructalign.study.scale import parameters, size_recipes
+
+    recipes = list(size_recipes(DemoRecipe(), quick=False).values())
+    for r in recipes:
+        config = GPT2Config(vocab_size=r.vocab_size, n_positions=r.n_positions, n_embd=r.d_model,
+                            n_layer=r.n_layer, n_head=r.n_head)  # fmt: skip
+        assert parameters(r) == GPT2LMHeadModel(config).num_parameters()
+    assert parameters(recipes[-1]) >= 8 * parameters(recipes[0])
+
+
+def test_scale_study_sweeps_the_rate_on_valid_then_compares_on_test(cache, nusax, tmp_path, capsys):
+    out = tmp_path / "scale"
+    assert main(["study", "scale", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "swept on valid" in printed and "about" in printed
+    with open(out / "sweep.csv", encoding="utf-8") as f:
+        sweep = list(csv.DictReader(f))
+    table = rows(out)
+    assert [r["size"] for r in table] == ["s", "m", "l"] and len(sweep) == 3 * 2
+    for r in table:  # each size keeps a rate from its own sweep
+        assert r["lr"] in {s["lr"] for s in sweep if s["size"] == r["size"]}
+    assert (
+        "seed 0: 3 jobs to run" in printed
+    )  # the chosen rate's trainings are reused: only the test evals run
+    assert (out / "scale.png").stat().st_size > 1000 and "Does the L2 gain grow with size?" in (
+        out / "report.md"
+    ).read_text()
+    for size in ("s", "m", "l"):
+        assert "## Group means" in (out / f"size-{size}" / "report.md").read_text()

@@ -241,7 +241,7 @@ class DemoConfig:
     """Worker processes for a seed's independent runs and evaluations (1: in this process, with progress bars)."""
 
 
-STUDIES = ("objectives", "replay", "interpolate", "transfer")
+STUDIES = ("objectives", "replay", "interpolate", "transfer", "scale")
 
 
 @dataclass
@@ -256,11 +256,11 @@ class StudyConfig(DemoConfig):
     study's, for instance."""
     nusawrites: str | None = None
     """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder)."""
-    study: Literal["objectives", "replay", "interpolate", "transfer"] = field(
+    study: Literal["objectives", "replay", "interpolate", "transfer", "scale"] = field(
         default="objectives", metadata=YAML_ONLY
     )
-    """The study: objectives (mt, tlm, xss, mlm alone and all), replay (share of the mix), interpolate (α) or
-    transfer (three tasks, unseen-language gain against similarity)."""
+    """The study: objectives (mt, tlm, xss, mlm alone and all), replay (share of the mix), interpolate (α),
+    transfer (three tasks, unseen-language gain against similarity) or scale (three model sizes)."""
 
 
 @dataclass(frozen=True)

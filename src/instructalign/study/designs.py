@@ -42,7 +42,7 @@ def designs(study: str, replay_share: float) -> list[Design]:
             Design("aligned-no-replay", demo, 0.0),
             Design("lora-no-replay", demo, 0.0, lora=True),
         ]
-    if study == "transfer":  # the demo's two continual runs, evaluated on three tasks
+    if study in ("transfer", "scale"):  # the demo's two continual runs (on three tasks; at three sizes)
         return [control, Design("aligned+replay", ("mt", "tlm", "xss"), replay_share)]
     raise ValueError(f"unknown study {study!r}")
 

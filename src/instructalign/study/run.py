@@ -30,6 +30,7 @@ from ..report.tables import fmt_delta
 from ..train import train
 from .designs import LORA_LR_FACTOR, Design, designs, run_names
 from .findings import estimate_minutes, findings, study_table, write_study_outputs
+from .scale import run_scale
 from .transfer import (
     EXTRA_TASKS,
     ROLES,
@@ -132,6 +133,8 @@ def eval_jobs(cfg, recipe, name: str, model: Path, after, out: Path, nusax: Path
 
 def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = None) -> dict:
     console = console or Console()
+    if cfg.study == "scale":
+        return run_scale(cfg, recipe, console, seed_jobs)
     nusax = check_demo(cfg, recipe)
     plan = designs(cfg.study, recipe.replay_share)
     names = [BASE] + [name for name, _, _ in run_names(cfg.study, plan)]

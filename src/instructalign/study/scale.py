@@ -1,0 +1,279 @@
+"""`instructalign study scale`: is the L2 gain over the control larger for larger models?
+
+The stand-in at three sizes (the largest about 8x the smallest in parameters), each with its own base built
+the same way. A recipe tuned at one size confounds the comparison, so each size first picks its
+continual-tuning learning rate on the valid split (seed 0, the same sweep of 0.5x, 1x and 2x the demo's rate,
+by aligned+replay's L2 weighted F1; the control trains at the same rate). Only then are control and
+aligned+replay compared on test, over the seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from ..config import DemoRecipe, StudyConfig
+from ..demo.jobs import Job, run_jobs
+from ..demo.run import check_demo, compare_runs
+from ..files import write_atomically, write_json
+from ..report import write_report
+from ..report.render import to_html, to_markdown, write_csv
+from ..report.stats import t_interval
+from ..report.tables import fmt_delta
+from .designs import CONTROL, designs
+from .findings import estimate_minutes
+
+ALIGNED, BASE = "aligned+replay", "base"
+SIZES = {"0.8M": (96, 3, 4), "2.2M": (192, 3, 4), "6.4M": (320, 4, 5)}  # d_model, n_layer, n_head
+QUICK_SIZES = {"s": (32, 2, 2), "m": (64, 2, 2), "l": (128, 2, 2)}
+LR_FACTORS = (0.5, 1.0, 2.0)
+QUICK_LR_FACTORS = (1.0, 2.0)  # --quick: a smoke test of the pipeline, two rates
+
+
+def lr_factors(quick: bool) -> tuple[float, ...]:
+    return QUICK_LR_FACTORS if quick else LR_FACTORS
+
+
+def size_recipes(recipe: DemoRecipe, quick: bool) -> dict[str, DemoRecipe]:
+    sizes = QUICK_SIZES if quick else SIZES
+    return {label: replace(recipe, d_model=d, n_layer=n, n_head=h) for label, (d, n, h) in sizes.items()}
+
+
+def parameters(recipe: DemoRecipe) -> int:
+    """Parameters of the stand-in at this shape (GPT-2: tied embeddings, learned positions)."""
+    d, v, p = recipe.d_model, recipe.vocab_size, recipe.n_positions
+    return v * d + p * d + recipe.n_layer * (12 * d * d + 13 * d) + 2 * d
+
+
+def prefixed(jobs: list[Job], prefix: str) -> list[Job]:
+    """The same jobs under names unique across sizes and learning rates."""
+    return [replace(j, name=f"{prefix} {j.name}", after=j.after and f"{prefix} {j.after}") for j in jobs]
+
+
+def group_score(eval_dir: Path, role: str) -> float:
+    return json.loads((eval_dir / "results.json").read_text("utf-8"))["groups"][role]["weighted_f1"]
+
+
+def sweep(
+    cfg: StudyConfig, recipes: dict[str, DemoRecipe], nusax: Path, console, seed_jobs
+) -> tuple[dict, list]:
+    """Each size's learning rate chosen on valid (seed 0); returns {size: recipe} and the sweep's rows."""
+    valid = replace(cfg, split="valid")
+    plan = designs("scale", recipes[next(iter(recipes))].replay_share)
+    jobs, evals = [], {}
+    for label, recipe in recipes.items():
+        for factor in lr_factors(cfg.quick):
+            r = replace(recipe, stage_lr=recipe.stage_lr * factor)
+            js, evals[(label, factor)] = seed_jobs(valid, r, plan, nusax, 0, console, None)
+            if factor != lr_factors(cfg.quick)[0]:
+                js = [j for j in js if j.name != f"eval {BASE}"]  # one base per size, evaluated once
+            jobs += prefixed(js, f"{label} lr x{factor:g}")
+    console.rule(f"learning-rate sweep on valid (seed 0): {len(jobs)} jobs to run")
+    run_jobs(jobs, cfg.jobs, Path(cfg.runs or Path(cfg.output) / "runs") / "sweep-logs", console)
+    rows, chosen = [], {}
+    for label, recipe in recipes.items():
+        scores = {}
+        for factor in lr_factors(cfg.quick):
+            e = evals[(label, factor)]
+            scores[factor] = group_score(e[ALIGNED], "L2")
+            rows.append(
+                {
+                    "size": label,
+                    "lr": recipe.stage_lr * factor,
+                    "L2 aligned+replay": scores[factor],
+                    "L2 control": group_score(e[CONTROL], "L2"),
+                    "L1 aligned+replay": group_score(e[ALIGNED], "L1"),
+                }
+            )
+        best = max(lr_factors(cfg.quick), key=lambda f: scores[f])
+        chosen[label] = replace(recipe, stage_lr=recipe.stage_lr * best)
+    return chosen, rows
+
+
+def run_scale(cfg: StudyConfig, recipe: DemoRecipe, console: Console, seed_jobs) -> dict:
+    nusax = check_demo(cfg, recipe)
+    start = time.perf_counter()
+    recipes = size_recipes(recipe, cfg.quick)
+    plan = designs("scale", recipe.replay_share)
+    factors = lr_factors(cfg.quick)
+    minutes = sum(
+        estimate_minutes(r, len(plan) * len(factors), 1 + len(plan) * len(factors), 1, cfg.jobs)
+        + estimate_minutes(r, len(plan), 1 + len(plan), cfg.seeds, cfg.jobs)
+        for r in recipes.values()
+    )
+    console.print(
+        f"study scale: sizes {', '.join(f'{k} ({parameters(r) / 1e6:.1f}M parameters)' for k, r in recipes.items())}; "
+        f"learning rate x{', x'.join(f'{f:g}' for f in factors)} of {recipe.stage_lr:g} swept on valid (seed 0), "
+        f"then control vs aligned+replay on {cfg.split} x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core "
+        "CPU if nothing is cached"
+    )
+    chosen, sweep_rows = sweep(cfg, recipes, nusax, console, seed_jobs)
+    names = [BASE, CONTROL, ALIGNED]
+    eval_dirs = {label: {n: [] for n in names} for label in chosen}
+    for seed in range(cfg.seeds):
+        jobs = []
+        for label, r in chosen.items():
+            js, evals = seed_jobs(cfg, r, plan, nusax, seed, console, None)
+            jobs += prefixed(js, label)
+            for n in names:
+                eval_dirs[label][n].append(str(evals[n]))
+        console.rule(f"seed {seed}: {len(jobs)} jobs to run")
+        run_jobs(
+            jobs, cfg.jobs, Path(cfg.runs or Path(cfg.output) / "runs") / f"seed{seed}" / "logs", console
+        )
+    reports = {}
+    for label, dirs in eval_dirs.items():
+        out = Path(cfg.output) / f"size-{label}"
+        reports[label] = compare_runs(dirs, f"InstructAlign scale study: {label}", out)
+        write_report(reports[label], out)
+    rows = scale_rows(chosen, reports, eval_dirs)
+    write_outputs(cfg, recipe, rows, sweep_rows, time.perf_counter() - start)
+    record = {"study": "scale", "seeds": cfg.seeds, "quick": cfg.quick, "split": cfg.split, "rows": rows}
+    record |= {"sweep": sweep_rows, "recipes": {k: asdict(r) for k, r in chosen.items()}}
+    record |= {"minutes": (time.perf_counter() - start) / 60}
+    write_json(Path(cfg.output) / "study_summary.json", record)
+    for line in notes(cfg, rows, sweep_rows, record["minutes"] * 60)[1:]:
+        console.print(line.replace("**", ""))
+    return record
+
+
+def scale_rows(chosen: dict, reports: dict, eval_dirs: dict) -> list[dict]:
+    """Per size: parameters, chosen lr, and the group changes with their intervals; the per-seed L2 gains."""
+    rows = []
+    for label, r in chosen.items():
+        groups = {g["role"]: g for g in reports[label]["groups"]}
+        per_seed = [
+            group_score(Path(a), "L2") - group_score(Path(c), "L2")
+            for a, c in zip(eval_dirs[label][ALIGNED], eval_dirs[label][CONTROL])
+        ]
+        rows.append(
+            {
+                "size": label,
+                "parameters": parameters(r),
+                "lr": r.stage_lr,
+                "L2 vs control": groups["L2"].get(f"{ALIGNED} vs {CONTROL}"),
+                "L1 vs base": groups["L1"].get(f"{ALIGNED} vs {BASE}"),
+                "L2 control vs base": groups["L2"].get(f"{CONTROL} vs {BASE}"),
+                "L2 gain per seed": per_seed,
+            }
+        )
+    return rows
+
+
+def trend(rows: list[dict]) -> dict:
+    """Largest minus smallest size's L2 gain over the control, paired by seed (Student-t, 95%)."""
+    diffs = np.subtract(rows[-1]["L2 gain per seed"], rows[0]["L2 gain per seed"])
+    lo, hi = t_interval(diffs) if len(diffs) >= 2 else (float("nan"), float("nan"))
+    return {
+        "delta": float(diffs.mean()),
+        "lo": lo,
+        "hi": hi,
+        "method": "Student-t over seeds",
+        "n": len(diffs),
+    }
+
+
+def notes(cfg: StudyConfig, rows: list[dict], sweep_rows: list[dict], seconds: float) -> list[str]:
+    header = ["size", "parameters", "lr (chosen on valid)", "L2: aligned+replay − control", "L1: aligned+replay − base",
+              "L2: control − base"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        cells = [r["size"], f"{r['parameters'] / 1e6:.2f}M", f"{r['lr']:g}"]
+        cells += [
+            fmt_delta(r[k]) if r[k] else "—" for k in ("L2 vs control", "L1 vs base", "L2 control vs base")
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    sweep_lines = [
+        "| size | lr | L2 aligned+replay | L2 control | L1 aligned+replay |",
+        "|---|---|---|---|---|",
+    ]
+    for s in sweep_rows:
+        sweep_lines.append(
+            f"| {s['size']} | {s['lr']:g} | {100 * s['L2 aligned+replay']:.1f} | {100 * s['L2 control']:.1f} | "
+            f"{100 * s['L1 aligned+replay']:.1f} |"
+        )
+    t = trend(rows)
+    if math.isnan(t["lo"]):
+        verdict = "needs at least 2 seeds for an interval"
+    elif t["lo"] > 0:
+        verdict = "the gain is larger for the largest model (interval above 0)"
+    elif t["hi"] < 0:
+        verdict = "the gain is smaller for the largest model (interval below 0)"
+    else:
+        verdict = "not shown (the interval includes 0)"
+    return [
+        "Scale study",
+        f"**Study scale** ({cfg.seeds} seed(s), {cfg.split} split; weighted F1 x100, 95% intervals"
+        f"{'; quick mode: numbers mean little' if cfg.quick else ''}). Each size's learning rate was chosen on "
+        "valid first (below); the test comparison uses only that rate.",
+        "\n".join(lines),
+        f"**Does the L2 gain grow with size?** Largest minus smallest size, paired by seed: "
+        f"{100 * t['delta']:+.1f} [{100 * t['lo']:+.1f}, {100 * t['hi']:+.1f}] — {verdict}.",
+        "**Learning-rate sweep** (valid split, seed 0, weighted F1 x100; the lr with the highest L2 aligned+replay "
+        "score is kept):",
+        "\n".join(sweep_lines),
+        "**What the miniature can tell.** These models know only NusaX text (a few hundred sentences per language) "
+        f"and span {rows[0]['parameters'] / 1e6:.1f}M–{rows[-1]['parameters'] / 1e6:.1f}M parameters; BLOOMZ-560m to 7B differ in multilingual pretraining, not only size, so a "
+        "trend here (or its absence) says how the method's gain depends on capacity at fixed data, not what "
+        f"a 7B model will gain. Time: {seconds / 60:.1f} min. Figure: scale.png; table: study.csv; each size's "
+        "report in size-<size>/report.md.",
+    ]
+
+
+def write_outputs(
+    cfg: StudyConfig, recipe: DemoRecipe, rows: list[dict], sweep_rows: list[dict], seconds: float
+) -> None:
+    out = Path(cfg.output)
+    keys = ("L2 vs control", "L1 vs base", "L2 control vs base")
+    header = ["size", "parameters", "lr"] + [f"{k} {p}" for k in keys for p in ("delta", "lo", "hi")]
+    body = [
+        [r["size"], str(r["parameters"]), f"{r['lr']:g}"]
+        + [f"{100 * r[k][p]:.2f}" if r[k] else "" for k in keys for p in ("delta", "lo", "hi")]
+        for r in rows
+    ]
+    write_csv(out / "study.csv", header, body)
+    write_csv(
+        out / "sweep.csv",
+        ["size", "lr", "L2 aligned+replay", "L2 control", "L1 aligned+replay"],
+        [[s["size"], f"{s['lr']:g}"] + [f"{100 * s[k]:.2f}" for k in list(s)[2:]] for s in sweep_rows],
+    )
+    image = figure(rows)
+    write_atomically(out / "scale.png", image)
+    text = notes(cfg, rows, sweep_rows, seconds)
+    blocks = [("h1", "InstructAlign study: scale")] + [("p", t) for t in text[1:]] + [("img", "scale.png")]
+    write_atomically(out / "report.md", to_markdown(blocks))
+    write_atomically(out / "report.html", to_html(blocks, {"scale.png": image}))
+
+
+def figure(rows: list[dict]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..report.plots import save
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for key, label in (
+        ("L2 vs control", "L2: aligned+replay − control"),
+        ("L1 vs base", "L1: aligned+replay − base"),
+    ):
+        pts = [(r["parameters"], r[key]) for r in rows if r[key]]
+        xs, cs = [p for p, _ in pts], [c for _, c in pts]
+        yerr = None
+        if not any(math.isnan(c["lo"]) for c in cs):
+            yerr = [[100 * (c["delta"] - c["lo"]) for c in cs], [100 * (c["hi"] - c["delta"]) for c in cs]]
+        ax.errorbar(xs, [100 * c["delta"] for c in cs], yerr=yerr, fmt="o-", capsize=3, label=label)
+    ax.set_xscale("log")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("parameters")
+    ax.set_ylabel("weighted F1 change (x100, 95% CI)")
+    ax.set_title("study scale: gain by model size")
+    ax.legend(fontsize=8)
+    return save(fig, plt)
