@@ -141,7 +141,7 @@ def test_scale_study_sweeps_the_rate_on_valid_then_compares_on_test(cache, nusax
     for r in table:  # each size keeps a rate from its own sweep
         assert r["lr"] in {s["lr"] for s in sweep if s["size"] == r["size"]}
     assert (
-        "seed 0: 3 jobs to run" in printed
+        "seed 0: 9 jobs to run" in printed
     )  # the chosen rate's trainings are reused: only the test evals run
     assert (out / "scale.png").stat().st_size > 1000 and "Does the L2 gain grow with size?" in (
         out / "report.md"
