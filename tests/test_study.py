@@ -148,3 +148,34 @@ def test_scale_study_sweeps_the_rate_on_valid_then_compares_on_test(cache, nusax
     ).read_text()
     for size in ("s", "m", "l"):
         assert "## Group means" in (out / f"size-{size}" / "report.md").read_text()
+
+
+def test_a_study_runs_on_a_users_model_given_in_a_config(cache, nusax, tmp_path, capsys):
+    import tiny
+
+    model = tiny.save(tiny.bloom(), tmp_path / "bloom")
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text(
+        "".join(json.dumps({"prompt": f"Say {w}.", "target": w}) + "\n" for w in ("yes", "no", "ok"))
+    )
+    config = tmp_path / "mine.yaml"
+    config.write_text(
+        f"study:\n  base_model: {model}\n  replay_data: {replay}\ndemo:\n  eval_limit: 4\n"
+    )
+    out = tmp_path / "mine"
+    args = ["study", "replay", "--quick", "--config", str(config), "--data", str(nusax), "--output", str(out)]
+    assert main(args) == 0
+    table = rows(out)
+    assert len(table) == 6 and all(r["L2 vs control delta"] for r in table if r["run"] != "replay-only")
+    trained = json.loads(next(out.glob("runs/seed0/mt+tlm+xss-r0.5-*/model/final/config.json")).read_text())
+    assert trained["model_type"] == "bloom"  # the user's model was tuned, not the stand-in
+    assert main(args) == 0 and "seed 0: 0 jobs to run" in capsys.readouterr().out
+
+
+def test_a_users_model_without_its_replay_data_is_one_line(nusax, tmp_path, capsys):
+    assert main(["study", "replay", "--base-model", "bigscience/bloomz-560m", "--data", str(nusax),
+                 "--output", str(tmp_path / "o")]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert (
+        err.count("\n") == 1 and "--base-model needs --replay-data" in err and not (tmp_path / "o").exists()
+    )

@@ -254,6 +254,12 @@ class StudyConfig(DemoConfig):
     """Folder of trained runs and their evaluations, found by a hash of their settings and shared by the studies
     that name it (default: OUTPUT/runs). The interpolate study's replay-only and aligned runs are the replay
     study's, for instance."""
+    base_model: str | None = None
+    """Run the study on this model instead of the stand-in: a hub id or folder (e.g. bigscience/bloomz-560m on a
+    GPU); training and evaluation settings come from the config's demo: section. Needs --replay-data."""
+    replay_data: str | None = None
+    """The base model's earlier instruction data that runs replay: a JSONL of prompt/target rows or a `data build`
+    output folder (e.g. a replay-only build of hf:bigscience/xP3:en)."""
     nusawrites: str | None = None
     """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder)."""
     study: Literal["objectives", "replay", "interpolate", "transfer", "scale"] = field(

@@ -88,8 +88,9 @@ def base_mix(nusax: Path, sentiment: Path, seed: int, output: Path) -> None:
 
 
 def replay_pool(base_data: Path, needed: int, out: Path) -> Path:
-    """The base's instruction data, repeated so that `needed` rows can be drawn from it."""
-    rows = (base_data / "train.jsonl").read_text("utf-8")
+    """The base's instruction data (a JSONL file, or a folder's train.jsonl), repeated so that `needed` rows
+    can be drawn from it."""
+    rows = (base_data if base_data.is_file() else base_data / "train.jsonl").read_text("utf-8")
     n = rows.count("\n")
     out.write_text(rows * max(1, -(-needed // n)), "utf-8")
     return out

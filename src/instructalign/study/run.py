@@ -23,6 +23,7 @@ from ..demo.data import align_source, aligned_mix, control_mix, replay_pool
 from ..demo.jobs import Job, run_jobs
 from ..demo.recipe import BASELINE as BASE
 from ..demo.run import check_demo, compare_runs, evaluate_model
+from ..errors import UserError
 from ..files import write_json
 from ..merge import merge
 from ..report import write_report
@@ -53,7 +54,10 @@ def runs_root(cfg: StudyConfig, seed: int) -> Path:
 def run_folder(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int) -> Path:
     """The run's folder, named by what it trains (not by the design's name, so that studies share runs)."""
     settings = [design.objectives, design.replay_share, design.lora]
-    key = json.dumps([__version__, settings, asdict(recipe), seed, cfg.align_data], sort_keys=True)
+    key_parts = [__version__, settings, asdict(recipe), seed, cfg.align_data]
+    if cfg.base_model:  # the stand-in's runs keep their names; a user's model is part of the key
+        key_parts += [cfg.base_model, cfg.replay_data]
+    key = json.dumps(key_parts, sort_keys=True)
     what = "+".join(design.objectives) or "replay"
     slug = f"{what}-r{design.replay_share:g}{'-lora' if design.lora else ''}"
     return runs_root(cfg, seed) / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
@@ -66,7 +70,7 @@ def is_trained(folder: Path) -> bool:
 
 
 def train_job(
-    cfg, recipe, design: Design, base: Path, base_data: Path, nusax: Path, seed: int, folder: Path
+    cfg, recipe, design: Design, base: str | Path, base_data: Path, nusax: Path, seed: int, folder: Path
 ) -> Job:
     """Build the run's mix now and return the job that trains it."""
     bitext, split = align_source(cfg, nusax)
@@ -85,7 +89,7 @@ def train_job(
     return Job(f"train {design.name}", train, (stage,))
 
 
-def merged(base: Path, tuned: Path, alpha: float, out: Path) -> None:
+def merged(base: str | Path, tuned: Path, alpha: float, out: Path) -> None:
     merge(MergeConfig(base=str(base), tuned=str(tuned), alpha=alpha, output=str(out)))
 
 
@@ -93,9 +97,13 @@ def seed_jobs(
     cfg: StudyConfig, recipe: DemoRecipe, plan: list[Design], nusax: Path, seed: int, console, folders
 ):
     """The seed's training, merging and evaluation jobs (finished ones left out) and every eval folder."""
-    base, base_data = base_model(nusax, recipe, seed, console)
+    if cfg.base_model:
+        base, base_data = cfg.base_model, Path(cfg.replay_data)
+        base_dir = runs_root(cfg, seed) / f"base-{hashlib.sha256(cfg.base_model.encode()).hexdigest()[:10]}"
+    else:
+        base, base_data = base_model(nusax, recipe, seed, console)
+        base_dir = runs_root(cfg, seed) / base.parent.name
     eval_name = f"eval-{cfg.split}-{recipe.eval_limit or 'all'}"
-    base_dir = runs_root(cfg, seed) / base.parent.name
     jobs, evals = [], {BASE: base_dir / eval_name}
     jobs += eval_jobs(cfg, recipe, BASE, base, None, evals[BASE], nusax, folders)
     for design in plan:
@@ -133,6 +141,7 @@ def eval_jobs(cfg, recipe, name: str, model: Path, after, out: Path, nusax: Path
 
 def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = None) -> dict:
     console = console or Console()
+    check_user_model(cfg)
     if cfg.study == "scale":
         return run_scale(cfg, recipe, console, seed_jobs)
     nusax = check_demo(cfg, recipe)
@@ -168,6 +177,21 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
     for note in report["notes"][2:]:
         console.print(note.replace("**", ""))
     return record
+
+
+def check_user_model(cfg: StudyConfig) -> None:
+    """A user's base model needs its replay data, and the scale study builds its own stand-ins."""
+    if not cfg.base_model:
+        return
+    if cfg.study == "scale":
+        raise UserError("study scale builds the stand-in at three sizes; drop --base-model")
+    if not cfg.replay_data:
+        raise UserError(
+            "--base-model needs --replay-data: the model's earlier instruction data (JSONL or a data build folder)"
+        )
+    data = Path(cfg.replay_data)
+    if not (data.is_file() or (data / "train.jsonl").is_file()):
+        raise UserError(f"{data}: no such JSONL file or data build folder (train.jsonl); check --replay-data")
 
 
 def transfer_findings(
