@@ -159,9 +159,7 @@ def test_a_study_runs_on_a_users_model_given_in_a_config(cache, nusax, tmp_path,
         "".join(json.dumps({"prompt": f"Say {w}.", "target": w}) + "\n" for w in ("yes", "no", "ok"))
     )
     config = tmp_path / "mine.yaml"
-    config.write_text(
-        f"study:\n  base_model: {model}\n  replay_data: {replay}\ndemo:\n  eval_limit: 4\n"
-    )
+    config.write_text(f"study:\n  base_model: {model}\n  replay_data: {replay}\ndemo:\n  eval_limit: 4\n")
     out = tmp_path / "mine"
     args = ["study", "replay", "--quick", "--config", str(config), "--data", str(nusax), "--output", str(out)]
     assert main(args) == 0

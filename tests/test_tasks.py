@@ -138,3 +138,17 @@ def test_several_tasks_check_every_folder_before_the_model_loads(
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and not (tmp_path / "o").exists()
     assert message in err or "sib200" in err
+
+
+def test_a_limit_on_sib200_keeps_every_topic_and_the_same_sentences_in_every_language(nusax):
+    # SIB-200's test files list the topics in blocks: the first 150 rows would hold no entertainment or geography
+    from collections import Counter
+
+    from instructalign.evaluate.tasks import load_examples
+
+    task = load_task("sib200")
+    rows = {lang: load_examples(task, str(nusax.parent / "sib200"), lang, 28) for lang in ("jav", "fra")}
+    assert set(Counter(r["category"] for r in rows["jav"])) == set(task.labels)
+    assert [r["index_id"] for r in rows["jav"]] == [r["index_id"] for r in rows["fra"]]
+    senti = load_task("nusax_senti")  # files in no label order: the first N rows, as before
+    assert load_examples(senti, str(nusax), "jav", 5) == load_examples(senti, str(nusax), "jav")[:5]

@@ -224,7 +224,7 @@ def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None
             )
         rows = read_rows(path)
         where = str(path)
-    rows = rows[:limit] if limit else rows
+    rows = first_rows(rows, limit, spread=bool(task.data.get("sorted_by_label")))
     if not rows:
         raise UserError(f"{where}: no examples (a header and no rows?); language '{lang}' needs test rows")
     columns = set().union(*(slots(t) for ts in task.templates.values() for t in ts)) - {"options"}
@@ -243,6 +243,16 @@ def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None
                 f"{where} line {row['_line']}: gold label '{label}' has no verbalizer; task labels: {', '.join(task.labels)}"
             )
     return rows
+
+
+def first_rows(rows: list[dict], limit: int | None, spread: bool) -> list[dict]:
+    """The first `limit` rows, or — for a file sorted by label (data.sorted_by_label) — `limit` rows spread
+    evenly over it, so that every label keeps its share (the same rows in every language of a parallel task)."""
+    if not limit or limit >= len(rows):
+        return rows
+    if not spread:
+        return rows[:limit]
+    return [rows[i * len(rows) // limit] for i in range(limit)]
 
 
 def load_bitext_rows(task: TaskSpec, root: str | None) -> list[dict[str, str]]:
