@@ -25,8 +25,10 @@ def test_every_shipped_config_loads(path):
         also = (DemoRecipe,) if section == "demo" else ()
         cfg = load_config(config_classes()[section], str(path), {}, section, also=also)
         assert cfg is not None
-    if "demo" in doc:
+    if path.name == "demo.yaml":  # the demo's config writes out the recipe's defaults
         assert read_recipe(DemoRecipe, str(path), "demo", DemoRecipe()) == DemoRecipe()
+    elif "demo" in doc:
+        read_recipe(DemoRecipe, str(path), "demo", DemoRecipe())
 
 
 def test_cli_flags_override_yaml(tmp_path):
