@@ -4,7 +4,7 @@ VENV ?= .venv
 NUSAX ?= ../shared/data/nusax
 BIN := $(VENV)/bin
 
-.PHONY: install test test-fast lint demo data-example clean
+.PHONY: install test test-fast test-extended lint demo data-example clean
 
 $(BIN)/instructalign: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,13 @@ $(BIN)/instructalign: pyproject.toml
 install: $(BIN)/instructalign
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not extended"
+
+test-extended: install
+	$(BIN)/pytest -m extended
 
 test-fast: install
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not extended"
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -97,6 +97,7 @@ def test_studies_share_a_run_that_trains_the_same_thing():
     )
 
 
+@pytest.mark.extended
 def test_transfer_study_pools_unseen_languages_of_three_tasks(cache, nusax, tmp_path, capsys):
     out = tmp_path / "transfer"
     assert main(["study", "transfer", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
@@ -129,6 +130,7 @@ def test_scale_sizes_span_eight_times_the_parameters_and_the_count_is_exact():
     assert parameters(recipes[-1]) >= 8 * parameters(recipes[0])
 
 
+@pytest.mark.extended
 def test_scale_study_sweeps_the_rate_on_valid_then_compares_on_test(cache, nusax, tmp_path, capsys):
     out = tmp_path / "scale"
     assert main(["study", "scale", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
@@ -150,6 +152,7 @@ def test_scale_study_sweeps_the_rate_on_valid_then_compares_on_test(cache, nusax
         assert "## Group means" in (out / f"size-{size}" / "report.md").read_text()
 
 
+@pytest.mark.extended
 def test_a_study_runs_on_a_users_model_given_in_a_config(cache, nusax, tmp_path, capsys):
     import tiny
 
