@@ -106,7 +106,8 @@ def write_study_outputs(cfg: StudyConfig, report: dict, rows: list[dict]) -> Non
         for r in rows
     ]
     write_csv(out / "study.csv", header, body)
-    write_atomically(out / f"{cfg.study}.png", figure(cfg.study, rows))
+    if cfg.study != "transfer":  # the transfer study's figure is its similarity plot (transfer.py)
+        write_atomically(out / f"{cfg.study}.png", figure(cfg.study, rows))
 
 
 def figure(study: str, rows: list[dict]) -> bytes:
