@@ -110,6 +110,13 @@ def write_study_outputs(cfg: StudyConfig, report: dict, rows: list[dict]) -> Non
         write_atomically(out / f"{cfg.study}.png", figure(cfg.study, rows))
 
 
+def error_bars(changes: list[dict]) -> list[list[float]] | None:
+    """matplotlib's asymmetric yerr (x100) for a list of changes with intervals; None if any has none."""
+    if any(math.isnan(c["lo"]) for c in changes):
+        return None
+    return [[100 * (c["delta"] - c["lo"]) for c in changes], [100 * (c["hi"] - c["delta"]) for c in changes]]
+
+
 def figure(study: str, rows: list[dict]) -> bytes:
     """objectives: L2 and L3 change vs the control per run; replay: L1 change vs base against L2 change."""
     import matplotlib

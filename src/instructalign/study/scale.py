@@ -27,7 +27,7 @@ from ..report.render import to_html, to_markdown, write_csv
 from ..report.stats import t_interval
 from ..report.tables import fmt_delta
 from .designs import CONTROL, designs
-from .findings import estimate_minutes
+from .findings import error_bars, estimate_minutes
 
 ALIGNED, BASE = "aligned+replay", "base"
 SIZES = {"0.8M": (96, 3, 4), "2.2M": (192, 3, 4), "6.4M": (320, 4, 5)}  # d_model, n_layer, n_head
@@ -266,10 +266,7 @@ def figure(rows: list[dict]) -> bytes:
     ):
         pts = [(r["parameters"], r[key]) for r in rows if r[key]]
         xs, cs = [p for p, _ in pts], [c for _, c in pts]
-        yerr = None
-        if not any(math.isnan(c["lo"]) for c in cs):
-            yerr = [[100 * (c["delta"] - c["lo"]) for c in cs], [100 * (c["hi"] - c["delta"]) for c in cs]]
-        ax.errorbar(xs, [100 * c["delta"] for c in cs], yerr=yerr, fmt="o-", capsize=3, label=label)
+        ax.errorbar(xs, [100 * c["delta"] for c in cs], yerr=error_bars(cs), fmt="o-", capsize=3, label=label)
     ax.set_xscale("log")
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xlabel("parameters")

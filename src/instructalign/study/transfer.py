@@ -32,6 +32,7 @@ from ..languages import LANGUAGES
 from ..report.render import write_csv
 from ..report.similarity import language_similarity, monolingual_similarity
 from ..report.stats import correlation
+from .findings import error_bars
 
 ALIGNED, CONTROL, BASE = "aligned+replay", "replay-only", "base"
 EXTRA_TASKS = ("sib200", "nusawrites_senti")
@@ -289,10 +290,7 @@ def figure(points: list[dict], c: dict | None) -> bytes:
             if not pts:
                 continue
             g = [p["gain_control"] for p in pts]
-            yerr = None
-            if not any(math.isnan(x["lo"]) for x in g):
-                yerr = [[100 * (x["delta"] - x["lo"]) for x in g], [100 * (x["hi"] - x["delta"]) for x in g]]
-            ax.errorbar([p["sim_mono"] for p in pts], [100 * x["delta"] for x in g], yerr=yerr, fmt=marker,
+            ax.errorbar([p["sim_mono"] for p in pts], [100 * x["delta"] for x in g], yerr=error_bars(g), fmt=marker,
                         mfc="none" if role == "contrast" else None, capsize=2, alpha=0.8,
                         label=f"{task} {'L3' if role == 'L3' else 'unrelated (contrast)'}")  # fmt: skip
             for p in pts:
