@@ -89,6 +89,36 @@ def test_scores_do_not_depend_on_batch_or_padding(arch, variant):
         assert c.logprob == pytest.approx(b.logprob, abs=1e-4), name
 
 
+PACKS = {"gpt2": True, "llama": True, "qwen2": True, "bloom": False, "gemma2": False}  # ALiBi, sliding window
+
+
+@pytest.mark.parametrize("name", sorted(tiny.CAUSAL))
+def test_choices_packed_behind_the_prompt_score_as_a_plain_forward(name, tmp_path):
+    """One choice set for the whole batch: packed scoring where the model allows it (checked against the
+    cache path on first use), the cache path where it does not; the scores are a plain forward's either way."""
+    model, tok, _ = load_model(tiny.save(tiny.CAUSAL[name](), tmp_path / name))
+    with torch.no_grad():
+        got = score_choices(model, tok, PROMPTS, [CHOICES[2]] * len(PROMPTS), False)
+        for i, prompt in enumerate(PROMPTS):
+            for j, choice in enumerate(CHOICES[2]):
+                assert got[i].logprob[j] == pytest.approx(
+                    reference(model, tok, prompt, choice, False), abs=1e-4
+                )
+    assert model.instructalign_packing is PACKS[name]
+
+
+def test_a_model_packing_does_not_reproduce_keeps_the_cache_path(tmp_path, monkeypatch):
+    import instructalign.evaluate.scoring as scoring
+
+    model, tok, _ = load_model(tiny.save(tiny.gpt2(), tmp_path / "gpt2"))
+    monkeypatch.setattr(scoring, "packed_token_logprobs", lambda m, p, c, pad: torch.zeros(len(p), len(c), 4))
+    got = score_choices(model, tok, PROMPTS[:1], [CHOICES[0]], False)
+    assert model.instructalign_packing is False
+    assert got[0].logprob[0] == pytest.approx(
+        reference(model, tok, PROMPTS[0], CHOICES[0][0], False), abs=1e-4
+    )
+
+
 @pytest.mark.parametrize("name", sorted(tiny.CAUSAL))
 def test_training_loss_shortcut_equals_the_models_own_loss(name):
     from transformers import TrainingArguments

@@ -105,13 +105,20 @@ def files_digest(paths: list[Path]) -> str:
 
 # ---------------------------------------------------------------- reading
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser where built: ~10x faster
+
+
+def parse_yaml(text: str):
+    """`yaml.safe_load`, with libyaml's safe loader when PyYAML has it."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
 
 def read_yaml(path: Path, what: str = "file", hint: str = "check the path"):
     """A YAML document; a missing file or bad YAML is a one-line UserError."""
     if not path.is_file():
         raise UserError(f"{path}: {what} not found; {hint}")
     try:
-        return yaml.safe_load(path.read_text("utf-8")) or {}
+        return parse_yaml(path.read_text("utf-8")) or {}
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     except UnicodeDecodeError:

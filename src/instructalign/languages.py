@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 
-import yaml
-
 from .errors import UserError
+from .files import parse_yaml
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Language:
 
 
 def _load_builtin() -> dict[str, Language]:
-    rows = yaml.safe_load(resources.files(__package__).joinpath("languages.yaml").read_text("utf-8"))
+    rows = parse_yaml(resources.files(__package__).joinpath("languages.yaml").read_text("utf-8"))
     return {row["code"]: _from_row(row, "languages.yaml") for row in rows}
 
 

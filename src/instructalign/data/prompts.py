@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import UserError
+from ..files import parse_yaml
 
 _SLOT = re.compile(r"\{(\w+)\}")
 
@@ -45,7 +46,7 @@ def render(template: str, **values: str) -> str:
 
 def parse_template_file(text: str, where: str) -> TemplateSet:
     try:
-        doc = yaml.safe_load(text)
+        doc = parse_yaml(text)
     except yaml.YAMLError as exc:
         raise UserError(f"{where}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):

@@ -24,46 +24,47 @@ def batches(indices: list[int], size: int):
         yield indices[start : start + size]
 
 
-def classify(
-    model, tokenizer, seq2seq, task, rows, lang, tid, pl, template, cfg, bar
-) -> tuple[dict, list[dict]]:
-    """Rank-classify every row with one template: metrics and one prediction record per row."""
-    choices = [task.target_delimiter + task.verbalizers[pl][label] for label in task.labels]
-    options = task.options(pl)
-    prompts = [
-        render(template, **({"options": options} | {k: str(v) for k, v in row.items()})) for row in rows
-    ]
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths share a batch
-    records: list[dict | None] = [None] * len(rows)
-    for batch in batches(order, cfg.batch_size):
-        scored = score_choices(
-            model, tokenizer, [prompts[i] for i in batch], [choices] * len(batch), seq2seq, cfg.max_length
-        )
-        for i, s in zip(batch, scored):
-            decision = decide(s, cfg.normalize, choices)
-            best = max(range(len(choices)), key=lambda j: decision[j])
-            rec = {
-                "lang": lang,
-                "template": tid,
-                "prompt_lang": pl,
-                "prompt": prompts[i],
-                "choices": choices,
-                "scores": s.logprob,
-                "pred": task.labels[best],
-                "gold": str(rows[i][task.label_column]),
-                "id": str(rows[i][task.id_column]) if task.id_column else str(i),
-            }
-            if cfg.normalize != "none":
-                rec["decision_scores"] = decision
-            records[i] = rec
+def task_choices(task, prompt_lang: str) -> list[str]:
+    return [task.target_delimiter + task.verbalizers[prompt_lang][label] for label in task.labels]
+
+
+def score_all(model, tokenizer, seq2seq, prompts: dict, choices: list[str], cfg, bar) -> dict:
+    """Scores of every prompt of every (language, template) cell that shares these choices, batched across
+    cells by prompt length (similar lengths share a batch, few half-empty batches)."""
+    items = [(cell, i) for cell, ps in prompts.items() for i in range(len(ps))]
+    items.sort(key=lambda item: len(prompts[item[0]][item[1]]))
+    scores = {cell: [None] * len(ps) for cell, ps in prompts.items()}
+    for batch in batches(items, cfg.batch_size):
+        texts = [prompts[cell][i] for cell, i in batch]
+        scored = score_choices(model, tokenizer, texts, [choices] * len(batch), seq2seq, cfg.max_length)
+        for (cell, i), s in zip(batch, scored):
+            scores[cell][i] = s
         bar.update(len(batch))
-    gold = [r["gold"] for r in records]
-    pred = [r["pred"] for r in records]
-    metrics = classification_metrics(gold, pred, task.labels)
-    metrics["prompts_truncated"] = truncated_prompts(
-        model, tokenizer, seq2seq, prompts, choices, cfg.max_length
-    )
-    return metrics, records
+    return scores
+
+
+def cell_records(task, rows, lang, tid, pl, prompts, scores, cfg) -> list[dict]:
+    """One prediction record per row of a (language, template) cell."""
+    choices = task_choices(task, pl)
+    records = []
+    for i, (row, s) in enumerate(zip(rows, scores)):
+        decision = decide(s, cfg.normalize, choices)
+        best = max(range(len(choices)), key=lambda j: decision[j])
+        rec = {
+            "lang": lang,
+            "template": tid,
+            "prompt_lang": pl,
+            "prompt": prompts[i],
+            "choices": choices,
+            "scores": s.logprob,
+            "pred": task.labels[best],
+            "gold": str(row[task.label_column]),
+            "id": str(row[task.id_column]) if task.id_column else str(i),
+        }
+        if cfg.normalize != "none":
+            rec["decision_scores"] = decision
+        records.append(rec)
+    return records
 
 
 def prompt_budget(model, tokenizer, seq2seq: bool, choices: list[str], max_length: int) -> int:
@@ -86,8 +87,7 @@ def check_prompt_budget(
 ) -> None:
     """A --max-length that leaves a prompt fewer than 16 tokens would score prompts cut to nothing."""
     for pl in prompt_langs:
-        choices = [task.target_delimiter + task.verbalizers[pl][label] for label in task.labels]
-        budget = prompt_budget(model, tokenizer, seq2seq, choices, max_length)
+        budget = prompt_budget(model, tokenizer, seq2seq, task_choices(task, pl), max_length)
         if budget < 16:
             raise UserError(
                 f"--max-length {max_length}: leaves {max(budget, 0)} tokens for the prompt once the longest "
@@ -98,18 +98,33 @@ def check_prompt_budget(
 def evaluate_classification(
     model, tokenizer, seq2seq, task, data, prompt_langs, cfg
 ) -> tuple[dict, list[dict]]:
+    """Rank-classify every row of every language with every template: per-language metrics (mean over
+    templates) and one prediction record per (row, template)."""
     templates = task.template_ids(prompt_langs)
+    prompts = {
+        (lang, tid): [render(template, **({"options": task.options(pl)} | {k: str(v) for k, v in row.items()}))
+                      for row in rows]
+        for lang, rows in data.items()
+        for tid, pl, template in templates
+    }  # fmt: skip
+    scores = {}
+    with tqdm(total=sum(len(p) for p in prompts.values()), desc=f"eval {task.name}", unit="ex") as bar:
+        for pl in dict.fromkeys(pl for _, pl, _ in templates):
+            bar.set_postfix_str(f"{pl} prompts")
+            cells = {(lang, tid): prompts[(lang, tid)] for lang in data for tid, p, _ in templates if p == pl}
+            scores |= score_all(model, tokenizer, seq2seq, cells, task_choices(task, pl), cfg, bar)
     per_lang, predictions = {}, []
-    with tqdm(
-        total=sum(len(r) for r in data.values()) * len(templates), desc=f"eval {task.name}", unit="ex"
-    ) as bar:
-        for lang, rows in data.items():
-            per_template = {}
-            for tid, pl, template in templates:
-                bar.set_postfix_str(f"{lang} {tid}")
-                per_template[tid], records = classify(
-                    model, tokenizer, seq2seq, task, rows, lang, tid, pl, template, cfg, bar
-                )
-                predictions += records
-            per_lang[lang] = mean_over_templates(per_template) | {"templates": per_template}
+    for lang, rows in data.items():
+        per_template = {}
+        for tid, pl, _ in templates:
+            records = cell_records(task, rows, lang, tid, pl, prompts[(lang, tid)], scores[(lang, tid)], cfg)
+            metrics = classification_metrics(
+                [r["gold"] for r in records], [r["pred"] for r in records], task.labels
+            )
+            metrics["prompts_truncated"] = truncated_prompts(
+                model, tokenizer, seq2seq, prompts[(lang, tid)], task_choices(task, pl), cfg.max_length
+            )
+            per_template[tid] = metrics
+            predictions += records
+        per_lang[lang] = mean_over_templates(per_template) | {"templates": per_template}
     return per_lang, predictions

@@ -3,9 +3,11 @@
 `score_choices(model, tokenizer, prompts, choices)` returns, for each prompt, the summed log-probability
 of each choice's tokens given the prompt — the choice's tokens only, never the prompt's.
 
-- Decoder-only: prompts are left-padded and run once with the key/value cache on; the cache rows are then
-  repeated per choice and all choices are scored in one batched forward (no second pass over the prompt).
-  Single-token choices are read straight from the prompt's last logits.
+- Decoder-only: when every prompt of a batch has the same choices and the model allows it, the choices are
+  packed behind each prompt and scored in the prompt's own forward pass (`packed.py`). Otherwise prompts are
+  left-padded and run once with the key/value cache on; the cache rows are then repeated per choice and all
+  choices are scored in one batched forward (no second pass over the prompt). Single-token choices are read
+  straight from the prompt's last logits.
 - Encoder-decoder: the encoder runs once per prompt; the decoder scores each choice from the decoder start
   token (the correct decoder context), all choices of a batch in one forward.
 
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ..models import accepts, cache_kwarg
+from .packed import packable, packed_token_logprobs
 
 
 @dataclass
@@ -95,14 +98,48 @@ def model_device(model) -> torch.device:
 def score_causal(
     model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048
 ) -> list[ChoiceScores]:
-    device = model_device(model)
     pad_value = pad_id(tokenizer)
     choice_ids = encode_all_choices(tokenizer, choices)
     longest_choice = max(len(c) for cs in choice_ids for c in cs)
     prompt_ids = encode_prompts(tokenizer, prompts, context_limit(model, max_length) - longest_choice)
+    shared = choice_ids[0]
+    if (
+        longest_choice > 1
+        and all(cs == shared for cs in choice_ids)
+        and packing_works(model, prompt_ids, shared, pad_value)
+    ):
+        sums = packed_token_logprobs(model, prompt_ids, shared, pad_value).sum(-1).tolist()
+        return [ChoiceScores(row, [len(c) for c in shared]) for row in sums]
+    return cached_scores(model, prompt_ids, choice_ids, pad_value)
 
+
+def packing_works(model, prompt_ids: list[list[int]], choices: list[list[int]], pad_value: int) -> bool:
+    """Packed scoring (`packed.py`) where it reproduces the cache path: checked once per model, on the
+    first few prompts it scores; a model it does not fit (ALiBi, a mask it cannot take) keeps the cache."""
+    if getattr(model, "instructalign_packing", None) is None:
+        works = packable(model)
+        if works:
+            probe = prompt_ids[:4]
+            cached = cached_scores(model, probe, [choices] * len(probe), pad_value)
+            try:
+                packed = packed_token_logprobs(model, probe, choices, pad_value).sum(-1).cpu()
+            except (RuntimeError, ValueError, TypeError, IndexError, AttributeError):
+                works = False
+            else:
+                tolerance = 1e-3 if next(model.parameters()).dtype == torch.float32 else 0.25
+                works = torch.allclose(packed, torch.tensor([s.logprob for s in cached]), atol=tolerance)
+        model.instructalign_packing = works
+    return model.instructalign_packing
+
+
+def cached_scores(
+    model, prompt_ids: list[list[int]], choice_ids: list[list[list[int]]], pad_value: int
+) -> list[ChoiceScores]:
+    """The prompt once with the key/value cache on, then every choice from repeated cache rows."""
+    device = model_device(model)
     ids, mask = pad(prompt_ids, pad_value, left=True, device=device)
-    kwargs = {"attention_mask": mask, "use_cache": True}
+    several_tokens = any(len(c) > 1 for cs in choice_ids for c in cs)  # single tokens need no cache
+    kwargs = {"attention_mask": mask, "use_cache": several_tokens}
     if accepts(model, "position_ids"):
         kwargs["position_ids"] = (mask.cumsum(-1) - 1).clamp(min=0)
     if accepts(model, "logits_to_keep"):
@@ -112,7 +149,7 @@ def score_causal(
 
     owner, cont, cont_mask = choice_rows(choice_ids, pad_value, device)
     token_lp = first[owner].gather(1, cont[:, :1])  # [N, 1]
-    if cont.shape[1] > 1:
+    if several_tokens:
         cache = out.cache if getattr(out, "cache", None) is not None else out.past_key_values
         cache.batch_select_indices(owner)
         kwargs = {"attention_mask": torch.cat([mask[owner], cont_mask], dim=1), cache_kwarg(model): cache}

@@ -16,7 +16,7 @@ import yaml
 from ..data.bitext import load_hf_split
 from ..data.prompts import slots
 from ..errors import UserError
-from ..files import csv_records, json_lines
+from ..files import csv_records, json_lines, parse_yaml
 from ..languages import resolve
 
 CONNECTORS = {"en": "or", "id": "atau"}  # the word before the last option, per prompt language
@@ -81,7 +81,7 @@ def load_task(name_or_path: str, templates_set: str | None = None) -> TaskSpec:
     elif not path.is_file():
         raise UserError(f"{name_or_path}: task file not found; check --task")
     try:
-        doc = yaml.safe_load(path.read_text("utf-8"))
+        doc = parse_yaml(path.read_text("utf-8"))
     except yaml.YAMLError as exc:
         raise UserError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict):
