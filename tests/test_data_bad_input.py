@@ -37,6 +37,18 @@ CASES = {
         lambda t: [*bitext(t, "n.csv", WIDE_CSV), "--pivots", "ind", "--targets", "bug"],
         "bug not found with a partner in --bitext",
     ),
+    "pair budget too small for every language": (
+        lambda t: [
+            *bitext(
+                t,
+                "p.jsonl",
+                '{"src_lang":"ind","tgt_lang":"jav","src":"a","tgt":"b"}\n'
+                '{"src_lang":"ind","tgt_lang":"sun","src":"c","tgt":"d"}\n',
+            ),
+            *["--pivots", "ind", "--targets", "jav,sun", "--max-pairs", "1"],
+        ],
+        "--max-pairs 1: the first 1 pairs of --bitext hold none for sun; raise --max-pairs",
+    ),
     "undecodable bytes": (
         lambda t: [*bitext(t, "b.csv", b"indonesian,javanese\na,b\n\xff\xfe,c\n"), *GOOD],
         "b.csv line 3: bytes that are not UTF-8",

@@ -224,6 +224,13 @@ BAD = {
         lambda t, m: ["--task", str(write(t / "nli.yaml", FIXTURE_TASK)), "--data", str(t), "--langs", "jav"],
         "jav.jsonl: no file for language 'jav'",
     ),
+    "two task files with one name": (
+        lambda t, m: [
+            "--task",
+            f"{write(t / 'nli.yaml', FIXTURE_TASK)},{write(t / 'b' / 'nli.yaml', FIXTURE_TASK)}",
+        ],
+        "two tasks would both write to OUTPUT/nli/",
+    ),
     "missing model path": (
         lambda t, m: (
             [

@@ -161,6 +161,12 @@ def write_alignment(
             ctx.pool.add(pair.lang_b, pair.text_b, rng)
     seen = {code for key in group(counts, "pair") for code in key.split("-")}
     missing = [code for code in pivots + targets if code not in seen]
+    if missing and cfg.max_pairs is not None and stats["pairs_used"] >= cfg.max_pairs:
+        raise UserError(
+            f"--max-pairs {cfg.max_pairs}: the first {cfg.max_pairs} pairs of --bitext hold none for "
+            f"{','.join(missing)}; raise --max-pairs (in a demo or study recipe: stage_steps) so every "
+            "language gets a pair"
+        )
     if stats["pairs_used"] == 0 or missing:
         raise UserError(
             f"language(s) {','.join(missing or pivots + targets)} not found with a partner in --bitext "

@@ -74,6 +74,12 @@ def task_names(value: str) -> list[str]:
         raise UserError("--task is empty; name a shipped task (e.g. nusax_senti) or a task YAML file")
     if len(set(names)) < len(names):
         raise UserError(f"--task {value}: a task is named twice")
+    stems = [Path(n).stem for n in names]
+    clash = sorted({s for s in stems if stems.count(s) > 1})
+    if clash:
+        raise UserError(
+            f"--task {value}: two tasks would both write to OUTPUT/{clash[0]}/; rename one of the task files"
+        )
     return names
 
 
