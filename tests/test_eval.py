@@ -21,6 +21,25 @@ def test_metrics_on_a_hand_made_confusion_case():
     assert m["n"] == 6
 
 
+def test_metrics_equal_scikit_learns_on_random_cases():
+    """Labels never predicted, never gold, or both: scikit-learn's weighted/macro F1 (zero_division=0)."""
+    import random
+
+    from sklearn.metrics import accuracy_score, f1_score
+
+    rng = random.Random(0)
+    labels = ["a", "b", "c", "d"]
+    for _ in range(200):
+        n = rng.randint(1, 30)
+        gold = [rng.choice(labels[: rng.randint(1, 4)]) for _ in range(n)]
+        pred = [rng.choice(labels[rng.randint(0, 3) :]) for _ in range(n)]
+        m = classification_metrics(gold, pred, labels)
+        for average in ("weighted", "macro"):
+            expected = f1_score(gold, pred, labels=labels, average=average, zero_division=0)
+            assert m[f"{average}_f1"] == pytest.approx(expected, abs=1e-12), (gold, pred)
+        assert m["accuracy"] == pytest.approx(accuracy_score(gold, pred))
+
+
 def test_group_means_and_roles():
     roles = parse_roles("L1=eng,ind;L2=jav,sun;L3=mad")
     assert roles == {"L1": ["eng", "ind"], "L2": ["jav", "sun"], "L3": ["mad"]}

@@ -30,9 +30,11 @@ def task_choices(task, prompt_lang: str) -> list[str]:
 
 def score_all(model, tokenizer, seq2seq, prompts: dict, choices: list[str], cfg, bar) -> dict:
     """Scores of every prompt of every (language, template) cell that shares these choices, batched across
-    cells by prompt length (similar lengths share a batch, few half-empty batches)."""
+    cells by token length (similar lengths share a batch: little padding, few half-empty batches)."""
     items = [(cell, i) for cell, ps in prompts.items() for i in range(len(ps))]
-    items.sort(key=lambda item: len(prompts[item[0]][item[1]]))
+    tokens = tokenizer([prompts[cell][i] for cell, i in items])["input_ids"]
+    length = {item: len(ids) for item, ids in zip(items, tokens)}
+    items.sort(key=length.__getitem__)
     scores = {cell: [None] * len(ps) for cell, ps in prompts.items()}
     for batch in batches(items, cfg.batch_size):
         texts = [prompts[cell][i] for cell, i in batch]

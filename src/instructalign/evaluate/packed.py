@@ -1,6 +1,7 @@
 """Choices packed behind their prompt: every choice of a prompt scored in the prompt's own forward pass.
 
-A row is `[left padding][prompt][choice 1][choice 2]...`. A 4D attention mask lets each choice see the prompt
+A row is `[left padding][prompt][choice 1][choice 2]...`, each choice without its last token (a target
+only, never an input). A 4D attention mask lets each choice see the prompt
 and its own earlier tokens, never another choice, and position ids restart every choice right after the
 prompt — so each choice is scored exactly as if it alone followed the prompt. One forward, no key/value cache
 to copy per choice (the cache path copies the prompt's cache once per choice, a fifth of its time on CPU).
@@ -36,21 +37,22 @@ def packed_rows(
     prompt_ids: list[list[int]], choice_ids: list[list[int]], pad_value: int
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Token ids [B, L], position ids [B, L] and a boolean mask [B, 1, L, L] (True: may attend) for prompts
-    that share one choice set; the choice block is the last `sum(len(choice))` tokens of every row."""
-    block = [t for c in choice_ids for t in c]
+    that share one choice set; the choice block is the last `sum(len(choice) - 1)` tokens of every row."""
+    inputs = [c[:-1] for c in choice_ids]  # a choice's last token is only ever predicted
+    block = [t for c in inputs for t in c]
     width = max(len(p) for p in prompt_ids) + len(block)
     ids = torch.full((len(prompt_ids), width), pad_value, dtype=torch.long)
     segment = torch.full((len(prompt_ids), width), -1, dtype=torch.long)  # -1 pad, 0 prompt, j choice j
     positions = torch.zeros((len(prompt_ids), width), dtype=torch.long)
-    choice_segments = [j + 1 for j, c in enumerate(choice_ids) for _ in c]
-    choice_offsets = [k for c in choice_ids for k in range(len(c))]
+    choice_segments = [j + 1 for j, c in enumerate(inputs) for _ in c]
+    choice_offsets = [k for c in inputs for k in range(len(c))]
     for i, p in enumerate(prompt_ids):
         start = width - len(p) - len(block)
         ids[i, start:] = torch.tensor(p + block)
         segment[i, start : start + len(p)] = 0
-        segment[i, start + len(p) :] = torch.tensor(choice_segments)
+        segment[i, start + len(p) :] = torch.tensor(choice_segments, dtype=torch.long)
         positions[i, start : start + len(p)] = torch.arange(len(p))
-        positions[i, start + len(p) :] = len(p) + torch.tensor(choice_offsets)
+        positions[i, start + len(p) :] = len(p) + torch.tensor(choice_offsets, dtype=torch.long)
     query, key = segment.unsqueeze(2), segment.unsqueeze(1)
     causal = torch.ones((width, width), dtype=torch.bool).tril()
     mask = causal & (key >= 0) & ((key == 0) | (key == query))
@@ -72,7 +74,7 @@ def packed_token_logprobs(
     """Log-probability of every choice token, [B, n_choices, longest choice] (0 past a choice's end)."""
     device = next(model.parameters()).device
     ids, positions, mask = packed_rows(prompt_ids, choice_ids, pad_value)
-    block = sum(len(c) for c in choice_ids)
+    block = sum(len(c) - 1 for c in choice_ids)
     kwargs = {
         "attention_mask": attention_mask_for(model, mask).to(device),
         "position_ids": positions.to(device),
@@ -91,5 +93,5 @@ def packed_token_logprobs(
             .gather(2, torch.tensor(c, device=device).expand(len(prompt_ids), -1).unsqueeze(-1))
             .squeeze(-1)
         )
-        offset += len(c)
+        offset += len(c) - 1
     return out
