@@ -28,9 +28,12 @@ class Design:
 def designs(study: str, replay_share: float) -> list[Design]:
     """The continual runs of a study (the base is evaluated besides)."""
     control = Design(CONTROL)
-    if study == "objectives":  # each objective alone, and all four, with the demo's replay share
+    if (
+        study == "objectives"
+    ):  # each objective alone, the demo's three, and all four, with the demo's replay share
         alone = [Design(o, (o,), replay_share) for o in OBJECTIVES]
-        return [control, *alone, Design("all", OBJECTIVES, replay_share)]
+        demo = Design("mt+tlm+xss", ("mt", "tlm", "xss"), replay_share)
+        return [control, *alone, demo, Design("all", OBJECTIVES, replay_share)]
     if study == "replay":  # the demo's objectives with 0 to 75% of every batch replayed
         shares = (0.0, 0.1, 0.25, 0.5, 0.75)
         return [control] + [Design(f"share-{s:g}", ("mt", "tlm", "xss"), s) for s in shares]
