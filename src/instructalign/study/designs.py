@@ -28,9 +28,7 @@ class Design:
 def designs(study: str, replay_share: float) -> list[Design]:
     """The continual runs of a study (the base is evaluated besides)."""
     control = Design(CONTROL)
-    if (
-        study == "objectives"
-    ):  # each objective alone, the demo's three, and all four, with the demo's replay share
+    if study == "objectives":  # each alone, the demo's three, all four; the demo's replay share
         alone = [Design(o, (o,), replay_share) for o in OBJECTIVES]
         demo = Design("mt+tlm+xss", ("mt", "tlm", "xss"), replay_share)
         return [control, *alone, demo, Design("all", OBJECTIVES, replay_share)]
