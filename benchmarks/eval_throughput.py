@@ -6,6 +6,11 @@ lm-eval are each timed as a whole process (start, imports, model load, scoring, 
 
     python benchmarks/eval_throughput.py [--data ../shared/data/nusax] [--limit 50] [--d-model 384 --layers 6]
         [--lm-eval-python /path/to/venv/bin/python]   # a Python with lm-eval[hf] installed (default: this one)
+        [--skip-original]
+
+Each process pays a fixed cost (start, imports, model load: ~5 s for either tool here) before it scores, so
+the ratio grows with the number of examples toward the ratio of scoring alone; measure at the size you
+evaluate at (the full NusaX test set is 400 sentences per language).
 """
 
 from __future__ import annotations
@@ -144,6 +149,7 @@ def main() -> None:
     parser.add_argument("--d-model", type=int, default=384)
     parser.add_argument("--layers", type=int, default=6)
     parser.add_argument("--lm-eval-python", default=sys.executable)
+    parser.add_argument("--skip-original", action="store_true", help="do not time the original approach")
     args = parser.parse_args()
     nusax = nusax_path(args.data)
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,22 +166,25 @@ def main() -> None:
         prompts = [render(TEMPLATE, text=r["text"]) for r in rows]
 
         ours, ours_s = run_ours(model_dir, task_file, nusax, args.limit, args.batch_size, tmp / "ours")
-        start = time.perf_counter()
-        original = original_approach(model_dir, prompts, args.batch_size)
-        original_s = time.perf_counter() - start
+        original, original_s = None, None
+        if not args.skip_original:
+            start = time.perf_counter()
+            original = original_approach(model_dir, prompts, args.batch_size)
+            original_s = time.perf_counter() - start
         lm_eval = run_lm_eval(args.lm_eval_python, model_dir, rows, tmp, args.batch_size)
 
     n = len(rows)
-    agree = sum(a == b for a, b in zip(ours, original)) / n
     print(
         f"\n{n} examples (12 languages x {args.limit}), 3 labels, batch {args.batch_size}, "
         f"{torch.get_num_threads()} threads, model {params / 1e6:.1f}M parameters"
     )
     print(f"{'':44s}{'examples/s':>12s}{'seconds':>10s}")
     print(f"{'instructalign eval (whole process)':44s}{n / ours_s:12.1f}{ours_s:10.1f}")
-    print(
-        f"{'original (forward per label, in-process)':44s}{n / original_s:12.1f}{original_s:10.1f}   predictions agree: {100 * agree:.1f}%"
-    )
+    if original:
+        agree = sum(a == b for a, b in zip(ours, original)) / n
+        print(
+            f"{'original (forward per label, in-process)':44s}{n / original_s:12.1f}{original_s:10.1f}   predictions agree: {100 * agree:.1f}%"
+        )
     if lm_eval:
         preds, secs = lm_eval
         agree_lm = sum(a == b for a, b in zip(ours, preds)) / n
@@ -183,7 +192,8 @@ def main() -> None:
             f"{'lm-evaluation-harness (whole process)':44s}{n / secs:12.1f}{secs:10.1f}   predictions agree: {100 * agree_lm:.1f}%"
         )
         print(f"ratio vs lm-evaluation-harness: {secs / ours_s:.2f}x  (goal >= 3x)")
-    print(f"ratio vs original approach: {original_s / ours_s:.2f}x")
+    if original:
+        print(f"ratio vs original approach: {original_s / ours_s:.2f}x")
 
 
 if __name__ == "__main__":
