@@ -118,7 +118,8 @@ def error_bars(changes: list[dict]) -> list[list[float]] | None:
 
 
 def figure(study: str, rows: list[dict]) -> bytes:
-    """objectives: L2 and L3 change vs the control per run; replay: L1 change vs base against L2 change."""
+    """objectives: L2 and L3 change vs the control per run; replay: L1 and L2 change vs the base along the
+    replay share; interpolate: the Pareto plot."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -137,19 +138,7 @@ def figure(study: str, rows: list[dict]) -> bytes:
     if study == "interpolate":
         pareto(ax, rows, err)
     elif study == "replay":
-        for r in rows:
-            x, y = r["L1 vs base"], r["L2 vs control"]
-            if x and y:
-                ax.errorbar(100 * x["delta"], 100 * y["delta"], xerr=err(x), yerr=err(y), fmt="o", capsize=3)
-                ax.annotate(
-                    r["run"],
-                    (100 * x["delta"], 100 * y["delta"]),
-                    fontsize=8,
-                    xytext=(4, 4),
-                    textcoords="offset points",
-                )
-        ax.set_xlabel("L1 change vs base (forgetting < 0)")
-        ax.set_ylabel("L2 change vs replay-only control")
+        replay_curve(ax, rows)
     else:
         for i, role in enumerate(("L2", "L3")):
             pts = [(j, r[f"{role} vs control"]) for j, r in enumerate(rows) if r[f"{role} vs control"]]
@@ -162,6 +151,18 @@ def figure(study: str, rows: list[dict]) -> bytes:
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_title(f"study {study}: 95% intervals")
     return save(fig, plt)
+
+
+def replay_curve(ax, rows: list[dict]) -> None:
+    """L1 and L2 change vs the base (intervals) against the replay share; the replay-only control at 1."""
+    share = {r["run"]: 1.0 if r["run"] == CONTROL else r["replay_share"] for r in rows}
+    for i, role in enumerate(("L1", "L2")):
+        pts = sorted((share[r["run"]], r[f"{role} vs base"]) for r in rows if r[f"{role} vs base"])
+        ax.errorbar([x + 0.006 * i for x, _ in pts], [100 * c["delta"] for _, c in pts],
+                    yerr=error_bars([c for _, c in pts]), fmt="o-", capsize=3, label=f"{role} vs base")  # fmt: skip
+    ax.set_xlabel("replay share of every batch (1 = replay-only control)")
+    ax.set_ylabel("weighted F1 change (x100)")
+    ax.legend(fontsize=8)
 
 
 def pareto(ax, rows: list[dict], err) -> None:
