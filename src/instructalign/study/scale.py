@@ -110,7 +110,7 @@ def run_scale(cfg: StudyConfig, recipe: DemoRecipe, console: Console, seed_jobs)
         for r in recipes.values()
     )
     console.print(
-        f"study scale: sizes {', '.join(f'{k} ({parameters(r) / 1e6:.1f}M parameters)' for k, r in recipes.items())}; "
+        f"study scale: sizes {', '.join(f'{k} ({parameters(r) / 1e6:.2f}M parameters)' for k, r in recipes.items())}; "
         f"learning rate x{', x'.join(f'{f:g}' for f in factors)} of {recipe.stage_lr:g} swept on valid (seed 0), "
         f"then control vs aligned+replay on {cfg.split} x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core "
         "CPU if nothing is cached"
@@ -221,7 +221,7 @@ def notes(cfg: StudyConfig, rows: list[dict], sweep_rows: list[dict], seconds: f
         "score is kept):",
         "\n".join(sweep_lines),
         "**What the miniature can tell.** These models know only NusaX text (a few hundred sentences per language) "
-        f"and span {rows[0]['parameters'] / 1e6:.1f}M–{rows[-1]['parameters'] / 1e6:.1f}M parameters; BLOOMZ-560m to 7B differ in multilingual pretraining, not only size, so a "
+        f"and span {rows[0]['parameters'] / 1e6:.2f}M–{rows[-1]['parameters'] / 1e6:.1f}M parameters; BLOOMZ-560m to 7B differ in multilingual pretraining, not only size, so a "
         "trend here (or its absence) says how the method's gain depends on capacity at fixed data, not what "
         f"a 7B model will gain. Time: {seconds / 60:.1f} min. Figure: scale.png; table: study.csv; each size's "
         "report in size-<size>/report.md.",
