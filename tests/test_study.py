@@ -29,7 +29,7 @@ def rows(out):
 def test_a_quick_study_runs_end_to_end_and_reports_every_run(study, cache, nusax, tmp_path, capsys):
     out = tmp_path / study
     assert main(["study", study, "--quick", "--data", str(nusax), "--output", str(out)]) == 0
-    printed = capsys.readouterr().out
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
     assert "about" in printed and "min on a 2-core CPU" in printed  # the plan and its estimate come first
     table = rows(out)
     assert [r["run"] for r in table] == [name for name, _, _ in run_names(study, designs(study, 0.5))]
@@ -134,7 +134,7 @@ def test_scale_sizes_span_eight_times_the_parameters_and_the_count_is_exact():
 def test_scale_study_sweeps_the_rate_on_valid_then_compares_on_test(cache, nusax, tmp_path, capsys):
     out = tmp_path / "scale"
     assert main(["study", "scale", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
-    printed = capsys.readouterr().out
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
     assert "swept on valid" in printed and "about" in printed
     with open(out / "sweep.csv", encoding="utf-8") as f:
         sweep = list(csv.DictReader(f))
