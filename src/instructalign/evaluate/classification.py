@@ -28,13 +28,11 @@ def task_choices(task, prompt_lang: str) -> list[str]:
     return [task.target_delimiter + task.verbalizers[prompt_lang][label] for label in task.labels]
 
 
-def score_all(model, tokenizer, seq2seq, prompts: dict, choices: list[str], cfg, bar) -> dict:
+def score_all(model, tokenizer, seq2seq, prompts: dict, lengths: dict, choices: list[str], cfg, bar) -> dict:
     """Scores of every prompt of every (language, template) cell that shares these choices, batched across
     cells by token length (similar lengths share a batch: little padding, few half-empty batches)."""
     items = [(cell, i) for cell, ps in prompts.items() for i in range(len(ps))]
-    tokens = tokenizer([prompts[cell][i] for cell, i in items])["input_ids"]
-    length = {item: len(ids) for item, ids in zip(items, tokens)}
-    items.sort(key=length.__getitem__)
+    items.sort(key=lambda item: lengths[item[0]][item[1]])
     scores = {cell: [None] * len(ps) for cell, ps in prompts.items()}
     for batch in batches(items, cfg.batch_size):
         texts = [prompts[cell][i] for cell, i in batch]
@@ -77,13 +75,6 @@ def prompt_budget(model, tokenizer, seq2seq: bool, choices: list[str], max_lengt
     return context_limit(model, max_length) - longest
 
 
-def truncated_prompts(
-    model, tokenizer, seq2seq, prompts: list[str], choices: list[str], max_length: int
-) -> int:
-    budget = prompt_budget(model, tokenizer, seq2seq, choices, max_length)
-    return sum(len(ids) > budget for ids in tokenizer(prompts)["input_ids"])
-
-
 def check_prompt_budget(
     model, tokenizer, seq2seq: bool, task: TaskSpec, prompt_langs, max_length: int
 ) -> None:
@@ -109,12 +100,13 @@ def evaluate_classification(
         for lang, rows in data.items()
         for tid, pl, template in templates
     }  # fmt: skip
+    lengths = {cell: [len(ids) for ids in tokenizer(ps)["input_ids"]] for cell, ps in prompts.items()}
     scores = {}
     with tqdm(total=sum(len(p) for p in prompts.values()), desc=f"eval {task.name}", unit="ex") as bar:
         for pl in dict.fromkeys(pl for _, pl, _ in templates):
             bar.set_postfix_str(f"{pl} prompts")
             cells = {(lang, tid): prompts[(lang, tid)] for lang in data for tid, p, _ in templates if p == pl}
-            scores |= score_all(model, tokenizer, seq2seq, cells, task_choices(task, pl), cfg, bar)
+            scores |= score_all(model, tokenizer, seq2seq, cells, lengths, task_choices(task, pl), cfg, bar)
     per_lang, predictions = {}, []
     for lang, rows in data.items():
         per_template = {}
@@ -123,9 +115,8 @@ def evaluate_classification(
             metrics = classification_metrics(
                 [r["gold"] for r in records], [r["pred"] for r in records], task.labels
             )
-            metrics["prompts_truncated"] = truncated_prompts(
-                model, tokenizer, seq2seq, prompts[(lang, tid)], task_choices(task, pl), cfg.max_length
-            )
+            budget = prompt_budget(model, tokenizer, seq2seq, task_choices(task, pl), cfg.max_length)
+            metrics["prompts_truncated"] = sum(n > budget for n in lengths[(lang, tid)])
             per_template[tid] = metrics
             predictions += records
         per_lang[lang] = mean_over_templates(per_template) | {"templates": per_template}

@@ -1,10 +1,10 @@
 """Choices packed behind their prompt: every choice of a prompt scored in the prompt's own forward pass.
 
 A row is `[left padding][prompt][choice 1][choice 2]...`, each choice without its last token (a target
-only, never an input). A 4D attention mask lets each choice see the prompt
-and its own earlier tokens, never another choice, and position ids restart every choice right after the
-prompt — so each choice is scored exactly as if it alone followed the prompt. One forward, no key/value cache
-to copy per choice (the cache path copies the prompt's cache once per choice, a fifth of its time on CPU).
+only, never an input). A 4D attention mask lets each choice see the prompt and its own earlier tokens, never
+another choice, and position ids restart every choice right after the prompt — so each choice is scored
+exactly as if it alone followed the prompt. One forward, no key/value cache to copy per choice (the cache
+path copies the prompt's cache once per choice, a fifth of its time on CPU).
 
 It needs a model whose attention takes a custom 4D mask and whose positions come from `position_ids` alone
 (not ALiBi from the 2D mask, no sliding window). `packing_works` checks that once per model on a few
