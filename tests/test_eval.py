@@ -107,6 +107,34 @@ def tiny_model_dir(tmp_path_factory):
     return tiny.save(tiny.gpt2(), tmp_path_factory.mktemp("m") / "gpt2")
 
 
+def test_prompts_cut_to_fit_max_length_are_counted_per_template(tiny_model_dir, tmp_path, capsys):
+    from instructalign.models import load_tokenizer
+
+    rows = [{"premise": "Hotel itu bersih " + "sekali " * (4 * i), "hypothesis": "Kotor.", "label": "entailment"}
+            for i in range(6)]  # fmt: skip
+    write(tmp_path / "ind.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    task = [
+        "--task",
+        str(write(tmp_path / "nli.yaml", FIXTURE_TASK)),
+        "--data",
+        str(tmp_path),
+        "--langs",
+        "ind",
+    ]
+    tok = load_tokenizer(tiny_model_dir)
+    lengths = [
+        len(tok(render("{premise}\nQuestion: {hypothesis} Yes or no?", **r))["input_ids"]) for r in rows
+    ]
+    budget = sorted(lengths)[2] + 1  # three prompts fit, three are cut
+    longest_choice = max(len(tok(c, add_special_tokens=False)["input_ids"]) for c in (" yes", " no"))
+    out = tmp_path / "out"
+    args = ["eval", "--model", tiny_model_dir, *task, "--max-length", str(budget + longest_choice)]
+    assert main([*args, "--output", str(out)]) == 0
+    per_template = json.loads((out / "results.json").read_text())["tasks"]["tiny_nli"]["ind"]["templates"]
+    assert per_template["en0"]["prompts_truncated"] == sum(n > budget for n in lengths) == 3
+    assert "3 prompts were cut from the left" in " ".join(capsys.readouterr().out.split())
+
+
 def test_eval_end_to_end_on_nusax(tiny_model_dir, nusax, tmp_path, capsys):
     out = tmp_path / "ev"
     rc = main(
