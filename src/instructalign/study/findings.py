@@ -127,23 +127,16 @@ def figure(study: str, rows: list[dict]) -> bytes:
 
     from ..report.plots import save
 
-    def err(c):
-        return (
-            [[100 * (c["delta"] - c["lo"])], [100 * (c["hi"] - c["delta"])]]
-            if c and not math.isnan(c["lo"])
-            else None
-        )
-
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if study == "interpolate":
-        pareto(ax, rows, err)
+        pareto(ax, rows)
     elif study == "replay":
         replay_curve(ax, rows)
     else:
         for i, role in enumerate(("L2", "L3")):
             pts = [(j, r[f"{role} vs control"]) for j, r in enumerate(rows) if r[f"{role} vs control"]]
             ax.errorbar([j + 0.15 * i for j, _ in pts], [100 * c["delta"] for _, c in pts],
-                        yerr=[[100 * (c["delta"] - c["lo"]) for _, c in pts], [100 * (c["hi"] - c["delta"]) for _, c in pts]],
+                        yerr=error_bars([c for _, c in pts]),
                         fmt="o", capsize=3, label=f"{role} vs control")  # fmt: skip
         ax.set_xticks(range(len(rows)), [r["run"] for r in rows])
         ax.set_ylabel("weighted F1 change (x100)")
@@ -165,7 +158,7 @@ def replay_curve(ax, rows: list[dict]) -> None:
     ax.legend(fontsize=8)
 
 
-def pareto(ax, rows: list[dict], err) -> None:
+def pareto(ax, rows: list[dict]) -> None:
     """L1 change against L2 change, both vs the base: one line per run through its α, the control a point."""
     ax.plot([0], [0], "ks", label="base (α = 0)")
     for design in dict.fromkeys(r["design"] for r in rows):
@@ -176,7 +169,12 @@ def pareto(ax, rows: list[dict], err) -> None:
                        "o-" if design != CONTROL else "D", label=design)[0]  # fmt: skip
         for r, x, y in zip(pts, xs, ys):
             ax.errorbar(
-                x, y, xerr=err(r["L1 vs base"]), yerr=err(r["L2 vs base"]), color=line.get_color(), capsize=2
+                x,
+                y,
+                xerr=error_bars([r["L1 vs base"]]),
+                yerr=error_bars([r["L2 vs base"]]),
+                color=line.get_color(),
+                capsize=2,
             )
             if r["alpha"] is not None:
                 ax.annotate(
