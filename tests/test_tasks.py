@@ -119,6 +119,19 @@ def test_several_tasks_load_the_model_once_and_match_single_task_runs(
     assert scores[0] == pytest.approx(scores[1], abs=1e-4)
 
 
+def test_each_task_can_have_its_own_row_limit(model_dir, nusax, tmp_path):
+    from instructalign.config import EvalConfig
+    from instructalign.evaluate.run import evaluate
+
+    cfg = EvalConfig(model=model_dir, task="sib200,nusawrites_senti", langs="jav", limit=4, prompt_langs="en",
+                     data=f"sib200={nusax.parent / 'sib200'},nusawrites_senti={nusax.parent / 'nusawrites'}",
+                     output=str(tmp_path / "o"))  # fmt: skip
+    evaluate(cfg, limits={"sib200": 2})
+    rows = {t: len((tmp_path / "o" / t / "predictions.jsonl").read_text().splitlines())
+            for t in ("sib200", "nusawrites_senti")}  # fmt: skip
+    assert rows == {"sib200": 2 * 3, "nusawrites_senti": 4 * 3}  # rows x the three English templates
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -1,7 +1,5 @@
 """`python -m instructalign ...`: the same as the `instructalign` command."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

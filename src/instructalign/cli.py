@@ -199,5 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry() -> None:
+    """The `instructalign` command: `main` in a process tuned for it (`process.py`)."""
+    from .process import exit_without_final_collection, tune_process
+
+    tune_process()
+    exit_without_final_collection(main())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -49,7 +49,10 @@ def run_logged(fn: Callable, args: tuple, log: str, threads: int) -> float:
     """Run `fn(*args)` in a worker with `threads` torch threads, its output going to `log`; seconds taken."""
     import torch
 
+    from ..process import tune_process
+
     die_with_parent()
+    tune_process()
     torch.set_num_threads(threads)
     start = time.perf_counter()
     with open(log, "w", encoding="utf-8") as f, contextlib.redirect_stderr(f), contextlib.redirect_stdout(f):

@@ -114,7 +114,9 @@ class PreparedTask:
     output: Path
 
 
-def prepare(cfg: EvalConfig, name: str, root: str | None, output: Path, several: bool) -> PreparedTask:
+def prepare(
+    cfg: EvalConfig, name: str, root: str | None, output: Path, several: bool, limit: int | None
+) -> PreparedTask:
     task = load_task(name, cfg.templates_set)
     if cfg.split:
         task.data["split"] = cfg.split
@@ -125,21 +127,29 @@ def prepare(cfg: EvalConfig, name: str, root: str | None, output: Path, several:
             raise UserError(
                 f"--langs: none of them is in task {task.name} (it has {','.join(task.languages)})"
             )
-        data = {lang: load_examples(task, root, lang, cfg.limit) for lang in langs}
+        data = {lang: load_examples(task, root, lang, limit) for lang in langs}
     else:
-        data = load_bitext_rows(task, root)[: cfg.limit or None]
+        data = load_bitext_rows(task, root)[: limit or None]
     return PreparedTask(task, langs, prompt_langs, data, output)
 
 
-def evaluate(cfg: EvalConfig, console: Console | None = None) -> dict:
+def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, int] | None = None) -> dict:
     """Evaluate one task (results in --output) or several (results in --output/<task>/), loading the
-    model once. Returns the results, or {task: results} for several tasks."""
+    model once; `limits` gives a task its own row limit instead of --limit. Returns the results, or
+    {task: results} for several tasks."""
     names = task_names(cfg.task)
     several = len(names) > 1
     roots = data_roots(cfg.data, names)
     out = Path(cfg.output) if cfg.output else None
     prepared = [
-        prepare(cfg, name, roots[name], out / Path(name).stem if several and out else out, several)
+        prepare(
+            cfg,
+            name,
+            roots[name],
+            out / Path(name).stem if several and out else out,
+            several,
+            (limits or {}).get(name, cfg.limit),
+        )
         for name in names
     ]  # every file read and checked before the model loads
     model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision), cfg.allow_partial)

@@ -93,23 +93,25 @@ def tasks_dir(eval_dir: Path) -> Path:
 
 
 def evaluate_tasks(model: Path, folders: dict[str, Path], recipe: DemoRecipe, split: str, out: Path) -> Path:
-    """SIB-200 and NusaWrites (each with its sentence limit): out/<task>/results.json."""
+    """SIB-200 and NusaWrites in one evaluation (the model loaded once, each task with its sentence limit):
+    out/<task>/results.json."""
     sib_limit = min(recipe.eval_limit or SIB200_LIMIT, SIB200_LIMIT)
-    for task, limit in (("sib200", sib_limit), ("nusawrites_senti", recipe.eval_limit)):
-        evaluate(
-            EvalConfig(
-                model=str(model),
-                task=task,
-                data=str(folders[task]),
-                split=split,
-                prompt_langs=list(recipe.eval_prompt_langs),
-                limit=limit,
-                batch_size=64,
-                precision=recipe.eval_precision,
-                output=str(out / task),
-            ),
-            console=Console(quiet=True),
-        )
+    tasks = ("sib200", "nusawrites_senti")
+    evaluate(
+        EvalConfig(
+            model=str(model),
+            task=",".join(tasks),
+            data=",".join(f"{task}={folders[task]}" for task in tasks),
+            split=split,
+            prompt_langs=list(recipe.eval_prompt_langs),
+            limit=recipe.eval_limit,
+            batch_size=64,
+            precision=recipe.eval_precision,
+            output=str(out),
+        ),
+        console=Console(quiet=True),
+        limits={"sib200": sib_limit},
+    )
     return out
 
 
