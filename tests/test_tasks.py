@@ -130,6 +130,13 @@ def test_each_task_can_have_its_own_row_limit(model_dir, nusax, tmp_path):
     rows = {t: len((tmp_path / "o" / t / "predictions.jsonl").read_text().splitlines())
             for t in ("sib200", "nusawrites_senti")}  # fmt: skip
     assert rows == {"sib200": 2 * 3, "nusawrites_senti": 4 * 3}  # rows x the three English templates
+    settings = {t: json.loads((tmp_path / "o" / t / "results.json").read_text())["settings"]
+                for t in ("sib200", "nusawrites_senti")}  # fmt: skip
+    # each results.json records the run that reproduces it alone
+    assert [(s["task"], s["data"], s["limit"], s["output"]) for s in settings.values()] == [
+        (t, str(nusax.parent / folder), n, str(tmp_path / "o" / t))
+        for t, folder, n in (("sib200", "sib200", 2), ("nusawrites_senti", "nusawrites", 4))
+    ]
 
 
 @pytest.mark.parametrize(

@@ -112,6 +112,7 @@ class PreparedTask:
     prompt_langs: list[str]
     data: dict | list
     output: Path
+    settings: dict  # this task's own run: --task, --data and --limit as they apply to it alone
 
 
 def prepare(
@@ -130,7 +131,8 @@ def prepare(
         data = {lang: load_examples(task, root, lang, limit) for lang in langs}
     else:
         data = load_bitext_rows(task, root)[: limit or None]
-    return PreparedTask(task, langs, prompt_langs, data, output)
+    settings = as_dict(cfg) | {"task": name, "data": root, "limit": limit, "output": str(output)}
+    return PreparedTask(task, langs, prompt_langs, data, output, settings)
 
 
 def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, int] | None = None) -> dict:
@@ -189,7 +191,7 @@ def evaluate_prepared(model, tokenizer, seq2seq, prepared: PreparedTask, cfg: Ev
         "task_fingerprint": task.fingerprint(),
         "prompt_langs": prompt_langs,
         "split": task.data.get("split", "test"),
-        "settings": as_dict(cfg),
+        "settings": prepared.settings,
         "versions": versions(),
     }
     write_outputs(prepared.output, results, predictions)
