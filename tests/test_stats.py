@@ -196,3 +196,12 @@ def test_trigram_similarity_ranks_a_related_language_above_an_unrelated_one(nusa
             texts[code] = [row["text"] for row in csv.DictReader(f)]
     sim = monolingual_similarity(texts, ["ind", "eng"], ["jav", "sun"])
     assert sim[("ind", "jav")] > sim[("eng", "jav")] and sim[("jav", "ind")] == sim[("ind", "jav")]
+
+
+def test_a_study_reads_an_interval_against_zero():
+    from instructalign.study.findings import against_zero
+
+    words = {"above": "larger", "below": "smaller", "neither": "not shown", "undefined": "no interval"}
+    cases = [((0.1, 0.5), "larger"), ((-0.5, -0.1), "smaller"), ((-0.1, 0.1), "not shown"),
+             ((0.0, 0.3), "not shown"), ((float("nan"), float("nan")), "no interval")]  # fmt: skip
+    assert [against_zero(lo, hi, **words) for (lo, hi), _ in cases] == [want for _, want in cases]

@@ -61,6 +61,13 @@ def shown(c: dict | None, above: float = 0.0) -> bool:
     return c is not None and not math.isnan(c["lo"]) and c["lo"] > above
 
 
+def against_zero(lo: float, hi: float, above: str, below: str, neither: str, undefined: str) -> str:
+    """The reading of a 95% interval against 0: a two-sided test at the 5% level, or no test at all."""
+    if math.isnan(lo) or math.isnan(hi):
+        return undefined
+    return above if lo > 0 else below if hi < 0 else neither
+
+
 def findings(
     cfg: StudyConfig, recipe: DemoRecipe, report: dict, rows: list[dict], seconds: float
 ) -> list[str]:

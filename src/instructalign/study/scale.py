@@ -10,7 +10,6 @@ aligned+replay compared on test, over the seeds.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -27,7 +26,7 @@ from ..report.render import to_html, to_markdown, write_csv
 from ..report.stats import t_interval
 from ..report.tables import fmt_delta
 from .designs import CONTROL, designs
-from .findings import error_bars, estimate_minutes
+from .findings import against_zero, error_bars, estimate_minutes
 
 ALIGNED, BASE = "aligned+replay", "base"
 # d_model, n_layer, n_head. The largest is the demo's stand-in (its bases and runs are shared with the other
@@ -201,14 +200,14 @@ def notes(cfg: StudyConfig, rows: list[dict], sweep_rows: list[dict], seconds: f
             f"{100 * s['L1 aligned+replay']:.1f} |"
         )
     t = trend(rows)
-    if math.isnan(t["lo"]):
-        verdict = "needs at least 2 seeds for an interval"
-    elif t["lo"] > 0:
-        verdict = "the gain is larger for the largest model (interval above 0)"
-    elif t["hi"] < 0:
-        verdict = "the gain is smaller for the largest model (interval below 0)"
-    else:
-        verdict = "not shown (the interval includes 0)"
+    verdict = against_zero(
+        t["lo"],
+        t["hi"],
+        above="the gain is larger for the largest model (interval above 0)",
+        below="the gain is smaller for the largest model (interval below 0)",
+        neither="not shown (the interval includes 0)",
+        undefined="needs at least 2 seeds for an interval",
+    )
     return [
         "Scale study",
         f"**Study scale** ({cfg.seeds} seed(s), {cfg.split} split; weighted F1 x100, 95% intervals"

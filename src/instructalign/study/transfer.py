@@ -32,7 +32,7 @@ from ..languages import LANGUAGES
 from ..report.render import write_csv
 from ..report.similarity import language_similarity, monolingual_similarity
 from ..report.stats import correlation
-from .findings import error_bars
+from .findings import against_zero, error_bars
 
 ALIGNED, CONTROL, BASE = "aligned+replay", "replay-only", "base"
 EXTRA_TASKS = ("sib200", "nusawrites_senti")
@@ -220,14 +220,14 @@ def transfer_notes(points: list[dict], corr: dict, reports: dict[str, dict], see
     n_l3 = sum(p["role"] == "L3" for p in points)
     contrast = [100 * p["gain_control"]["delta"] for p in points if p["role"] == "contrast"]
     l3_gain = [100 * p["gain_control"]["delta"] for p in points if p["role"] == "L3"]
-    if main is None or math.isnan(main["r_lo"]):
-        verdict = "not testable here (r undefined: fewer than 4 points, or no spread in gains)"
-    elif main["r_lo"] > 0:
-        verdict = "supported: the interval of r lies above 0"
-    elif main["r_hi"] < 0:
-        verdict = "contradicted: the interval of r lies below 0"
-    else:
-        verdict = "not shown: the interval of r includes 0"
+    verdict = against_zero(
+        main["r_lo"] if main else math.nan,
+        main["r_hi"] if main else math.nan,
+        above="supported: the interval of r lies above 0",
+        below="contradicted: the interval of r lies below 0",
+        neither="not shown: the interval of r includes 0",
+        undefined="not testable here (r undefined: fewer than 4 points, or no spread in gains)",
+    )
     lines = [
         f"**Transfer study** ({seeds} seed(s); weighted F1 x100; 95% intervals, "
         f"{'Student-t over the paired seeds' if seeds > 1 else 'paired bootstrap over test sentences'}). "
