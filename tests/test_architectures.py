@@ -107,11 +107,20 @@ def test_choices_packed_behind_the_prompt_score_as_a_plain_forward(name, tmp_pat
     assert model.instructalign_packing is PACKS[name]
 
 
-def test_a_model_packing_does_not_reproduce_keeps_the_cache_path(tmp_path, monkeypatch):
+def raises_key_error(*args):
+    raise KeyError("attention mask")  # as a model whose attention does not know a 4D mask might
+
+
+@pytest.mark.parametrize(
+    "packed",
+    [lambda m, p, c, pad: torch.zeros(len(p), len(c), 4), raises_key_error],
+    ids=["disagrees", "raises"],
+)
+def test_a_model_packing_does_not_reproduce_keeps_the_cache_path(packed, tmp_path, monkeypatch):
     import instructalign.evaluate.scoring as scoring
 
     model, tok, _ = load_model(tiny.save(tiny.gpt2(), tmp_path / "gpt2"))
-    monkeypatch.setattr(scoring, "packed_token_logprobs", lambda m, p, c, pad: torch.zeros(len(p), len(c), 4))
+    monkeypatch.setattr(scoring, "packed_token_logprobs", packed)
     got = score_choices(model, tok, PROMPTS[:1], [CHOICES[0]], False)
     assert model.instructalign_packing is False
     assert got[0].logprob[0] == pytest.approx(

@@ -123,7 +123,7 @@ def packing_works(model, prompt_ids: list[list[int]], choices: list[list[int]], 
             cached = cached_scores(model, probe, [choices] * len(probe), pad_value)
             try:
                 packed = packed_token_logprobs(model, probe, choices, pad_value).sum(-1).cpu()
-            except (RuntimeError, ValueError, TypeError, IndexError, AttributeError):
+            except Exception:  # a probe of a capability: whatever a model raises, the cache path stays exact
                 works = False
             else:
                 tolerance = 1e-3 if next(model.parameters()).dtype == torch.float32 else 0.25
