@@ -159,6 +159,8 @@ def main() -> None:
     parser.add_argument("--skip-original", action="store_true", help="do not time the original approach")
     parser.add_argument("--repeats", type=int, default=1, help="alternating runs of ours and lm-eval")
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
     nusax = nusax_path(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

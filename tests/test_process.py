@@ -2,6 +2,7 @@
 collects (only less often)."""
 
 import gc
+import os
 import sys
 import weakref
 
@@ -20,7 +21,7 @@ def test_a_users_own_allocator_settings_are_left_alone(monkeypatch):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_glibc_keeps_freed_memory(monkeypatch):
-    for key in [k for k in list(__import__("os").environ) if k.startswith("MALLOC_") or k == "LD_PRELOAD"]:
+    for key in [k for k in list(os.environ) if k.startswith("MALLOC_") or k == "LD_PRELOAD"]:
         monkeypatch.delenv(key)
     assert process.keep_freed_memory() is True
 

@@ -33,22 +33,24 @@ from .recipe import BASELINE, CONTROL, ROLES, RUNS
 from .summary import print_summary, summary
 
 
-def evaluate_model(model: Path, nusax: Path, recipe: DemoRecipe, split: str, out: Path) -> Path:
-    evaluate(
-        EvalConfig(
-            model=str(model),
-            task="nusax_senti",
-            data=str(nusax),
-            split=split,
-            roles=ROLES,
-            prompt_langs=list(recipe.eval_prompt_langs),
-            limit=recipe.eval_limit,
-            batch_size=64,
-            precision=recipe.eval_precision,
-            output=str(out),
-        ),
-        console=Console(quiet=True),
+def recipe_eval_config(recipe: DemoRecipe, model: Path, split: str, **fields) -> EvalConfig:
+    """An evaluation with the recipe's prompts, sentence limit, batch and precision (`fields` name the rest)."""
+    return EvalConfig(
+        model=str(model),
+        split=split,
+        prompt_langs=list(recipe.eval_prompt_langs),
+        limit=recipe.eval_limit,
+        batch_size=64,
+        precision=recipe.eval_precision,
+        **fields,
     )
+
+
+def evaluate_model(model: Path, nusax: Path, recipe: DemoRecipe, split: str, out: Path) -> Path:
+    config = recipe_eval_config(
+        recipe, model, split, task="nusax_senti", data=str(nusax), roles=ROLES, output=str(out)
+    )
+    evaluate(config, console=Console(quiet=True))
     return out
 
 

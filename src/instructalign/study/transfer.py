@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from ..config import DemoRecipe, EvalConfig, StudyConfig
+from ..config import DemoRecipe, StudyConfig
 from ..demo.data import sib200_folder
 from ..demo.recipe import L2
 from ..demo.recipe import ROLES as NUSAX_ROLES
+from ..demo.run import recipe_eval_config
 from ..errors import UserError
 from ..evaluate.run import evaluate
 from ..evaluate.tasks import load_examples, load_task
@@ -97,21 +98,9 @@ def evaluate_tasks(model: Path, folders: dict[str, Path], recipe: DemoRecipe, sp
     out/<task>/results.json."""
     sib_limit = min(recipe.eval_limit or SIB200_LIMIT, SIB200_LIMIT)
     tasks = ("sib200", "nusawrites_senti")
-    evaluate(
-        EvalConfig(
-            model=str(model),
-            task=",".join(tasks),
-            data=",".join(f"{task}={folders[task]}" for task in tasks),
-            split=split,
-            prompt_langs=list(recipe.eval_prompt_langs),
-            limit=recipe.eval_limit,
-            batch_size=64,
-            precision=recipe.eval_precision,
-            output=str(out),
-        ),
-        console=Console(quiet=True),
-        limits={"sib200": sib_limit},
-    )
+    data = ",".join(f"{task}={folders[task]}" for task in tasks)
+    config = recipe_eval_config(recipe, model, split, task=",".join(tasks), data=data, output=str(out))
+    evaluate(config, console=Console(quiet=True), limits={"sib200": sib_limit})
     return out
 
 
