@@ -34,7 +34,7 @@ def train(tmp, common, name, *flags, processes=1):
     launcher = [sys.executable] if processes == 1 else [
         str(Path(sys.executable).with_name("torchrun")), "--nproc_per_node", str(processes), "--master_port", "29563"]  # fmt: skip
     proc = subprocess.run(
-        [*launcher, RECORD, str(out / "batches"), *common, *flags, "--output", str(out)],
+        [*launcher, RECORD, str(tmp / f"{name}-batches"), *common, *flags, "--output", str(out)],
         env=ENV, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -46,7 +46,8 @@ def weights(folder):
 
 
 def batches(out, rank=0):
-    return [json.loads(line) for line in (out / "batches" / f"rank{rank}.jsonl").read_text().splitlines()]
+    record = out.with_name(f"{out.name}-batches") / f"rank{rank}.jsonl"  # beside the run: train owns out/
+    return [json.loads(line) for line in record.read_text().splitlines()]
 
 
 def assert_same_weights(a, b):

@@ -1,6 +1,7 @@
 """`instructalign merge`: exact interpolation of two tiny models, and an adapter merge against peft."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -19,7 +20,7 @@ def pair(tmp_path_factory):
 
 
 def merged(tmp, base, tuned, alpha):
-    out = tmp / f"a{alpha}"
+    out = tmp / f"a{alpha}-{Path(tuned).name}"
     assert main(["merge", "--base", base, "--tuned", tuned, "--alpha", str(alpha), "--output", str(out)]) == 0
     return load_file(str(out / "model.safetensors")), out
 

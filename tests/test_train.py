@@ -230,7 +230,17 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(resume_setup):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("damage", ["optimizer.pt", "scheduler.pt", "truncated weights", "no marker"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "optimizer.pt",
+        "scheduler.pt",
+        "truncated weights",
+        "no marker",
+        "flipped weights",
+        "flipped optimizer",
+    ],
+)
 def test_resume_skips_an_incomplete_checkpoint_and_falls_back(resume_setup, damage):
     tmp, args, env = resume_setup
     out = killed_run(tmp, args, env, 30, f"damaged-{damage.replace(' ', '-')}")
@@ -240,6 +250,12 @@ def test_resume_skips_an_incomplete_checkpoint_and_falls_back(resume_setup, dama
         (newest / "model.safetensors").write_bytes(data[: len(data) // 2])
     elif damage == "no marker":
         (newest / "instructalign_complete.json").unlink()
+    elif damage.startswith("flipped"):  # damaged in place: same size, other bytes
+        path = newest / ("model.safetensors" if damage == "flipped weights" else "optimizer.pt")
+        data = bytearray(path.read_bytes())
+        middle = len(data) - 64  # in the tensors' bytes, past any header
+        data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
+        path.write_bytes(bytes(data))
     else:
         (newest / damage).unlink()
     stdout = resume_and_compare(tmp, args, env, out, "checkpoint-20")

@@ -57,12 +57,32 @@ def run_build(args) -> None:
     cfg = config_for(args, "build")
     manifest = build(cfg)
     print_stats(cfg.output)
+    for line in build_warnings(manifest):
+        print(f"warning: {line}", file=sys.stderr)
     replay = manifest["replay"]
     if replay["used"] < replay["requested"]:
         print(
             f"warning: only {replay['used']} replay rows available of {replay['requested']} requested",
             file=sys.stderr,
         )
+
+
+def build_warnings(manifest: dict) -> list[str]:
+    """What a built folder's counts say that the user should know: repeated pairs, XSS without negatives."""
+    pairs, counts = manifest["pairs"], manifest["counts"]
+    found = []
+    if pairs["used"] and pairs.get("duplicates", 0) > 0.05 * pairs["used"]:
+        found.append(
+            f"{pairs['duplicates']} of {pairs['used']} pairs ({100 * pairs['duplicates'] / pairs['used']:.0f}%) "
+            "repeat an earlier pair of the same languages; they are kept, so those sentences weigh more "
+            "(deduplicate the bitext if that is not intended)"
+        )
+    if counts["by_objective"].get("xss") and not counts.get("xss_negatives"):
+        found.append(
+            "every XSS example answers 'yes': the bitext has too few distinct sentences to draw negatives "
+            "from; add sentences or drop xss from --objectives"
+        )
+    return found
 
 
 def run_stats(args) -> None:
@@ -84,10 +104,22 @@ def run_eval(args) -> None:
 
 
 def run_report(args) -> None:
+    from pathlib import Path
+
+    from .config import as_dict
+    from .outputs import check_output, mark_owner, owned_output
     from .report import make_report, write_report
 
     cfg = config_for(args, "report")
-    write_report(make_report(cfg), cfg.output)
+    if not cfg.output:
+        raise UserError("no --output folder given")
+    out = Path(cfg.output)
+    folders = [d for spec in cfg.run for d in spec.partition("=")[2].split(",")]
+    check_output(out, [("--run", d) for d in folders] + [("--similarity-data", cfg.similarity_data)])
+    settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
+    with owned_output(out, "report", settings, cfg.overwrite):
+        write_report(make_report(cfg), out)
+        mark_owner(out, "report", settings)
     print(f"report: {cfg.output}/report.html (and report.md)")
 
 

@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .options import REPEAT, YAML_ONLY, above, at_least
+from .options import REPEAT, SEED, YAML_ONLY, above, at_least
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Scheduler = Literal[
@@ -64,7 +64,7 @@ class BuildConfig:
     """Evaluation texts that must not appear in training data: file or NusaX folder (its test split)."""
     max_pairs: int | None = field(default=None, metadata=at_least(1))
     """Stop after this many usable pairs (for quick runs)."""
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED)
     """Seed of every random choice; same inputs + seed = byte-identical output."""
     output: str | None = None
     """Output folder: train.jsonl and manifest.json."""
@@ -87,7 +87,7 @@ class EvalConfig:
     split: str | None = None
     """Split to read (default: the task's own, test for nusax_senti); use valid while choosing settings."""
     langs: list[str] = field(default_factory=list)
-    """Languages to evaluate (default: all of the task's)."""
+    """Languages to evaluate (default: all of the task's); a translation task keeps the directions with one of them on either side."""
     prompt_langs: list[str] = field(default_factory=list)
     """Template languages (default: all of the task's; nusax_senti has en and id, 3 templates each, as in the paper)."""
     templates_set: str | None = None
@@ -108,6 +108,8 @@ class EvalConfig:
     """Evaluate a checkpoint that lacks some weights (they stay randomly initialised; results.json says so)."""
     output: str | None = None
     """Output folder: results.json, predictions.jsonl."""
+    overwrite: bool = False
+    """Write into an existing output folder that another command, or an evaluation with other settings, wrote."""
 
 
 @dataclass
@@ -123,6 +125,8 @@ class TrainConfig:
     """Folder written by `instructalign data build` (its train.jsonl)."""
     output: str | None = None
     """Output folder: checkpoint-*/, final/, train_summary.json, tensorboard/."""
+    overwrite: bool = False
+    """Replace an output folder that holds something else (another run, other files) instead of refusing it."""
     lora: bool = False
     """Train LoRA adapters (peft) instead of all weights."""
     lora_r: int = field(default=16, metadata=at_least(1))
@@ -171,7 +175,7 @@ class TrainConfig:
     """auto (bf16 on a GPU that has it, else fp32), fp32, bf16 or fp16."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass to save memory."""
-    seed: int = 42
+    seed: int = field(default=42, metadata=SEED)
     """Seed of model init, data order and dropout."""
 
 
@@ -197,12 +201,14 @@ class ReportConfig:
     """Bootstrap resamples of the one-seed (sentence-level) 95% intervals."""
     margin: float = field(default=2.0, metadata=above(0))
     """Non-inferiority margin for 'L1 kept', in weighted-F1 points: the lower bound of (run - base) must exceed -margin."""
-    seed: int = 0
+    seed: int = field(default=0, metadata=SEED)
     """Seed of the bootstrap."""
     notes: list[str] = field(default_factory=list, metadata=YAML_ONLY)
     """Extra paragraphs for the report (the demo adds its summary here)."""
     output: str | None = None
     """Output folder: report.md, report.html, *.csv, *.png."""
+    overwrite: bool = False
+    """Write into an existing output folder that another command, or a report with other settings, wrote."""
 
 
 @dataclass
@@ -217,6 +223,8 @@ class MergeConfig:
     """θ = (1 − α)·θ_base + α·θ_tuned: 0 gives the base, 1 the tuned model."""
     output: str | None = None
     """Output folder: a Hugging Face model folder with a model card naming both parents and α."""
+    overwrite: bool = False
+    """Replace an existing output folder that another command, or a merge with other settings, wrote."""
 
 
 @dataclass
@@ -239,6 +247,8 @@ class DemoConfig:
     """SIB-200 folder for --align-data sib200 (default: $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder)."""
     jobs: int = field(default=2, metadata=at_least(1))
     """Worker processes for a seed's independent runs and evaluations (1: in this process, with progress bars)."""
+    overwrite: bool = False
+    """Write into an existing output folder that something other than this command wrote."""
 
 
 STUDIES = ("objectives", "replay", "interpolate", "transfer", "scale")

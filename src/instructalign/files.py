@@ -10,10 +10,8 @@ import csv
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -21,21 +19,6 @@ import yaml
 from .errors import UserError
 
 # ---------------------------------------------------------------- writing
-
-
-@contextmanager
-def atomic_folder(target: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `target`; on success it replaces `target`, on any error it is removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if target.exists():
-        shutil.rmtree(target)
-    tmp.rename(target)
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
@@ -138,16 +121,29 @@ def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
             yield number, line.lstrip("\ufeff") if number == 1 else line
 
 
+CSV_FIELD_LIMIT = 1 << 20  # characters in one CSV cell: far above any sentence or document row here
+
+
 def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of a CSV/TSV file, header included; the delimiter comes from the extension."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     lines = utf8_lines(path)
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
     reader = csv.reader((line for _, line in lines), delimiter=delimiter)
+    start = 1
     try:
         for cells in reader:
             if cells:
                 yield reader.line_num, cells
+            start = reader.line_num + 1
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise UserError(
+                f"{path} line {start}: a cell of more than {csv.field_size_limit():,} characters starts here "
+                "(the row runs on to line "
+                f"{reader.line_num}); usually a quote left open swallows the lines after it: check the quoting "
+                "of that row, or split a text that long"
+            ) from None
         raise UserError(f"{path} line {reader.line_num}: malformed CSV ({exc}); check quoting") from None
 
 

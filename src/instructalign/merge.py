@@ -14,8 +14,9 @@ from pathlib import Path
 
 from .config import MergeConfig
 from .errors import UserError
-from .files import atomic_folder, check_writable, write_atomically
+from .files import write_atomically
 from .options import validate
+from .outputs import check_output, mark_owner, owned_output, replaced_folder
 
 WEIGHTS_INDEX = "model.safetensors.index.json"
 
@@ -142,14 +143,15 @@ def merge(cfg: MergeConfig) -> Path:
             f"{tuned}: no model here (no config.json or adapter_config.json); give a train output's final/"
         )
     out = Path(cfg.output)
-    check_writable(out)
     adapter = tuned / "adapter_config.json"
     base_name = cfg.base or (
         json.loads(adapter.read_text("utf-8")).get("base_model_name_or_path") if adapter.is_file() else None
     )
     if not base_name:
         raise UserError("no --base given; name the model the tuned one started from (a folder or a hub id)")
-    with atomic_folder(out) as tmp:
+    check_output(out, [("--tuned", cfg.tuned), ("--base", base_name)], replaces=True)
+    settings = {"base": base_name, "tuned": str(tuned.resolve()), "alpha": cfg.alpha}
+    with owned_output(out, "merge", settings, cfg.overwrite), replaced_folder(out) as tmp:
         if adapter.is_file():
             merge_adapter(tuned, base_name, cfg.alpha, tmp)
             kind = "a LoRA adapter scaled by α and merged into the base"
@@ -162,5 +164,6 @@ def merge(cfg: MergeConfig) -> Path:
             json.dumps({"base": base_name, "tuned": str(tuned), "alpha": cfg.alpha, "kind": kind}, indent=2)
             + "\n",
         )
+        mark_owner(tmp, "merge", settings)
     print(f"merged α = {cfg.alpha}: {out}")
     return out

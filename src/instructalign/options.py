@@ -11,6 +11,7 @@ import ast
 import dataclasses
 import functools
 import inspect
+import math
 import textwrap
 import types
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from .errors import UserError
 from .files import read_yaml
 
-SECTIONS = ("build", "train", "eval", "report", "merge", "demo")
+SECTIONS = ("build", "train", "eval", "report", "merge", "demo", "study")
 NONE_WORDS = {"none", "null", "~"}
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
@@ -34,6 +35,12 @@ def above(low: float) -> dict:
     return {"above": low}
 
 
+def below(high: float) -> dict:
+    """Field metadata: the value (when set) must be < high."""
+    return {"below": high}
+
+
+SEED = {"min": 0, "below": 2**32}  # numpy's and torch's seeds: [0, 2^32)
 REPEAT = {"repeat": True}  # a flag given several times, each value whole (paths may hold commas)
 YAML_ONLY = {"cli": False}  # a setting of config files, not a flag
 
@@ -74,7 +81,9 @@ def describe(tp) -> str:
         return f"a list of {describe(args[0])}s (a YAML list or a,b,c)"
     if origin is dict:
         return f"a mapping of {describe(args[0])} to {describe(args[1])} (a YAML mapping or k=v,k=v)"
-    return {bool: "true or false", int: "a whole number", float: "a number", str: "a text"}.get(tp, str(tp))
+    return {bool: "true or false", int: "a whole number", float: "a finite number", str: "a text"}.get(
+        tp, str(tp)
+    )
 
 
 class Invalid(ValueError):
@@ -135,9 +144,12 @@ def convert_scalar(tp, value):
         if isinstance(value, bool):
             raise Invalid
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError):
             raise Invalid from None
+        if not math.isfinite(number):  # nan and inf pass every range check and poison training
+            raise Invalid
+        return number
     if tp is str:
         return str(value)
     if tp is dict:
@@ -179,14 +191,30 @@ def setting_value(cls, name: str, value, where: str):
         converted = convert(tp, value)
     except Invalid:
         raise UserError(f"{where}: expects {describe(tp)}, got {value!r}") from None
-    low, above_ = f.metadata.get("min"), f.metadata.get("above")
+    low, above_, below_ = (f.metadata.get(k) for k in ("min", "above", "below"))
     items = [] if converted is None else converted.values() if isinstance(converted, dict) else [converted]
     for item in items:
         if low is not None and item < low:
             raise UserError(f"{where}: must be at least {low}, got {value!r}")
         if above_ is not None and item <= above_:
             raise UserError(f"{where}: must be above {above_}, got {value!r}")
+        if below_ is not None and item >= below_:
+            raise UserError(f"{where}: must be below {below_:,}, got {value!r}")
+    if isinstance(converted, (list, tuple)):
+        check_list(converted, value, where)
     return converted
+
+
+def check_list(items, value, where: str) -> None:
+    """A list given as text must name something (`--langs ,` is a mistake, not 'all'), and name it once."""
+    if not items and isinstance(value, str):
+        raise UserError(f"{where}: {value!r} names nothing; leave the setting out to use its default")
+    seen = set()
+    for item in items:
+        key = item.lower() if isinstance(item, str) else repr(item)
+        if key in seen:
+            raise UserError(f"{where}: {item!r} is given twice; name each value once")
+        seen.add(key)
 
 
 # ------------------------------------------------------------------ config files
@@ -197,7 +225,16 @@ def read_section(path: str, section: str) -> dict[str, Any]:
     doc = read_yaml(Path(path), "config file", "check --config")
     if not isinstance(doc, dict):
         raise UserError(f"{path}: expected a mapping of settings")
-    body = doc[section] if isinstance(doc.get(section), dict) else doc
+    present = [k for k in doc if k in SECTIONS]
+    if isinstance(doc.get(section), dict):
+        body = doc[section]
+    elif present and not (section == "study" and "demo" in present):  # a study reads the demo: recipe
+        raise UserError(
+            f"{path}: no '{section}:' section, only {', '.join(k + ':' for k in present)} (settings of another "
+            f"command); add a '{section}:' section or give this command its own --config"
+        )
+    else:
+        body = doc
     data = {k: v for k, v in body.items() if k not in SECTIONS}
     if body is not doc and "languages" in doc:
         data.setdefault("languages", doc["languages"])
@@ -241,6 +278,9 @@ def read_recipe(cls, path: str | None, section: str, preset):
     if not path:
         return preset
     names = {f.name for f in dataclasses.fields(cls)}
+    doc = read_yaml(Path(path), "config file", "check --config")
+    if isinstance(doc, dict) and section not in doc and any(k in SECTIONS for k in doc):
+        return preset  # e.g. a study: section alone: the recipe stays the preset
     raw = read_section(path, section)
     changed = {k: setting_value(cls, k, v, f"{path}: setting '{k}'") for k, v in raw.items() if k in names}
     return dataclasses.replace(preset, **changed)

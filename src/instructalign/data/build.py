@@ -7,6 +7,7 @@ place. Same inputs and seed give byte-identical files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import Counter
@@ -14,13 +15,12 @@ from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 
-from .. import __version__
-from ..config import BuildConfig, as_dict
+from ..config import BuildConfig
 from ..errors import UserError
-from ..files import atomic_folder, check_writable, sha256_file
 from ..languages import resolve_list
 from ..options import validate
-from .bitext import bitext_files, read_bitext
+from ..outputs import check_output, mark_owner, owned_output, replaced_folder
+from .bitext import read_bitext
 from .contamination import (
     auto_exclusions,
     load_exclusions,
@@ -28,6 +28,7 @@ from .contamination import (
     texts_of_file,
     without_evaluation_texts,
 )
+from .manifest import build_settings, group, make_manifest
 from .objectives import OBJECTIVES, ObjectiveContext, Pair
 from .prompts import load_template_sets, select
 from .replay import mix_positions, read_replay, replay_count_for, reservoir_sample
@@ -59,7 +60,8 @@ def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], d
     if not cfg.output:
         raise UserError("no --output folder given")
     validate(cfg)
-    check_writable(Path(cfg.output))
+    inputs = [("--bitext", s) for s in cfg.bitext] + [("--replay", cfg.replay)]
+    check_output(Path(cfg.output), inputs + [("--exclude", s) for s in cfg.exclude], replaces=True)
     if not cfg.bitext:
         if cfg.replay and cfg.replay_count:
             check_counts(cfg)
@@ -119,7 +121,9 @@ def repeats(weight: float, rng: random.Random) -> int:
 def pairs_of(
     rows, pivots: list[str], targets: list[str], excluded: set[str], stats: Counter
 ) -> Iterator[Pair]:
-    """Every (pivot, target) pair in each row, skipping excluded texts (counted in `stats`)."""
+    """Every (pivot, target) pair in each row, skipping excluded texts (counted in `stats`, as are pairs that
+    repeat an earlier one: kept, but said in the manifest)."""
+    seen: set[int] = set()  # 8-byte digests of the pairs used
     for row in rows:
         stats["rows"] += 1
         for a in pivots:
@@ -130,7 +134,14 @@ def pairs_of(
                     stats["pairs_excluded"] += 1
                     continue
                 stats["pairs_used"] += 1
+                digest = pair_digest(a, row.texts[a], b, row.texts[b])
+                stats["pairs_duplicate"] += digest in seen
+                seen.add(digest)
                 yield Pair(a, row.texts[a], b, row.texts[b])
+
+
+def pair_digest(*parts: str) -> int:
+    return int.from_bytes(hashlib.blake2b("\x00".join(parts).encode("utf-8"), digest_size=8).digest(), "big")
 
 
 def write_alignment(
@@ -159,6 +170,9 @@ def write_alignment(
                         count_example(counts, ex)
             ctx.pool.add(pair.lang_a, pair.text_a, rng)
             ctx.pool.add(pair.lang_b, pair.text_b, rng)
+    if "xss" in objectives:
+        no_words = {ts.answers["no"] for ts, _ in ctx.templates["xss"]}
+        stats["xss_negatives"] = sum(counts[f"xss_answer:{word}"] for word in no_words)
     seen = {code for key in group(counts, "pair") for code in key.split("-")}
     missing = [code for code in pivots + targets if code not in seen]
     if missing and cfg.max_pairs is not None and stats["pairs_used"] >= cfg.max_pairs:
@@ -209,20 +223,10 @@ def write_mix(
                 out.write(src.readline())
 
 
-def group(counts: Counter, prefix: str) -> dict[str, int]:
-    return {k[len(prefix) + 1 :]: v for k, v in sorted(counts.items()) if k.startswith(prefix + ":")}
-
-
-def input_record(path: Path, role: str) -> dict:
-    return {"role": role, "path": str(path), "sha256": sha256_file(path)}
-
-
 def build(cfg: BuildConfig) -> dict:
     """Build the training mix described by `cfg`; return the manifest (also written next to train.jsonl)."""
     pivots, targets, objectives, weights = check_settings(cfg)
     output = Path(cfg.output)
-    if output.exists() and not cfg.overwrite:
-        raise UserError(f"{output}: output folder exists; choose another --output or pass --overwrite")
     excluded, exclude_files = load_exclusions(cfg.exclude)
     guard_files = auto_exclusions(cfg)
     for path in guard_files:
@@ -230,7 +234,8 @@ def build(cfg: BuildConfig) -> dict:
     if cfg.replay and not cfg.replay.startswith("hf:") and not Path(cfg.replay).is_file():
         raise UserError(f"{cfg.replay}: replay file not found; check --replay")
 
-    with atomic_folder(output) as tmp:
+    settings = build_settings(cfg)
+    with owned_output(output, "data build", settings, cfg.overwrite), replaced_folder(output) as tmp:
         rng = random.Random(cfg.seed)
         if cfg.bitext:
             counts, stats = write_alignment(
@@ -256,51 +261,5 @@ def build(cfg: BuildConfig) -> dict:
         (tmp / "manifest.json").write_text(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8"
         )
+        mark_owner(tmp, "data build", settings)
     return manifest
-
-
-def make_manifest(cfg, counts, stats, wanted, available, used, exclude_files, guard_files) -> dict:
-    inputs = [
-        input_record(p, "bitext") for spec in cfg.bitext for p in bitext_files(spec, cfg.split) if p.is_file()
-    ]
-    inputs += [
-        {"role": "bitext", "path": spec, "sha256": None}
-        for spec in cfg.bitext
-        if spec.startswith("hf:") and not bitext_files(spec, cfg.split)
-    ]
-    if cfg.replay:
-        replay_path = Path(cfg.replay)
-        inputs.append(
-            input_record(replay_path, "replay")
-            if replay_path.is_file()
-            else {"role": "replay", "path": cfg.replay, "sha256": None}
-        )
-    inputs += [input_record(p, "exclude") for p in exclude_files]
-    inputs += [input_record(p, "exclude (automatic: test split of the NusaX folder)") for p in guard_files]
-    settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
-    return {
-        "package": "instructalign",
-        "version": __version__,
-        "seed": cfg.seed,
-        "settings": settings,
-        "inputs": inputs,
-        "counts": {
-            "total": counts["source:align"] + counts["source:replay"],
-            "by_source": group(counts, "source"),
-            "by_objective": group(counts, "objective"),
-            "by_language_pair": group(counts, "pair"),
-            "by_direction": group(counts, "direction"),
-            "xss_answers": group(counts, "xss_answer"),
-        },
-        "pairs": {
-            "rows_read": stats["rows"],
-            "used": stats["pairs_used"],
-            "excluded_as_evaluation_text": stats["pairs_excluded"],
-        },
-        "replay": {
-            "requested": wanted,
-            "available": available,
-            "used": used,
-            "excluded_as_evaluation_text": stats["replay_excluded"],
-        },
-    }

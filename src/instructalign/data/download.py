@@ -7,7 +7,8 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import atomic_folder
+from ..files import check_writable
+from ..outputs import output_lock, recover, replaced_folder
 
 NUSAX_RAW = "https://raw.githubusercontent.com/IndoNLP/nusax/main/datasets"
 NUSAX_LANGS = [
@@ -37,7 +38,19 @@ def download_nusax(target: Path, base_url: str = NUSAX_RAW) -> Path:
     """Download every NusaX CSV into `target` (written to a temporary folder, renamed when complete)."""
     if (target / "mt" / "train.csv").is_file():
         return target
-    with atomic_folder(target) as tmp:
+    check_writable(target, "--to")
+    with output_lock(target):
+        recover(target.absolute())
+        if (target / "mt" / "train.csv").is_file():
+            return target
+        if target.is_dir() and any(target.iterdir()):
+            raise UserError(f"{target}: exists and is not a NusaX download; choose another --to")
+        fetch_nusax(target, base_url)
+    return target
+
+
+def fetch_nusax(target: Path, base_url: str) -> None:
+    with replaced_folder(target) as tmp:
         for rel in nusax_files():
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -51,4 +64,3 @@ def download_nusax(target: Path, base_url: str = NUSAX_RAW) -> Path:
         (tmp / "SOURCE.md").write_text(
             f"Downloaded from {base_url} (NusaX, CC BY-SA 4.0, Winata et al. 2023).\n", "utf-8"
         )
-    return target

@@ -22,8 +22,9 @@ from ..config import DemoConfig, DemoRecipe, EvalConfig, ReportConfig
 from ..errors import UserError
 from ..evaluate.run import evaluate
 from ..evaluate.tasks import load_examples, load_task
-from ..files import check_writable, write_json
+from ..files import cache_dir, check_writable, write_json
 from ..options import validate
+from ..outputs import check_output, mark_owner, owned_output
 from ..report import make_report, write_report
 from ..train import train
 from .base import base_model, stage_config
@@ -42,6 +43,7 @@ def recipe_eval_config(recipe: DemoRecipe, model: Path, split: str, **fields) ->
         limit=recipe.eval_limit,
         batch_size=64,
         precision=recipe.eval_precision,
+        overwrite=True,  # the experiment owns its run folders
         **fields,
     )
 
@@ -111,6 +113,7 @@ def compare_runs(
             similarity_data=similarity_data,
             title=title,
             output=str(out),
+            overwrite=True,  # the experiment owns its report folders
         )
     )
 
@@ -135,15 +138,24 @@ def check_demo(cfg: DemoConfig, recipe: DemoRecipe) -> Path:
                 f"{nusax}: no sentiment/{name}/train.csv (the base model's L1 data); check --data"
             )
     align_source(cfg, nusax)
-    check_writable(Path(cfg.output))
+    check_writable(cache_dir(), "$INSTRUCTALIGN_CACHE (the cache of base models)")
+    check_output(Path(cfg.output), [("--data", str(nusax)), ("--sib200", cfg.sib200)])
     return nusax
 
 
 def run_demo(cfg: DemoConfig, recipe: DemoRecipe, console: Console | None = None) -> dict:
+    """The demo, its output folder checked first and locked while it runs."""
     console = console or Console()
     nusax = check_demo(cfg, recipe)
     out = Path(cfg.output)
-    out.mkdir(parents=True, exist_ok=True)
+    with owned_output(out, "demo", None, cfg.overwrite):
+        out.mkdir(parents=True, exist_ok=True)
+        mark_owner(out, "demo", None)
+        return demo_seeds(cfg, recipe, nusax, out, console)
+
+
+def demo_seeds(cfg: DemoConfig, recipe: DemoRecipe, nusax: Path, out: Path, console: Console) -> dict:
+    """Every seed's base, runs and evaluations, then the report and demo_summary.json."""
     timings: dict[str, float] = {}
     job_seconds: dict[str, dict[str, float]] = {}
     eval_dirs: dict[str, list[str]] = {name: [] for name in RUNS}

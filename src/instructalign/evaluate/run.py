@@ -19,10 +19,11 @@ from rich.table import Table
 from .. import __version__
 from ..config import EvalConfig, as_dict
 from ..errors import UserError
-from ..files import check_writable, write_atomically, write_json
+from ..files import write_atomically, write_json
 from ..languages import LANGUAGES, resolve_list
 from ..models import load_model
 from ..options import validate
+from ..outputs import check_output, mark_owner, owned_output
 from .classification import check_prompt_budget, evaluate_classification
 from .metrics import (
     group_means,
@@ -62,6 +63,21 @@ def check_settings(cfg: EvalConfig, task: TaskSpec, several: bool = False) -> tu
                 f"--langs {','.join(unknown)}: not in task {task.name} (it has {','.join(task.languages)})"
             )
     return langs, prompt_langs
+
+
+def translation_directions(task: TaskSpec, asked: list[str], several: bool) -> list[tuple[str, str]]:
+    """A translation task's directions with a language of --langs on either side (all without --langs)."""
+    if not asked:
+        return task.directions
+    langs = set(resolve_list(asked, "--langs"))
+    kept = [d for d in task.directions if langs & set(d)]
+    have = sorted({c for d in task.directions for c in d})
+    unknown = sorted(langs - set(have))
+    if (unknown and not several) or not kept:
+        raise UserError(
+            f"--langs {','.join(unknown or sorted(langs))}: not in task {task.name} (it has {','.join(have)})"
+        )
+    return kept
 
 
 def resolve_prompt_langs(value) -> list[str]:
@@ -122,7 +138,6 @@ def prepare(
     if cfg.split:
         task.data["split"] = cfg.split
     langs, prompt_langs = check_settings(cfg, task, several)
-    check_writable(output)
     if task.kind == "classification":
         if not langs:
             raise UserError(
@@ -130,8 +145,10 @@ def prepare(
             )
         data = {lang: load_examples(task, root, lang, limit) for lang in langs}
     else:
+        task.directions = translation_directions(task, cfg.langs, several)
         data = load_bitext_rows(task, root)[: limit or None]
     settings = as_dict(cfg) | {"task": name, "data": root, "limit": limit, "output": str(output)}
+    settings.pop("overwrite")
     return PreparedTask(task, langs, prompt_langs, data, output, settings)
 
 
@@ -142,29 +159,38 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, 
     names = task_names(cfg.task)
     several = len(names) > 1
     roots = data_roots(cfg.data, names)
-    out = Path(cfg.output) if cfg.output else None
+    out = Path(cfg.output or ".")  # prepare() refuses a missing --output
     prepared = [
         prepare(
             cfg,
             name,
             roots[name],
-            out / Path(name).stem if several and out else out,
+            out / Path(name).stem if several else out,
             several,
             (limits or {}).get(name, cfg.limit),
         )
         for name in names
     ]  # every file read and checked before the model loads
-    model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision), cfg.allow_partial)
-    if torch.cuda.is_available():
-        model = model.cuda()
-    results = {
-        p.task.name: evaluate_prepared(model, tokenizer, seq2seq, p, cfg, console or Console())
-        for p in prepared
-    }
+    check_output(out, [("--model", cfg.model)] + [("--data", r) for r in roots.values()], roots=("--data",))
+    settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "batch_size", "overwrite")}
+    settings["limits"] = limits
+    with owned_output(out, "eval", settings, cfg.overwrite):
+        model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision), cfg.allow_partial)
+        if torch.cuda.is_available():
+            model = model.cuda()
+        results, console = {}, console or Console()
+        for p in prepared:
+            results[p.task.name], predictions = evaluate_prepared(model, tokenizer, seq2seq, p, cfg, console)
+            out.mkdir(parents=True, exist_ok=True)
+            mark_owner(out, "eval", settings)
+            write_outputs(p.output, results[p.task.name], predictions)
+            print_results(results[p.task.name], console)
     return results if several else next(iter(results.values()))
 
 
-def evaluate_prepared(model, tokenizer, seq2seq, prepared: PreparedTask, cfg: EvalConfig, console) -> dict:
+def evaluate_prepared(
+    model, tokenizer, seq2seq, prepared: PreparedTask, cfg: EvalConfig, console
+) -> tuple[dict, list[dict]]:
     task, prompt_langs = prepared.task, prepared.prompt_langs
     roles = parse_roles(cfg.roles)
     if task.kind == "classification":
@@ -194,9 +220,7 @@ def evaluate_prepared(model, tokenizer, seq2seq, prepared: PreparedTask, cfg: Ev
         "settings": prepared.settings,
         "versions": versions(),
     }
-    write_outputs(prepared.output, results, predictions)
-    print_results(results, console)
-    return results
+    return results, predictions
 
 
 def write_outputs(out: Path, results: dict, predictions: list[dict]) -> None:

@@ -24,8 +24,9 @@ from ..demo.jobs import Job, run_jobs
 from ..demo.recipe import BASELINE as BASE
 from ..demo.run import check_demo, compare_runs, evaluate_model
 from ..errors import UserError
-from ..files import write_json
+from ..files import check_writable, files_digest, write_json
 from ..merge import merge
+from ..outputs import mark_owner, owned_output
 from ..report import write_report
 from ..report.tables import fmt_delta
 from ..train import train
@@ -51,22 +52,75 @@ def runs_root(cfg: StudyConfig, seed: int) -> Path:
     return Path(cfg.runs or Path(cfg.output) / "runs") / f"seed{seed}"
 
 
-def run_folder(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int) -> Path:
-    """The run's folder, named by what it trains (not by the design's name, so that studies share runs)."""
+def run_settings(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int) -> list:
+    """What a run trains: the parts of its folder's name hash."""
     settings = [design.objectives, design.replay_share, design.lora]
     key_parts = [__version__, settings, asdict(recipe), seed, cfg.align_data]
     if cfg.base_model:  # the stand-in's runs keep their names; a user's model is part of the key
         key_parts += [cfg.base_model, cfg.replay_data]
-    key = json.dumps(key_parts, sort_keys=True)
+    return key_parts
+
+
+def run_folder(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int) -> Path:
+    """The run's folder, named by what it trains (not by the design's name, so that studies share runs)."""
+    key = json.dumps(run_settings(cfg, recipe, design, seed), sort_keys=True)
     what = "+".join(design.objectives) or "replay"
     slug = f"{what}-r{design.replay_share:g}{'-lora' if design.lora else ''}"
     return runs_root(cfg, seed) / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def is_trained(folder: Path) -> bool:
-    return (folder / "model" / "final" / "config.json").is_file() and (
-        folder / "model" / "train_summary.json"
-    ).is_file()
+RECORD = "run.json"  # in a run folder: what trained it and the hash of the weights it left
+
+
+def run_record(cfg: StudyConfig, recipe: DemoRecipe, design: Design, seed: int, base) -> dict:
+    return json.loads(json.dumps({"settings": run_settings(cfg, recipe, design, seed), "base": str(base)}))
+
+
+def weights_digest(model: Path) -> str:
+    return files_digest(sorted(model.glob("*.safetensors")) + sorted(model.glob("*.bin")))
+
+
+def train_run(stage, folder: Path, record: dict) -> None:
+    """Train a study run, then record what trained it and the weights it left (`is_trained` checks both)."""
+    train(stage)
+    write_json(folder / RECORD, record | {"weights": weights_digest(folder / "model" / "final")})
+
+
+def is_trained(folder: Path, record: dict) -> bool:
+    """Whether `folder` holds this run, trained; a folder holding anything else is refused in one line."""
+    model = folder / "model"
+    if not ((model / "final" / "config.json").is_file() and (model / "train_summary.json").is_file()):
+        return False
+    saved = folder / RECORD
+    try:
+        found = json.loads(saved.read_text("utf-8"))
+    except (OSError, ValueError):
+        found = adopt_earlier_run(folder, record)
+    if not isinstance(found, dict) or {k: found.get(k) for k in record} != record:
+        raise UserError(
+            f"{folder}: holds a model that this study did not train with these settings ({RECORD} missing or "
+            "different); remove the folder (or choose another --runs) and rerun"
+        )
+    if found.get("weights") != weights_digest(model / "final"):
+        raise UserError(
+            f"{folder}: its weights changed since they were trained (the hash in {RECORD} differs); "
+            "remove the folder and rerun"
+        )
+    return True
+
+
+def adopt_earlier_run(folder: Path, record: dict) -> dict | None:
+    """A run trained before run records existed is reused when its own train_config.json says it started
+    from this base on this folder's data; its record is then written."""
+    try:
+        trained = json.loads((folder / "model" / "train_config.json").read_text("utf-8"))["settings"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if trained.get("model") != record["base"] or trained.get("data") != str(folder / "data"):
+        return None
+    found = record | {"weights": weights_digest(folder / "model" / "final")}
+    write_json(folder / RECORD, found)
+    return found
 
 
 def train_job(
@@ -86,11 +140,12 @@ def train_job(
     stage = stage_config(recipe, str(base), mix, folder / "model", recipe.stage_steps, recipe.stage_lr, seed)
     if design.lora:
         stage = replace(stage, lora=True, lr=recipe.stage_lr * LORA_LR_FACTOR)
-    return Job(f"train {design.name}", train, (stage,))
+    record = run_record(cfg, recipe, design, seed, base)
+    return Job(f"train {design.name}", train_run, (stage, folder, record))
 
 
 def merged(base: str | Path, tuned: Path, alpha: float, out: Path) -> None:
-    merge(MergeConfig(base=str(base), tuned=str(tuned), alpha=alpha, output=str(out)))
+    merge(MergeConfig(base=str(base), tuned=str(tuned), alpha=alpha, output=str(out), overwrite=True))
 
 
 def seed_jobs(
@@ -109,7 +164,7 @@ def seed_jobs(
     for design in plan:
         folder = run_folder(cfg, recipe, design, seed)
         trained = None
-        if not is_trained(folder):
+        if not is_trained(folder, run_record(cfg, recipe, design, seed, base)):
             jobs.append(train_job(cfg, recipe, design, base, base_data, nusax, seed, folder))
             trained = jobs[-1].name
         for name, _, alpha in run_names(cfg.study, [design]):
@@ -140,10 +195,23 @@ def eval_jobs(cfg, recipe, name: str, model: Path, after, out: Path, nusax: Path
 
 
 def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = None) -> dict:
+    """The study, its output folder (and shared --runs folder) checked first and locked while it runs."""
     console = console or Console()
     check_user_model(cfg)
-    if cfg.study == "scale":
-        return run_scale(cfg, recipe, console, seed_jobs)
+    if cfg.runs:
+        check_writable(Path(cfg.runs), "--runs")
+    check_demo(cfg, recipe)
+    out = Path(cfg.output)
+    with owned_output(out, "study", None, cfg.overwrite):
+        out.mkdir(parents=True, exist_ok=True)
+        mark_owner(out, "study", None)
+        if cfg.study == "scale":
+            return run_scale(cfg, recipe, console, seed_jobs)
+        return run_plan(cfg, recipe, console)
+
+
+def run_plan(cfg: StudyConfig, recipe: DemoRecipe, console: Console) -> dict:
+    """Every seed's jobs, then the report, the study's table and its findings."""
     nusax = check_demo(cfg, recipe)
     plan = designs(cfg.study, recipe.replay_share)
     names = [BASE] + [name for name, _, _ in run_names(cfg.study, plan)]

@@ -17,9 +17,11 @@ from transformers import PrinterCallback
 
 from ..config import TrainConfig, as_dict
 from ..errors import UserError
-from ..files import check_writable, sha256_file, write_json
+from ..files import sha256_file, write_json
 from ..models import load_model
 from ..options import validate
+from ..outputs import check_output as check_output_folder
+from ..outputs import disk_full_error, is_disk_full, is_main_process, maybe_locked
 from .data import PaddingCollator, build_dataset
 from .trainer import (
     AlignTrainer,
@@ -46,65 +48,103 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     validate(cfg)
     if not 0 <= cfg.warmup_ratio < 1:
         raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
-    check_writable(Path(cfg.output))
+    inputs = [("--model", cfg.model), ("--data", cfg.data)]
+    check_output_folder(Path(cfg.output), inputs, replaces=cfg.overwrite)
     return data_file, Path(cfg.output)
 
 
 def run_identity(cfg: TrainConfig, data_file: Path) -> dict:
     """What must match for a rerun to resume: every setting (logging aside) and the data's hash."""
     settings = {
-        k: v for k, v in as_dict(cfg).items() if k not in ("output", "logging_steps", "save_total_limit")
+        k: v
+        for k, v in as_dict(cfg).items()
+        if k not in ("output", "logging_steps", "save_total_limit", "overwrite")
     }
     return {"settings": settings, "data_sha256": sha256_file(data_file)}
 
 
-def checkpoints(out: Path, notice: bool = False) -> list[Path]:
-    """Complete checkpoints, oldest first; with `notice`, say which incomplete ones are skipped."""
-    found = sorted(
-        (p for p in out.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+def checkpoint_folders(out: Path) -> list[Path]:
+    """checkpoint-N folders, oldest first."""
+    return sorted(
+        (p for p in out.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()),
         key=lambda p: int(p.name.split("-")[-1]),
     )
-    complete = []
-    for folder in found:
+
+
+def checkpoints(out: Path) -> list[Path]:
+    """Checkpoints that look complete (marker, files, sizes), oldest first; contents are not hashed here."""
+    return [p for p in checkpoint_folders(out) if checkpoint_problem(p, verify=False) is None]
+
+
+def newest_checkpoint(out: Path) -> Path | None:
+    """The newest checkpoint whose files all match the sha256 saved with them; each newer one that does not
+    is named with why it is skipped, and the run resumes from an older one."""
+    for folder in reversed(checkpoint_folders(out)):
         problem = checkpoint_problem(folder)
         if problem is None:
-            complete.append(folder)
-        elif notice:
-            print(f"{folder.name}: skipped, cannot resume from it ({problem})")
-    return complete
+            return folder
+        print(f"{folder.name}: skipped, cannot resume from it ({problem})")
+    return None
 
 
-def check_output(out: Path, identity: dict) -> Path | None:
-    """The checkpoint to resume from, or None; refuse a folder that holds another run."""
+def foreign_content(out: Path, identity: dict) -> str | None:
+    """Why `out` holds something this run must not write into (None: empty, or this run's own folder)."""
+    if not out.is_dir() or not any(out.iterdir()):
+        return None
     saved = out / RUN_FILE
     if not saved.is_file():
         if checkpoints(out):
-            raise UserError(
-                f"{out}: holds checkpoints of an unknown run; choose another --output or remove the folder"
-            )
-        return None
+            return "checkpoints of an unknown run"
+        return "files that 'instructalign train' did not write"
     try:
         previous = json.loads(saved.read_text("utf-8"))
         previous["settings"]
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+        return f"{RUN_FILE}: damaged, so this folder's run cannot be identified"
+    if previous == identity:
+        return None
+    diff = [
+        k
+        for k in set(previous["settings"]) | set(identity["settings"])
+        if previous["settings"].get(k) != identity["settings"].get(k)
+    ]
+    return (
+        f"a run with different settings ({', '.join(sorted(diff))})"
+        if diff
+        else "a run with other data (train.jsonl changed)"
+    )
+
+
+def claim_run(out: Path, identity: dict, overwrite: bool = False) -> None:
+    """Refuse a folder that holds something other than this run (unless `overwrite`: then it is removed,
+    moved aside first so that a kill leaves either the old folder or none)."""
+    problem = foreign_content(out, identity)
+    if problem and not overwrite:
         raise UserError(
-            f"{saved}: damaged, so this folder's run cannot be identified; remove the folder or choose another --output"
-        ) from None
-    if previous != identity:
-        diff = [
-            k
-            for k in set(previous["settings"]) | set(identity["settings"])
-            if previous["settings"].get(k) != identity["settings"].get(k)
-        ]
-        what = (
-            f"different settings ({', '.join(sorted(diff))})" if diff else "other data (train.jsonl changed)"
+            f"{out}: holds {problem}; rerun with the same settings to resume, choose a new --output to start "
+            "fresh, or pass --overwrite to replace the folder"
         )
-        raise UserError(
-            f"{out}: holds a run with {what}; rerun with the same settings to resume, "
-            "or choose a new --output to start fresh"
-        )
-    found = checkpoints(out, notice=True)
-    return found[-1] if found else None
+    if problem:
+        aside = out.with_name(f".{out.name}.old-overwritten")
+        shutil.rmtree(aside, ignore_errors=True)
+        out.rename(aside)
+        shutil.rmtree(aside)
+        print(f"{out}: --overwrite: removed what it held ({problem})")
+
+
+def clean_failed_start(out: Path, fresh: bool) -> None:
+    """After a failure: no partial checkpoint or final model left as if complete, and when the run had saved
+    nothing resumable yet (`fresh` and no complete checkpoint), nothing of it at all, so that a corrected
+    rerun starts clean."""
+    for folder in checkpoint_folders(out):
+        if checkpoint_problem(folder, verify=False) is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(out / "final.tmp", ignore_errors=True)
+    if fresh and not checkpoints(out) and out.is_dir():
+        (out / RUN_FILE).unlink(missing_ok=True)
+        shutil.rmtree(out / "tensorboard", ignore_errors=True)
+        if not any(out.iterdir()):
+            out.rmdir()
 
 
 def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
@@ -124,15 +164,31 @@ def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
 
 
 def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
-    """Train, resuming from the newest complete checkpoint; `callbacks` are extra `TrainerCallback`s."""
+    """Train, resuming from the newest complete checkpoint; `callbacks` are extra `TrainerCallback`s.
+
+    The output folder is locked for the run; a failure leaves no partial checkpoint, and a failed start
+    leaves nothing behind."""
     data_file, out = check_settings(cfg)
     identity = run_identity(cfg, data_file)
-    if (out / "final" / "config.json").is_file() and (out / "train_summary.json").is_file():
-        check_output(out, identity)
-        print(f"{out}: this run is already complete; its model is in {out / 'final'}")
-        return json.loads((out / "train_summary.json").read_text("utf-8"))
-    resume = check_output(out, identity) if out.exists() else None
+    with maybe_locked(out):
+        if out.exists():
+            claim_run(out, identity, cfg.overwrite and is_main_process())
+        if (out / "final" / "config.json").is_file() and (out / "train_summary.json").is_file():
+            print(f"{out}: this run is already complete; its model is in {out / 'final'}")
+            return json.loads((out / "train_summary.json").read_text("utf-8"))
+        resume = newest_checkpoint(out) if out.exists() else None
+        fresh = not checkpoints(out) if out.exists() else True
+        try:
+            return run_training(cfg, data_file, out, identity, resume, callbacks)
+        except BaseException as exc:
+            if is_main_process():
+                clean_failed_start(out, fresh)
+            if is_disk_full(exc):
+                raise disk_full_error(out, exc) from None
+            raise
 
+
+def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, resume, callbacks) -> dict:
     model, tokenizer, seq2seq = load_model(cfg.model)
     dataset, stats = build_dataset(
         data_file, tokenizer, seq2seq, cfg.max_length, cfg.loss_on_prompt and not seq2seq
@@ -145,6 +201,7 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / RUN_FILE, identity)
     collator = PaddingCollator(tokenizer.pad_token_id, seq2seq)
+    progress = ThroughputCallback(collator)
     args = training_arguments(cfg, out)
     trainer = AlignTrainer(
         model=model,
@@ -152,12 +209,15 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
         train_dataset=dataset,
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=[ThroughputCallback(collator), CompleteCheckpointCallback(), tensorboard(out), *callbacks],
+        callbacks=[progress, CompleteCheckpointCallback(), tensorboard(out), *callbacks],
     )
     # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
     trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
-    result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    try:
+        result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    finally:
+        progress.close()
     wall = time.perf_counter() - start
 
     # every rank takes part in gathering the weights (sharded under FSDP); rank 0 writes them

@@ -17,6 +17,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from ..config import TrainConfig
+from ..files import sha256_file, write_json
 from .data import PaddingCollator, SeededLengthGroupedSampler
 
 
@@ -99,8 +100,13 @@ class ThroughputCallback(TrainerCallback):
             self.bar.set_postfix(loss=f"{logs['loss']:.3f}", tok_s=f"{rate:,.0f}")
 
     def on_train_end(self, args, state, control, **kwargs):
+        self.close()
+
+    def close(self) -> None:
+        """Close the bar (also when training fails, so that the error is the last line printed)."""
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
 
 
 def checkpointing_flag(on: bool) -> dict:
@@ -152,7 +158,7 @@ def tensorboard(out: Path):
     return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tensorboard")))
 
 
-COMPLETE = "instructalign_complete.json"  # written last into a checkpoint: what it holds, with sizes
+COMPLETE = "instructalign_complete.json"  # written last into a checkpoint: each file's size and sha256
 RESUME_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = (
     "model.safetensors",
@@ -162,26 +168,31 @@ WEIGHT_FILES = (
 )
 
 
-def checkpoint_problem(folder: Path) -> str | None:
-    """Why a checkpoint cannot resume a run exactly (None when it can): its marker and every file it lists."""
+def checkpoint_problem(folder: Path, verify: bool = True) -> str | None:
+    """Why a checkpoint cannot resume a run exactly (None when it can): its marker, and every file it lists
+    with its size and, when `verify`, its sha256 (a file damaged in place keeps its size)."""
     marker = folder / COMPLETE
     if not marker.is_file():
         return "no completion marker (the save was interrupted)"
     try:
-        sizes = json.loads(marker.read_text("utf-8"))
+        listed = json.loads(marker.read_text("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return f"{COMPLETE} is damaged"
-    for name, size in sizes.items():
+    for name, record in listed.items():
+        size, digest = (record, None) if isinstance(record, int) else (record["size"], record["sha256"])
         path = folder / name
         if not path.is_file():
             return f"{name} is missing"
         if path.stat().st_size != size:
             return f"{name} is truncated or changed"
+        if verify and digest is not None and sha256_file(path) != digest:
+            return f"{name} is damaged (its content no longer matches the sha256 saved with it)"
     return None
 
 
 class CompleteCheckpointCallback(TrainerCallback):
-    """Marks a checkpoint complete once weights, optimizer, scheduler, trainer state and RNG are all there."""
+    """Marks a checkpoint complete once weights, optimizer, scheduler, trainer state and RNG are all there,
+    recording each file's size and sha256 so that a resume can tell a damaged file from a good one."""
 
     def on_save(self, args, state, control, **kwargs):
         if not state.is_world_process_zero:
@@ -190,9 +201,10 @@ class CompleteCheckpointCallback(TrainerCallback):
         needed = [folder / n for n in RESUME_FILES] + [
             next((folder / w for w in WEIGHT_FILES if (folder / w).is_file()), folder / WEIGHT_FILES[0])
         ]
+        if (folder / WEIGHT_FILES[-1]).is_file():  # sharded weights: every shard the index names
+            index = json.loads((folder / WEIGHT_FILES[-1]).read_text("utf-8"))
+            needed += [folder / f for f in sorted(set(index["weight_map"].values()))]
         needed += sorted(folder.glob("rng_state*.pth"))
         if all(p.is_file() for p in needed) and any(folder.glob("rng_state*.pth")):
-            sizes = {p.name: p.stat().st_size for p in needed}
-            tmp = folder / (COMPLETE + ".tmp")
-            tmp.write_text(json.dumps(sizes, indent=2), "utf-8")
-            os.replace(tmp, folder / COMPLETE)
+            listed = {p.name: {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in needed}
+            write_json(folder / COMPLETE, listed)
