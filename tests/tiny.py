@@ -41,7 +41,7 @@ def bloom(seed=0):
     return BloomForCausalLM(cfg).eval()
 
 
-def gpt2(seed=0, dropout=0.1):
+def gpt2(seed=0, dropout=0.1, positions=256):
     from transformers import GPT2Config, GPT2LMHeadModel
 
     tok = tokenizer()
@@ -53,7 +53,7 @@ def gpt2(seed=0, dropout=0.1):
         n_layer=2,
         n_embd=32,
         n_head=2,
-        n_positions=256,
+        n_positions=positions,
         vocab_size=len(tok),
         pad_token_id=tok.pad_token_id,
         eos_token_id=tok.eos_token_id,

@@ -8,7 +8,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .config import BuildConfig, DemoConfig, EvalConfig, MergeConfig, ReportConfig, StudyConfig, TrainConfig
+from .config import (
+    BuildConfig,
+    CardConfig,
+    DemoConfig,
+    EvalConfig,
+    ExportConfig,
+    MergeConfig,
+    ReportConfig,
+    StudyConfig,
+    TrainConfig,
+)
 from .errors import UserError
 from .flags import add_flags, allow_negative_numbers, overrides
 from .options import load_config
@@ -37,6 +47,12 @@ COMMANDS = {  # (parser path, config class, section, help)
         StudyConfig,
         "one of the paper's studies (objectives, replay) on the demo's stand-in",
     ),
+    "export": (
+        ("export", "lm-eval"),
+        ExportConfig,
+        "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)",
+    ),
+    "card": (("card",), CardConfig, "add an evaluation's scores to a model's card (hub model-index)"),
 }
 
 
@@ -150,6 +166,19 @@ def run_study(args) -> None:
     run_study(cfg, read_recipe(DemoRecipe, args.config, "demo", preset(cfg.quick)))
 
 
+def run_export(args) -> None:
+    from .export.lmeval import export_lm_eval
+
+    export_lm_eval(config_for(args, "export"))
+
+
+def run_card(args) -> None:
+    from .export.card import add_results
+
+    cfg = config_for(args, "card")
+    add_results(cfg.model, cfg.eval)
+
+
 def run_download(args) -> None:
     from pathlib import Path
 
@@ -168,6 +197,8 @@ RUNNERS = {
     "merge": run_merge,
     "demo": run_demo,
     "study": run_study,
+    "export": run_export,
+    "card": run_card,
 }
 
 
@@ -202,8 +233,12 @@ def make_parser() -> argparse.ArgumentParser:
     download.add_argument("dataset", choices=["nusax"])
     download.add_argument("--to", help="target folder (default: ~/.cache/instructalign/nusax)")
     download.set_defaults(func=run_download)
-    for section in ("train", "eval", "report", "merge", "demo", "study"):
+    for section in ("train", "eval", "report", "merge", "demo", "study", "card"):
         add_command(sub, section)
+    export = sub.add_parser("export", help="this project's tasks and results for other tools").add_subparsers(
+        dest="export_command", required=True
+    )
+    add_command(export, "export")
     return parser
 
 

@@ -106,10 +106,46 @@ class EvalConfig:
     """Weights' number format: fp32, bf16, fp16, or auto (bf16 on a GPU that has it, else fp32)."""
     allow_partial: bool = False
     """Evaluate a checkpoint that lacks some weights (they stay randomly initialised; results.json says so)."""
+    lm_eval_results: bool = False
+    """Also write lm_eval_results.json: the results in lm-evaluation-harness's output schema, under the task names of `export lm-eval`."""
     output: str | None = None
     """Output folder: results.json, predictions.jsonl."""
     overwrite: bool = False
     """Write into an existing output folder that another command, or an evaluation with other settings, wrote."""
+
+
+@dataclass
+class ExportConfig:
+    """`instructalign export lm-eval`: classification tasks as an lm-evaluation-harness task folder (runs offline)."""
+
+    task: str = "nusax_senti"
+    """Shipped classification task(s) or task YAML files, comma-separated (each gets OUTPUT/<task>/)."""
+    data: str | None = None
+    """Root folder the task's files are read from; for several tasks, TASK=PATH,TASK=PATH (as for eval)."""
+    split: str | None = None
+    """Split to export (default: the task's own, test for nusax_senti)."""
+    langs: list[str] = field(default_factory=list)
+    """Languages to export (default: all of the task's)."""
+    prompt_langs: list[str] = field(default_factory=list)
+    """Template languages (default: all of the task's)."""
+    templates_set: str | None = None
+    """A named template set of the task instead of its default templates."""
+    limit: int | None = field(default=None, metadata=at_least(1))
+    """Export the first N examples of each language only (the rows eval --limit N scores)."""
+    output: str | None = None
+    """Output folder: one lm-eval task folder per task, with its data, utils.py and a README."""
+    overwrite: bool = False
+    """Replace an existing output folder that another command, or an export with other settings, wrote."""
+
+
+@dataclass
+class CardConfig:
+    """`instructalign card`: add an evaluation's scores to a model's card as a hub `model-index`."""
+
+    model: str | None = None
+    """A model folder this project wrote (train's final/, merge's output): its README.md gets the results."""
+    eval: list[str] = field(default_factory=list, metadata=REPEAT)
+    """An eval output folder (results.json, or one subfolder per task) of this model; repeatable."""
 
 
 @dataclass
@@ -346,4 +382,6 @@ def config_classes() -> dict[str, type]:
         "merge": MergeConfig,
         "demo": DemoConfig,
         "study": StudyConfig,
+        "export": ExportConfig,
+        "card": CardConfig,
     }

@@ -118,7 +118,23 @@ def merge_adapter(tuned: Path, base_name: str, alpha: float, out: Path) -> None:
     load_tokenizer(str(tuned)).save_pretrained(str(out))
 
 
-def model_card(cfg: MergeConfig, base: str, kind: str) -> str:
+def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool) -> str:
+    """The card: hub metadata (a merge of the base and the tuned model; the tuned model's languages and data)
+    over the prose."""
+    from .export.card import card_text
+
+    tuned = Path(cfg.tuned)
+    trained = tuned / "instructalign_train_config.json"
+    data = json.loads(trained.read_text("utf-8")).get("data") if trained.is_file() else None
+    config = (
+        json.loads((tuned / "config.json").read_text("utf-8")) if (tuned / "config.json").is_file() else {}
+    )
+    return card_text(model_card_body(cfg, base, kind), base=base, relation="merge", adapter=False,
+                     seq2seq=bool(config.get("is_encoder_decoder")), data=data,
+                     extra_bases=() if adapter else (cfg.tuned,))  # fmt: skip
+
+
+def model_card_body(cfg: MergeConfig, base: str, kind: str) -> str:
     return f"""# Interpolated model (instructalign merge)
 
 θ = (1 − α)·θ_base + α·θ_tuned with **α = {cfg.alpha}** ({kind}).
@@ -158,7 +174,7 @@ def merge(cfg: MergeConfig) -> Path:
         else:
             interpolate_full(model_folder(base_name), tuned, cfg.alpha, tmp)
             kind = "full fine-tune, every tensor interpolated"
-        write_atomically(tmp / "README.md", model_card(cfg, base_name, kind))
+        write_atomically(tmp / "README.md", model_card(cfg, base_name, kind, adapter.is_file()))
         write_atomically(
             tmp / "instructalign_merge.json",
             json.dumps({"base": base_name, "tuned": str(tuned), "alpha": cfg.alpha, "kind": kind}, indent=2)

@@ -20,7 +20,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from .errors import UserError
 from .files import read_yaml
 
-SECTIONS = ("build", "train", "eval", "report", "merge", "demo", "study")
+SECTIONS = ("build", "train", "eval", "report", "merge", "demo", "study", "export", "card")
 NONE_WORDS = {"none", "null", "~"}
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 

@@ -184,6 +184,10 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, 
             out.mkdir(parents=True, exist_ok=True)
             mark_owner(out, "eval", settings)
             write_outputs(p.output, results[p.task.name], predictions)
+            if cfg.lm_eval_results and p.task.kind == "classification":
+                from ..export.lmeval import lm_eval_results
+
+                write_json(p.output / "lm_eval_results.json", lm_eval_results(results[p.task.name]))
             print_results(results[p.task.name], console)
     return results if several else next(iter(results.values()))
 

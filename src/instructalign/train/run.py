@@ -276,12 +276,21 @@ def save_final(model, state_dict, tokenizer, cfg: TrainConfig, final: Path, seq2
     model.save_pretrained(str(tmp), state_dict=state_dict)
     tokenizer.save_pretrained(str(tmp))
     (tmp / "instructalign_train_config.json").write_text(json.dumps(as_dict(cfg), indent=2) + "\n", "utf-8")
-    (tmp / "README.md").write_text(model_card(cfg, kind, seq2seq), "utf-8")
+    (tmp / "README.md").write_text(model_card(cfg, kind, seq2seq), "utf-8")  # front matter + prose
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
 
 
 def model_card(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
+    from ..export.card import card_text
+
+    adapter = cfg.lora and not cfg.merge_lora
+    body = card_body(cfg, kind, seq2seq)
+    return card_text(body, base=cfg.model, relation="adapter" if adapter else "finetune", adapter=adapter,
+                     seq2seq=seq2seq, data=cfg.data)  # fmt: skip
+
+
+def card_body(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
     manifest_path = Path(cfg.data) / "manifest.json"
     counts = json.loads(manifest_path.read_text("utf-8"))["counts"] if manifest_path.is_file() else {}
     return f"""# {Path(cfg.output).name}
