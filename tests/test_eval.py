@@ -107,13 +107,10 @@ def tiny_model_dir(tmp_path_factory):
     return tiny.save(tiny.gpt2(), tmp_path_factory.mktemp("m") / "gpt2")
 
 
-def test_prompts_cut_to_fit_max_length_are_counted_per_template(tiny_model_dir, tmp_path, capsys):
-    from instructalign.models import load_tokenizer
-
-    rows = [{"premise": "Hotel itu bersih " + "sekali " * (4 * i), "hypothesis": "Kotor.", "label": "entailment"}
-            for i in range(6)]  # fmt: skip
+def nli_task(tmp_path, rows: list[dict]) -> list[str]:
+    """The fixture task over `rows` (Indonesian), as eval flags."""
     write(tmp_path / "ind.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    task = [
+    return [
         "--task",
         str(write(tmp_path / "nli.yaml", FIXTURE_TASK)),
         "--data",
@@ -121,6 +118,14 @@ def test_prompts_cut_to_fit_max_length_are_counted_per_template(tiny_model_dir, 
         "--langs",
         "ind",
     ]
+
+
+def test_prompts_cut_to_fit_max_length_are_counted_per_template(tiny_model_dir, tmp_path, capsys):
+    from instructalign.models import load_tokenizer
+
+    rows = [{"premise": "Hotel itu bersih " + "sekali " * (4 * i), "hypothesis": "Kotor.", "label": "entailment"}
+            for i in range(6)]  # fmt: skip
+    task = nli_task(tmp_path, rows)
     tok = load_tokenizer(tiny_model_dir)
     lengths = [
         len(tok(render("{premise}\nQuestion: {hypothesis} Yes or no?", **r))["input_ids"]) for r in rows
@@ -133,6 +138,21 @@ def test_prompts_cut_to_fit_max_length_are_counted_per_template(tiny_model_dir, 
     per_template = json.loads((out / "results.json").read_text())["tasks"]["tiny_nli"]["ind"]["templates"]
     assert per_template["en0"]["prompts_truncated"] == sum(n > budget for n in lengths) == 3
     assert "3 prompts were cut from the left" in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_note_names_the_limit_that_cut_and_the_tokenizer_does_not_warn(tiny_model_dir, tmp_path, capfd):
+    rows = [
+        {"premise": "Hotel itu bersih " + "sekali " * 900, "hypothesis": "Kotor.", "label": "entailment"}
+    ] * 2
+    task = nli_task(tmp_path, rows)
+    capfd.readouterr()
+    assert main(["eval", "--model", tiny_model_dir, *task, "--output", str(tmp_path / "out")]) == 0
+    out, err = capfd.readouterr()
+    said = " ".join(out.split())
+    assert (
+        "2 prompts were cut from the left to fit the model's 256 positions (below --max-length 1024)" in said
+    )
+    assert "indexing errors" not in out + err  # the tokenizer's own overflow warning: not an error here
 
 
 def test_eval_end_to_end_on_nusax(tiny_model_dir, nusax, tmp_path, capsys):

@@ -1,5 +1,7 @@
 """The demo's worker pool: dependencies respected, a worker's error reaches the user, output goes to logs."""
 
+import os
+import re
 import time
 from pathlib import Path
 
@@ -45,3 +47,35 @@ def test_a_workers_error_reaches_the_user_with_its_message(tmp_path):
     jobs = [Job("train a", fail, ("data.jsonl: line 3 is not JSON",))]
     with pytest.raises(UserError, match="line 3 is not JSON"):
         run_jobs(jobs, 2, tmp_path / "logs", Console(quiet=True))
+
+
+def count(steps: int, pause: float) -> None:
+    """A worker job with a tqdm bar, as train and eval have."""
+    from tqdm import tqdm
+
+    for _ in tqdm(range(steps), desc="train", mininterval=0):
+        time.sleep(pause)
+
+
+def test_the_live_view_updates_while_two_workers_train(tmp_path):
+    from rich.console import Console as RichConsole
+
+    snapshots = []
+
+    def keep(table) -> None:
+        console = RichConsole(record=True, width=120, file=open(os.devnull, "w"))
+        console.print(table)
+        snapshots.append(console.export_text())
+
+    jobs = [
+        Job("train a", count, (12, 0.25)),
+        Job("train b", count, (12, 0.25)),
+        Job("eval a", count, (2, 0.0), after="train a"),
+    ]
+    run_jobs(jobs, 2, tmp_path / "logs", Console(quiet=True), refresh=0.3, on_refresh=keep)
+    both = [s for s in snapshots if s.count("running") == 2]
+    steps = [tuple(int(x) for x in re.findall(r"train [ab]\s*│\s*running\s*│\s*(\d+)/12", s)) for s in both]
+    steps = [s for s in steps if len(s) == 2]
+    assert len(steps) >= 3, snapshots  # refreshed several times while both trained side by side
+    assert steps[-1][0] > steps[0][0] and steps[-1][1] > steps[0][1]  # and each one's step moved on
+    assert "3/3 jobs done" in snapshots[-1] and "waiting" in snapshots[0]

@@ -139,6 +139,20 @@ def test_each_task_can_have_its_own_row_limit(model_dir, nusax, tmp_path):
     ]
 
 
+def test_limit_per_task_on_the_command_line(model_dir, nusax, tmp_path, capsys):
+    data = f"sib200={nusax.parent / 'sib200'},nusawrites_senti={nusax.parent / 'nusawrites'}"
+    args = ["eval", "--model", model_dir, "--task", "sib200,nusawrites_senti", "--data", data, "--langs", "jav",
+            "--prompt-langs", "en"]  # fmt: skip
+    assert main([*args, "--limit", "sib200=2,nusawrites_senti=3", "--output", str(tmp_path / "o")]) == 0
+    rows = {t: len((tmp_path / "o" / t / "predictions.jsonl").read_text().splitlines())
+            for t in ("sib200", "nusawrites_senti")}  # fmt: skip
+    assert rows == {"sib200": 2 * 3, "nusawrites_senti": 3 * 3}
+    capsys.readouterr()
+    assert main([*args, "--limit", "sib200=2,nusax_senti=3", "--output", str(tmp_path / "p")]) == 2
+    assert "--limit nusax_senti: not a task of --task" in capsys.readouterr().err
+    assert main([*args, "--limit", "sib200=0", "--output", str(tmp_path / "q")]) == 2
+
+
 @pytest.mark.parametrize(
     "data, message",
     [

@@ -94,8 +94,8 @@ class EvalConfig:
     """A named template set of the task instead of its default templates (nusax_senti: 'extended', the pre-0.2 phrasings)."""
     roles: str | dict | None = None
     """Language groups for means, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad'."""
-    limit: int | None = field(default=None, metadata=at_least(1))
-    """Evaluate the first N examples of each language only."""
+    limit: int | dict[str, int] | None = field(default=None, metadata=at_least(1))
+    """Evaluate the first N examples of each language only; for several tasks, one N or TASK=N,TASK=N (e.g. nusax_senti=150,sib200=56)."""
     batch_size: int = field(default=16, metadata=at_least(1))
     """Prompts per forward pass (results do not depend on it)."""
     normalize: Literal["none", "tokens", "chars"] = "none"

@@ -3,8 +3,9 @@
 Each continual run starts from the same base and each evaluation needs only its own model, so they can run
 side by side. On this project's 2-core machine two single-thread processes do ~1.25x the work of one
 two-thread process (small matrices leave the second thread idle part of the time; see
-`benchmarks/README.md`). A worker's progress bars and logs go to `logs/<job>.log`; the parent prints each
-job as it finishes. `jobs=1` runs everything here, in order, with the usual progress bars.
+`benchmarks/README.md`). A worker's progress bars and logs go to `logs/<job>.log`; the parent shows a live
+table of every job (state, step of its progress bar, elapsed, remaining), read from those logs, and prints
+each job as it finishes. `jobs=1` runs everything here, in order, with the usual progress bars.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -19,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.live import Live
+from rich.table import Table
 
 
 @dataclass
@@ -60,8 +64,64 @@ def run_logged(fn: Callable, args: tuple, log: str, threads: int) -> float:
     return time.perf_counter() - start
 
 
-def run_jobs(jobs: list[Job], n_workers: int, logs: Path, console: Console) -> dict[str, float]:
-    """Run the jobs, each after the one it names, on `n_workers` processes; seconds per job."""
+BAR = re.compile(r"(\d+)/(\d+) \[([\d:]+)<([\d:?]+)")  # a tqdm bar: step/total [elapsed<remaining
+
+
+def log_progress(log: Path) -> tuple[int, int, str] | None:
+    """(step, total, remaining) of the last progress bar a worker wrote to its log, read from the log's tail."""
+    try:
+        with open(log, "rb") as f:
+            f.seek(max(0, os.path.getsize(log) - 8192))
+            tail = f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    bars = BAR.findall(tail)
+    return (int(bars[-1][0]), int(bars[-1][1]), bars[-1][3]) if bars else None
+
+
+def clock(seconds: float) -> str:
+    return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+
+
+def progress_table(jobs: list[Job], state: dict[str, str], started: dict[str, float], logs: Path) -> Table:
+    """One row per job: state, the step of its current bar, elapsed time and the bar's own estimate of the rest."""
+    table = Table(
+        title=f"{sum(s == 'done' for s in state.values())}/{len(jobs)} jobs done", title_justify="left"
+    )
+    for column in ("job", "state", "step", "elapsed", "remaining"):
+        table.add_column(column, justify="left" if column in ("job", "state") else "right", no_wrap=True)
+    for job in jobs:
+        status, step, remaining = state[job.name], "", ""
+        elapsed = (
+            job.seconds
+            if status == "done"
+            else time.perf_counter() - started[job.name]
+            if job.name in started
+            else None
+        )
+        if status == "running" and (bar := log_progress(log_file(logs, job))):
+            step, remaining = f"{bar[0]}/{bar[1]}", bar[2]
+        colour = {"done": "green", "running": "yellow"}.get(status, "dim")
+        table.add_row(
+            job.name,
+            f"[{colour}]{status}[/{colour}]",
+            step,
+            clock(elapsed) if elapsed is not None else "",
+            remaining,
+        )
+    return table
+
+
+def log_file(logs: Path, job: Job) -> Path:
+    return logs / f"{job.name.replace(' ', '-').replace('+', '_')}.log"
+
+
+def run_jobs(
+    jobs: list[Job], n_workers: int, logs: Path, console: Console, refresh: float = 2.0, on_refresh=None
+) -> dict[str, float]:
+    """Run the jobs, each after the one it names, on `n_workers` processes; seconds per job. A live table shows
+    every job's state and progress (read from the workers' logs every `refresh` seconds; `on_refresh` gets
+    each table)."""
     if n_workers <= 1:
         for job in jobs:
             start = time.perf_counter()
@@ -75,16 +135,29 @@ def run_jobs(jobs: list[Job], n_workers: int, logs: Path, console: Console) -> d
     running: dict[Future, Job] = {}
     context = multiprocessing.get_context("spawn")  # no forked torch thread pools
     console.print(f"{len(jobs)} jobs on {n_workers} processes x {threads} thread(s); logs in {logs}")
-    with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
+    state, started = {job.name: "waiting" for job in jobs}, {}
+
+    def show() -> Table:
+        table = progress_table(jobs, state, started, logs)
+        if on_refresh:
+            on_refresh(table)
+        return table
+
+    with (
+        ProcessPoolExecutor(n_workers, mp_context=context) as pool,
+        Live(show(), console=console, auto_refresh=False) as live,
+    ):
         while pending or running:
             for job in [j for j in pending if j.after is None or j.after in done]:
                 pending.remove(job)
-                log = str(logs / f"{job.name.replace(' ', '-').replace('+', '_')}.log")
-                running[pool.submit(run_logged, job.fn, job.args, log, threads)] = job
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                state[job.name], started[job.name] = "running", time.perf_counter()
+                running[pool.submit(run_logged, job.fn, job.args, str(log_file(logs, job)), threads)] = job
+            finished, _ = wait(running, timeout=refresh, return_when=FIRST_COMPLETED)
             for future in finished:
                 job = running.pop(future)
                 job.seconds = future.result()  # a worker's error is raised here, with its message
                 done.add(job.name)
+                state[job.name] = "done"
                 console.print(f"  done: {job.name} ({job.seconds / 60:.1f} min)")
+            live.update(show(), refresh=True)
     return {job.name: job.seconds for job in jobs}

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import DemoConfig, DemoRecipe
-from ..report.tables import fmt_delta
+from ..report.tables import fmt_delta, interval_words
 from .recipe import L2, RUNS
 
 
@@ -21,7 +21,7 @@ def finding(v: dict | None, words: str) -> str:
     if v is None:
         return ""
     c = v["comparison"]
-    return f"{words} ({v['run']} vs {v['reference']}, {v['role']}): {fmt_delta(c)} — test: {v['test']} — **{v['verdict']}**."
+    return f"{words}: {fmt_delta(c, tag=False)} ({v['run']} vs {v['reference']}) — **{v['verdict']}**."
 
 
 ALIGN_WORDS = {
@@ -60,9 +60,11 @@ def summary(report: dict, recipe: DemoRecipe, cfg: DemoConfig, timings: dict) ->
             f"Similarity to L2 vs L3 gain: Pearson r = {corr['r']:.2f} (p = {corr['p']:.2f}; Spearman ρ = {corr['rho']:.2f}) over only "
             f"{corr['n']} L3 languages — illustrative at best (the paper reports r ≈ 0.96 over more languages)."
         )
+    first = findings and find(report, "aligned+replay", "L2 gain")
+    how = interval_words(first["comparison"]) if first else "as in the tables"
     notes.append(
-        f"**What this run shows** (weighted F1 x100; 95% intervals in brackets with their method and n; "
-        f"non-inferiority margin {report['margin']:g} points): " + " ".join(findings)
+        f"**What this run shows** (weighted F1 x100; 95% intervals by {how}; the tests as in the headline): "
+        + " ".join(findings)
     )
     notes.append(
         "**Scale.** The paper's claims are about BLOOMZ (560M to 7B parameters) and need a GPU and the real model: "

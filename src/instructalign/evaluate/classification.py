@@ -6,7 +6,7 @@ from tqdm.auto import tqdm
 
 from ..data.prompts import render
 from ..errors import UserError
-from .metrics import classification_metrics, mean_over_templates
+from .metrics import classification_metrics, label_spread, mean_over_templates
 from .scoring import score_choices
 from .tasks import TaskSpec
 
@@ -112,9 +112,8 @@ def evaluate_classification(
         per_template = {}
         for tid, pl, _ in templates:
             records = cell_records(task, rows, lang, tid, pl, prompts[(lang, tid)], scores[(lang, tid)], cfg)
-            metrics = classification_metrics(
-                [r["gold"] for r in records], [r["pred"] for r in records], task.labels
-            )
+            gold, pred = [r["gold"] for r in records], [r["pred"] for r in records]
+            metrics = classification_metrics(gold, pred, task.labels) | label_spread(gold, pred, task.labels)
             budget = prompt_budget(model, tokenizer, seq2seq, task_choices(task, pl), cfg.max_length)
             metrics["prompts_truncated"] = sum(n > budget for n in lengths[(lang, tid)])
             per_template[tid] = metrics

@@ -26,6 +26,44 @@ def classification_metrics(gold: list[str], pred: list[str], labels: list[str]) 
     }
 
 
+def label_spread(gold: list[str], pred: list[str], labels: list[str]) -> dict:
+    """What a model that cannot do the task looks like: how often it predicts each label, and the weighted F1
+    of always predicting the most frequent gold label (the floor a model that can do the task beats)."""
+    predicted = Counter(pred)
+    majority = Counter(gold).most_common(1)[0][0] if gold else None
+    floor = classification_metrics(gold, [majority] * len(gold), labels)["weighted_f1"] if gold else 0.0
+    return {
+        "predicted": {label: predicted[label] for label in labels if predicted[label]},
+        "majority_f1": floor,
+    }
+
+
+def top_label(predicted: dict[str, int]) -> tuple[str | None, float]:
+    """The most predicted label and its share of all predictions."""
+    total = sum(predicted.values())
+    if not total:
+        return None, 0.0
+    label = max(predicted, key=predicted.get)
+    return label, predicted[label] / total
+
+
+DEGENERATE_SHARE = 0.95  # a model predicting one label for this share of prompts cannot do the task
+
+
+def cannot_do(predicted: dict[str, int], weighted_f1: float, majority_f1: float | None) -> str | None:
+    """Why a model cannot do the task, in words (None when it can): it predicts one label for nearly every
+    prompt, or it does not beat always predicting the most frequent gold label."""
+    label, share = top_label(predicted)
+    if label is not None and share >= DEGENERATE_SHARE:
+        return f"predicts '{label}' for {share:.0%} of prompts: the model cannot do this task"
+    if majority_f1 is not None and weighted_f1 <= majority_f1:
+        return (
+            f"scores {100 * weighted_f1:.1f}, not above always predicting the most frequent label "
+            f"({100 * majority_f1:.1f}): the model cannot do this task"
+        )
+    return None
+
+
 def translation_metrics(hypotheses: list[str], references: list[str]) -> dict[str, float]:
     import sacrebleu
 
@@ -38,10 +76,18 @@ def translation_metrics(hypotheses: list[str], references: list[str]) -> dict[st
 
 def mean_over_templates(per_template: dict[str, dict[str, float]]) -> dict[str, float]:
     """Mean of each metric over templates, plus the spread (population std) of weighted F1."""
-    keys = ("weighted_f1", "macro_f1", "accuracy")
+    keys = ("weighted_f1", "macro_f1", "accuracy") + (
+        ("majority_f1",) if all("majority_f1" in m for m in per_template.values()) else ()
+    )
     out = {k: statistics.fmean(m[k] for m in per_template.values()) for k in keys}
     out["weighted_f1_std"] = statistics.pstdev(m["weighted_f1"] for m in per_template.values())
     out["n"] = next(iter(per_template.values()))["n"]
+    predicted = Counter()
+    for m in per_template.values():
+        predicted.update(m.get("predicted", {}))
+    if predicted:
+        out["predicted"] = dict(predicted)
+        out["top_label"], out["top_label_share"] = top_label(out["predicted"])
     return out
 
 

@@ -25,10 +25,8 @@ from ..models import load_model
 from ..options import validate
 from ..outputs import check_output, mark_owner, owned_output
 from .classification import check_prompt_budget, evaluate_classification
-from .metrics import (
-    group_means,
-    parse_roles,
-)
+from .metrics import cannot_do, group_means, parse_roles
+from .scoring import context_limit
 from .tasks import TaskSpec, load_bitext_rows, load_examples, load_task
 from .translation import evaluate_translation
 
@@ -152,6 +150,13 @@ def prepare(
     return PreparedTask(task, langs, prompt_langs, data, output, settings)
 
 
+def task_limit(limit: int | dict | None, limits: dict | None, name: str) -> int | None:
+    """A task's row limit: `limits` (given in code), else --limit TASK=N, else one --limit N for every task."""
+    if limits and name in limits:
+        return limits[name]
+    return limit.get(name) if isinstance(limit, dict) else limit
+
+
 def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, int] | None = None) -> dict:
     """Evaluate one task (results in --output) or several (results in --output/<task>/), loading the
     model once; `limits` gives a task its own row limit instead of --limit. Returns the results, or
@@ -160,6 +165,11 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, 
     several = len(names) > 1
     roots = data_roots(cfg.data, names)
     out = Path(cfg.output or ".")  # prepare() refuses a missing --output
+    if isinstance(cfg.limit, dict) and set(cfg.limit) - set(names):
+        odd = ", ".join(sorted(set(cfg.limit) - set(names)))
+        raise UserError(
+            f"--limit {odd}: not a task of --task {cfg.task}; give TASK=N for the tasks evaluated"
+        )
     prepared = [
         prepare(
             cfg,
@@ -167,7 +177,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, 
             roots[name],
             out / Path(name).stem if several else out,
             several,
-            (limits or {}).get(name, cfg.limit),
+            task_limit(cfg.limit, limits, name),
         )
         for name in names
     ]  # every file read and checked before the model loads
@@ -176,6 +186,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, 
     settings["limits"] = limits
     with owned_output(out, "eval", settings, cfg.overwrite):
         model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision), cfg.allow_partial)
+        tokenizer.model_max_length = int(1e30)  # prompts are cut here, to fit: no "indexing errors" warning
         if torch.cuda.is_available():
             model = model.cuda()
         results, console = {}, console or Console()
@@ -203,7 +214,7 @@ def evaluate_prepared(
             model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
         )
         groups = group_means(per_lang, roles)
-        warn_truncation(per_lang, cfg.max_length, console)
+        warn_truncation(per_lang, cfg.max_length, context_limit(model, cfg.max_length), console)
     else:
         per_lang, predictions = evaluate_translation(
             model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
@@ -237,11 +248,14 @@ def write_outputs(out: Path, results: dict, predictions: list[dict]) -> None:
     write_json(out / "results.json", results)
 
 
-def warn_truncation(per_lang: dict, max_length: int, console: Console) -> None:
+def warn_truncation(per_lang: dict, max_length: int, limit: int, console: Console) -> None:
+    """How many prompts were cut, and which limit cut them: --max-length, or the model's positions below it."""
     cut = sum(t["prompts_truncated"] for m in per_lang.values() for t in m["templates"].values())
     if cut:
-        console.print(f"[yellow]max-length {max_length}: {cut} prompts were cut from the left (counted per "
-                      "template in results.json, prompts_truncated)[/yellow]")  # fmt: skip
+        binding = f"--max-length {max_length}" if limit >= max_length else (
+            f"the model's {limit} positions (below --max-length {max_length})")  # fmt: skip
+        console.print(f"[yellow]{cut} prompts were cut from the left to fit {binding}, with room for the longest "
+                      "answer (counted per template in results.json, prompts_truncated)[/yellow]")  # fmt: skip
 
 
 def versions() -> dict[str, str]:
@@ -272,11 +286,16 @@ def print_results(results: dict, console: Console) -> None:
             )
         for role, g in results["groups"].items():
             table.add_row(f"[bold]{role}[/bold] mean", pct(g["weighted_f1"]), "", "", "", "", style="bold")
-    else:
-        for col in ("chrF++", "BLEU", "n"):
-            table.add_column(col, justify="right")
-        for direction, m in per_lang.items():
-            table.add_row(direction, f"{m['chrf']:.1f}", f"{m['bleu']:.1f}", str(m["n"]))
+        console.print(table)
+        for lang, m in per_lang.items():
+            why = cannot_do(m.get("predicted", {}), m["weighted_f1"], m.get("majority_f1"))
+            if why:
+                console.print(f"[yellow]{LANGUAGES[lang].name_en} ({lang}): {why}[/yellow]")
+        return
+    for col in ("chrF++", "BLEU", "n"):
+        table.add_column(col, justify="right")
+    for direction, m in per_lang.items():
+        table.add_row(direction, f"{m['chrf']:.1f}", f"{m['bleu']:.1f}", str(m["n"]))
     console.print(table)
 
 

@@ -128,6 +128,7 @@ def make_report(cfg: ReportConfig) -> dict:
             row[run.name] = mean_std(comparer.values(run, members))
         for run, ref in comparisons(runs, references):
             row[f"{run.name} vs {ref.name}"] = comparer.compare(run, ref, members)
+        row["cannot_do"] = {run.name: why for run in runs if (why := run.cannot_do(task, members))}
         groups.append(row)
 
     templates = template_spread(runs, task, langs, roles)
@@ -200,11 +201,18 @@ def continual_learning(groups: list[dict], runs: list[Run], references: list[Run
 
 
 def verdict(run: Run, group: dict, claim: str, reference: Run, test: str, passed) -> dict:
+    """A claim's verdict; "not testable" when a model it rests on cannot do the task on that group (the
+    reference, or the run itself — except for forgetting, where a run that lost the task did forget)."""
     c = group[f"{run.name} vs {reference.name}"]
     result = "no interval" if math.isnan(c["lo"]) else "shown" if passed(c) else "not shown"
+    blocked = [
+        n for n in (reference.name, None if claim == "forgetting" else run.name) if n in group["cannot_do"]
+    ]
+    why = f"`{blocked[0]}` {group['cannot_do'][blocked[0]]}" if blocked else None
     return {"run": run.name, "claim": claim, "role": group["role"], "reference": reference.name} | {
         "test": test,
-        "verdict": result,
+        "verdict": "not testable" if why else result,
+        "why": why,
         "comparison": c,
     }
 

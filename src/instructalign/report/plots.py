@@ -15,6 +15,8 @@ def plots(report: dict) -> dict[str, bytes]:
 
     runs, rows = report["runs"], report["per_language"]
     images = {}
+    if report["groups"]:
+        images["groups.png"] = group_bars(report, plt, np)
     fig, ax = plt.subplots(figsize=(max(8, 0.9 * len(rows) + 2), 4.5))
     width = 0.8 / len(runs)
     x = np.arange(len(rows))
@@ -63,6 +65,24 @@ def plots(report: dict) -> dict[str, bytes]:
         ax.legend(fontsize=7)
         images["similarity_vs_gain.png"] = save(fig, plt)
     return images
+
+
+def group_bars(report: dict, plt, np) -> bytes:
+    """The headline figure: each group's mean per run, error bars the sd over seeds."""
+    runs, groups = report["runs"], report["groups"]
+    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    width = 0.8 / len(runs)
+    x = np.arange(len(groups))
+    for i, run in enumerate(runs):
+        means = [100 * g[run.name][0] for g in groups]
+        errs = [100 * g[run.name][1] if run.seeds > 1 else 0 for g in groups]
+        bars = ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=errs, label=run.name, capsize=2)
+        ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=2)
+    ax.set_xticks(x, [f"{g['role']} ({len(g['languages'])} lang.)" for g in groups])
+    ax.set_ylabel("weighted F1 (x100)")
+    ax.set_title(f"{report['task']}: group means")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return save(fig, plt)
 
 
 def save(fig, plt) -> bytes:

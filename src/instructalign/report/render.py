@@ -11,7 +11,7 @@ from pathlib import Path
 from .. import __version__
 from ..files import write_atomically
 from .plots import plots
-from .tables import tables
+from .tables import cannot_do_notes, headline, headline_caption, tables
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
@@ -46,16 +46,21 @@ def provenance(report: dict) -> list[str]:
 
 
 INTERVALS = (
-    '"t, n=3 seeds": a Student-t interval on the per-seed paired differences (df = n − 1; with 2 seeds '
-    'the multiplier is 12.7, so the interval is very wide). "boot, n=400 sent.": one seed per run, a '
-    'paired bootstrap over test sentences; "shared ids": the languages are translations of the same '
-    "sentences and each resample draws one set of sentence ids for every language, template and run."
+    '"t, n=3 seeds": a Student-t interval on the per-seed paired differences (df = n − 1; with 2 seeds the '
+    'multiplier is 12.7, so the interval is very wide). "boot": one seed per run, a paired bootstrap over test '
+    'sentences; "shared ids": the languages are translations of the same sentences and each resample draws '
+    "one set of sentence ids for every language, template and run. The interval method and n of each cell are "
+    "in the continual-learning and verdict tables."
 )
 
 
 def sections(report: dict, t: dict) -> list[tuple[str, object]]:
     """The report as (kind, content) blocks, rendered to markdown and HTML alike."""
     blocks: list[tuple[str, object]] = [("h1", report["title"])]
+    if report["groups"]:  # the answer first: one table, its caption, the figure; then the setup
+        blocks += [("headline", headline(report)), ("caption", headline_caption(report))]
+        blocks += [("p", note) for note in cannot_do_notes(report)]
+        blocks.append(("img", "groups.png"))
     for note in report["notes"]:
         blocks.append(("p", note))
     blocks += [
@@ -74,8 +79,7 @@ def sections(report: dict, t: dict) -> list[tuple[str, object]]:
         (
             "p",
             "These are the primary results. Mean ± standard deviation over seeds; Δ is the change versus "
-            "the reference with its 95% interval in brackets and, after it, how the interval was made. "
-            + INTERVALS,
+            "the reference with its 95% interval in brackets. " + INTERVALS,
         ),  # fmt: skip
         ("table", t["groups"]),
         ("h2", "Continual-learning metrics"),
@@ -161,16 +165,42 @@ def to_markdown(blocks) -> str:
             out.append(str(content))
         elif kind == "table":
             out.append(markdown_table(*content))
+        elif kind == "headline":
+            header, rows, kinds = content
+            out.append(
+                markdown_table(
+                    header,
+                    [r[:-1] + [f"**{r[-1]}**" if k == "shown" else r[-1]] for r, k in zip(rows, kinds)],
+                )
+            )
+        elif kind == "caption":
+            out.append(f"*{content}*")
         elif kind == "img":
             out.append(f"![{content}]({content})")
     return "\n\n".join(out) + "\n"
 
 
 CSS = (
-    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-    "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-    "th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}img{max-width:100%}code{background:#f6f6f6}"
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.2em auto;padding:0 1em;color:#222}"
+    "h1{font-size:1.5em;margin:0.3em 0}"
+    "table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;"
+    "text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}"
+    "img{max-width:100%}code{background:#f6f6f6}p.caption{font-size:0.85em;color:#555;margin:0.2em 0 0.6em}"
+    "#headline{font-size:1em}#headline td:last-child,#headline th:last-child{text-align:left}"
+    ".v-shown{background:#d9f2dd;color:#14532d;font-weight:600}.v-not-shown{background:#f1f1f1;color:#444}"
+    ".v-not-testable{background:#fdebd3;color:#7c2d12;font-weight:600}#groups{max-height:330px}"
 )
+
+
+def headline_html(header: list[str], rows: list[list[str]], kinds: list[str]) -> str:
+    """The headline table, each verdict cell coloured by its word (shown, not shown, not testable)."""
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r[:-1])
+        + f'<td class="v-{kind.replace(" ", "-") or "none"}">{html.escape(r[-1])}</td></tr>'
+        for r, kind in zip(rows, kinds)
+    )  # fmt: skip
+    return f'<table id="headline"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def inline_markup(text: str) -> str:
@@ -190,9 +220,14 @@ def to_html(blocks, images: dict[str, bytes]) -> str:
             parts.append(f"<p>{inline_markup(str(content))}</p>")
         elif kind == "table":
             parts.append(html_table(*content))
+        elif kind == "headline":
+            parts.append(headline_html(*content))
+        elif kind == "caption":
+            parts.append(f'<p class="caption">{inline_markup(str(content))}</p>')
         elif kind == "img":
             data = base64.b64encode(images[content]).decode()
-            parts.append(f'<p><img alt="{html.escape(content)}" src="data:image/png;base64,{data}"></p>')
+            name = html.escape(content)
+            parts.append(f'<p><img id="{name[:-4]}" alt="{name}" src="data:image/png;base64,{data}"></p>')
     title = html.escape(blocks[0][1])
     return (
         f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style></head><body>\n"

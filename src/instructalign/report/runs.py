@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
+from ..evaluate.metrics import cannot_do
 from ..files import json_lines, sha256_file
 
 
@@ -27,6 +29,23 @@ class Run:
             lang: [r["tasks"][task][lang]["weighted_f1"] for r in self.results if lang in r["tasks"][task]]
             for lang in langs
         }
+
+    def cannot_do(self, task: str, langs: list[str]) -> str | None:
+        """Why this run cannot do the task on these languages (None when it can, or when its results predate
+        the check): its answers pooled over languages, templates and seeds."""
+        predicted: Counter = Counter()
+        scores, floors = [], []
+        for r in self.results:
+            for lang in langs:
+                m = r["tasks"][task].get(lang) or {}
+                predicted.update(m.get("predicted", {}))
+                if "majority_f1" in m:
+                    scores.append(m["weighted_f1"])
+                    floors.append(m["majority_f1"])
+        if not predicted and not floors:
+            return None
+        floor = sum(floors) / len(floors) if floors else None
+        return cannot_do(dict(predicted), sum(scores) / len(scores) if scores else 1.0, floor)
 
     def per_template(self, task: str) -> dict[str, dict[str, list[float]]]:
         out: dict[str, dict[str, list[float]]] = {}

@@ -37,7 +37,77 @@ def fmt_delta(c: dict, tag: bool = True) -> str:
 
 
 def delta(c: dict | None) -> str:
-    return fmt_delta(c) if c else "—"
+    return fmt_delta(c, tag=False) if c else "—"
+
+
+def interval_words(c: dict | None) -> str:
+    """How an interval was made, in a sentence: stated once in a caption, not after every number."""
+    if not c or c.get("unit") is None:
+        return "no interval (one seed and no predictions to resample)"
+    if c["unit"] == "seeds":
+        return f"a Student-t interval over the {c['n']} paired per-seed differences"
+    shared = "; each resample draws one set of sentence ids for every language, template and run" if "shared" in (
+        c["method"] or "") else ""  # fmt: skip
+    return f"a paired bootstrap over {c['n']} test sentences of one seed{shared}"
+
+
+CLAIM_OF_ROLE = {"L1": "L1 kept", "L2": "L2 gain", "L3": "L3 transfer"}
+
+
+def method_run(report: dict) -> str | None:
+    """The run the report is about: the first that is neither the baseline nor the control."""
+    return next((r.name for r in report["runs"] if r.name not in report["references"]), None)
+
+
+def headline(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
+    """Per group: every run's mean, the method's change vs the control and vs the base, and its verdict;
+    plus each row's verdict word (for colour)."""
+    runs, base, method = report["runs"], report["baseline"], method_run(report)
+    control = report["control"] if report["control"] in report["references"][1:] else None
+    refs = [r for r in (control, base) if r]
+    header = ["group"] + [r.name for r in runs] + [f"Δ vs {r}" for r in refs] + ["verdict"]
+    rows, kinds = [], []
+    for g in report["groups"]:
+        found = next((v for v in report["verdicts"] if v["run"] == method and v["claim"] == CLAIM_OF_ROLE.get(g["role"])), None)  # fmt: skip
+        kind = found["verdict"] if found else ""
+        rows.append(
+            [f"{g['role']} ({len(g['languages'])})"]
+            + [mean_pm(g[r.name], r.seeds) for r in runs]
+            + [delta(g.get(f"{method} vs {r}")) for r in refs]
+            + [f"{found['claim']}: {kind}" if found else "—"]
+        )
+        kinds.append(kind)
+    return header, rows, kinds
+
+
+def headline_caption(report: dict) -> str:
+    method, base = method_run(report), report["baseline"]
+    control = report["control"] if report["control"] in report["references"][1:] else None
+    first = next((g.get(f"{method} vs {base}") for g in report["groups"]), None)
+    seeds = max(r.seeds for r in report["runs"])
+    versus = f"`{control}` (the control)" if control else f"`{base}`"
+    return (
+        f"Weighted F1 x100 per language group (its number of languages in brackets), mean"
+        f"{' ± sd over ' + str(seeds) + ' seeds' if seeds > 1 else ' of one seed'}. Δ is the change of `{method}` "
+        f"with its 95% interval: {interval_words(first)}. Verdicts are stated tests: **L1 kept** = non-inferiority "
+        f"versus `{base}` (lower bound above −{report['margin']:g} points); **L2 gain** and **L3 transfer** = the "
+        f'interval versus {versus} lies above 0. "Not shown" means the interval does not decide; "not '
+        'testable" means a model the claim rests on cannot do the task on that group.'
+    )
+
+
+def cannot_do_notes(report: dict) -> list[str]:
+    """One paragraph naming every model that cannot do the task, on which groups and why."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for g in report["groups"]:
+        for run, why in g.get("cannot_do", {}).items():
+            found.setdefault((run, why.removesuffix(": the model cannot do this task")), []).append(g["role"])
+    if not found:
+        return []
+    items = [f"`{run}` on {', '.join(roles)} {why}" for (run, why), roles in found.items()]
+    return [
+        "**Cannot do the task** (verdicts that rest on these are not testable): " + "; ".join(items) + "."
+    ]
 
 
 def tables(report: dict) -> dict[str, tuple[list[str], list[list[str]]]]:
@@ -98,7 +168,7 @@ def tables(report: dict) -> dict[str, tuple[list[str], list[list[str]]]]:
                     f" (n = {v['comparison']['n']} {v['comparison']['unit']})" if v["comparison"]["n"] else ""
                 ),
                 v["test"],
-                v["verdict"],
+                v["verdict"] + (f" ({v['why']})" if v.get("why") else ""),
             ]
             for v in report["verdicts"]
         ],
