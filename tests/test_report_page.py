@@ -132,10 +132,18 @@ def test_a_model_that_always_predicts_one_label_is_named_and_not_tested(tmp_path
     assert verdicts[("aligned+replay", "L2 gain", "L2")]["verdict"].startswith(
         "not testable (`replay-only` predicts"
     )
-    assert (
-        verdicts[("aligned+replay", "L1 kept", "L1")]["verdict"] != "not testable"
-    )  # vs the base, which can
+    assert verdicts[("aligned+replay", "L1 kept", "L1")]["verdict"] != "not testable"  # the base can
     assert "L2 gain: not testable" in md.split("\n\n")[1]
+    out = demo_like_report(tmp_path / "b", predicted_by_run={"aligned-no-replay": {"negative": 20}})
+    rows = csv.DictReader(open(out / "verdicts.csv", encoding="utf-8"))
+    verdicts = {(r["run"], r["claim"], r["group"]): r["verdict"] for r in rows}
+    assert (
+        verdicts[("aligned-no-replay", "forgetting", "L1")] == "shown"
+    )  # a run that lost the task did forget
+    assert verdicts[("aligned-no-replay", "L1 kept", "L1")] == "not shown"
+    assert verdicts[("aligned-no-replay", "L2 gain", "L2")].startswith(
+        "not testable (`aligned-no-replay` predicts"
+    )
 
 
 def test_a_model_below_the_majority_baseline_cannot_do_the_task():

@@ -201,13 +201,13 @@ def continual_learning(groups: list[dict], runs: list[Run], references: list[Run
 
 
 def verdict(run: Run, group: dict, claim: str, reference: Run, test: str, passed) -> dict:
-    """A claim's verdict; "not testable" when a model it rests on cannot do the task on that group (the
-    reference, or the run itself — except for forgetting, where a run that lost the task did forget)."""
+    """A claim's verdict; "not testable" when a model it rests on cannot do the task on that group: the
+    reference, or — for a gain (L2, L3) — the run itself. On L1 a run that lost the task is the evidence
+    (forgetting shown, L1 not kept), so there only the base can block the test."""
     c = group[f"{run.name} vs {reference.name}"]
     result = "no interval" if math.isnan(c["lo"]) else "shown" if passed(c) else "not shown"
-    blocked = [
-        n for n in (reference.name, None if claim == "forgetting" else run.name) if n in group["cannot_do"]
-    ]
+    gain = claim in ("L2 gain", "L3 transfer")
+    blocked = [n for n in (reference.name, run.name if gain else None) if n in group["cannot_do"]]
     why = f"`{blocked[0]}` {group['cannot_do'][blocked[0]]}" if blocked else None
     return {"run": run.name, "claim": claim, "role": group["role"], "reference": reference.name} | {
         "test": test,

@@ -184,9 +184,10 @@ CSS = (
     "body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.2em auto;padding:0 1em;color:#222}"
     "h1{font-size:1.5em;margin:0.3em 0}"
     "table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;"
-    "text-align:right;white-space:nowrap}th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}"
+    "text-align:right}th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}"
     "img{max-width:100%}code{background:#f6f6f6}p.caption{font-size:0.85em;color:#555;margin:0.2em 0 0.6em}"
-    "#headline{font-size:1em}#headline td:last-child,#headline th:last-child{text-align:left}"
+    "#headline{font-size:1em}#headline td{white-space:nowrap}"
+    "#headline td:last-child,#headline th:last-child{text-align:left}"
     ".v-shown{background:#d9f2dd;color:#14532d;font-weight:600}.v-not-shown{background:#f1f1f1;color:#444}"
     ".v-not-testable{background:#fdebd3;color:#7c2d12;font-weight:600}#groups{max-height:330px}"
 )
