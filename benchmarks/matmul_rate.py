@@ -36,4 +36,6 @@ def gflops(n: int = 1024, repeats: int = 20) -> float:
 
 
 if __name__ == "__main__":
-    print(f"{cpu_name()}: {gflops():.0f} GFLOP/s single-thread fp32 matrix product (torch {torch.__version__})")
+    print(
+        f"{cpu_name()}: {gflops():.0f} GFLOP/s single-thread fp32 matrix product (torch {torch.__version__})"
+    )
