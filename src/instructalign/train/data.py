@@ -120,20 +120,36 @@ def tokenize_file(
         yield from flush()
 
 
-def build_dataset(path: Path, tokenizer, seq2seq: bool, max_length: int, loss_on_prompt: bool):
-    """An Arrow-backed `datasets.Dataset` of encoded examples (memory-mapped, not Python lists) + counts."""
-    import datasets
+def build_dataset(
+    path: Path,
+    tokenizer,
+    seq2seq: bool,
+    max_length: int,
+    loss_on_prompt: bool,
+    data_sha256: str | None = None,
+):
+    """(memory-mapped `datasets.Dataset` of encoded examples, their lengths as numpy, counts, cache key,
+    reused?): tokenized once per data file, tokenizer and settings (`cache.py`), reused after that."""
+    from ..files import sha256_file
+    from .cache import cache_key, cached_dataset, write_arrow
 
-    stats: Counter = Counter()
-    rows = list(tokenize_file(path, tokenizer, seq2seq, max_length, loss_on_prompt, stats))
-    if stats["examples"] == 0:
-        raise UserError(f"{path}: no examples; rebuild the data folder")
-    if not rows:
-        raise UserError(
-            f"--max-length {max_length} is smaller than the shortest target ({stats['shortest_target']} tokens with EOS); raise --max-length"
+    key = cache_key(data_sha256 or sha256_file(path), tokenizer, seq2seq, max_length, loss_on_prompt)
+
+    def build(folder: Path) -> Counter:
+        stats: Counter = Counter()
+        written = write_arrow(
+            tokenize_file(path, tokenizer, seq2seq, max_length, loss_on_prompt, stats), folder
         )
-    dataset = datasets.Dataset.from_list(rows)
-    return dataset, stats
+        if stats["examples"] == 0:
+            raise UserError(f"{path}: no examples; rebuild the data folder")
+        if not written["rows"]:
+            raise UserError(
+                f"--max-length {max_length} is smaller than the shortest target ({stats['shortest_target']} tokens with EOS); raise --max-length"
+            )
+        return stats
+
+    dataset, lengths, stats, reused = cached_dataset(key, build)
+    return dataset, lengths, stats, key, reused
 
 
 @dataclass
@@ -170,7 +186,8 @@ class PaddingCollator:
 class SeededLengthGroupedSampler(LengthGroupedSampler):
     """Length-grouped order drawn from `seed + epoch`: the same on every process and after a resume."""
 
-    def __init__(self, batch_size: int, lengths: list[int], seed: int):
+    def __init__(self, batch_size: int, lengths, seed: int):
+        """`lengths`: a list or a numpy array (read as is: no Python object per example is made)."""
         super().__init__(batch_size, lengths=lengths)
         self.seed, self.epoch = seed, 0
 

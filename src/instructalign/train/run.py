@@ -190,9 +190,15 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
 
 def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, resume, callbacks) -> dict:
     model, tokenizer, seq2seq = load_model(cfg.model)
-    dataset, stats = build_dataset(
-        data_file, tokenizer, seq2seq, cfg.max_length, cfg.loss_on_prompt and not seq2seq
+    dataset, lengths, stats, cache_key, reused = build_dataset(
+        data_file,
+        tokenizer,
+        seq2seq,
+        cfg.max_length,
+        cfg.loss_on_prompt and not seq2seq,
+        identity["data_sha256"],
     )
+    print(f"tokenized data: {'reused' if reused else 'built'} cache {cache_key} ({len(lengths):,} examples)")
     report_truncation(stats, cfg.max_length)
     if cfg.lora:
         model = wrap_lora(model, cfg, seq2seq)
@@ -210,6 +216,7 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
         data_collator=collator,
         processing_class=tokenizer,
         callbacks=[progress, CompleteCheckpointCallback(), tensorboard(out), *callbacks],
+        lengths=lengths,
     )
     # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
     trainer.remove_callback(PrinterCallback)
@@ -231,6 +238,7 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
         "examples": stats["examples"],
         "examples_truncated": stats["truncated_prompt"],
         "examples_dropped": stats["dropped_target_too_long"],
+        "tokenized_cache": cache_key,
         "tokens_seen": collator.counts["real_tokens"],
         "target_tokens": collator.counts["target_tokens"],
         "padding_share": collator.padding_share(),

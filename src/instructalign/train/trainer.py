@@ -32,6 +32,10 @@ class AlignTrainer(Trainer):
     and whose causal-LM loss projects only the target positions through the LM head (single process, no LoRA):
     the same loss as the model's own, without a vocabulary-sized softmax over every prompt token."""
 
+    def __init__(self, *args, lengths=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lengths = lengths  # the examples' token counts (numpy), for the length-grouped sampler
+
     def target_positions_only(self, model) -> bool:
         unwrapped = self.accelerator.unwrap_model(model)
         config = getattr(unwrapped, "config", None)
@@ -68,7 +72,7 @@ class AlignTrainer(Trainer):
         # whatever the split into processes and micro-batches, so such runs are equivalent
         return SeededLengthGroupedSampler(
             self.args.train_batch_size * self.args.gradient_accumulation_steps * self.args.world_size,
-            dataset["length"],
+            self.lengths if self.lengths is not None else dataset["length"],
             self.args.seed,
         )
 

@@ -1,0 +1,123 @@
+"""Tokenize a train.jsonl once: a memory-mapped Arrow file of encoded examples, reused by every run that
+needs the same tokens.
+
+Why pyarrow record batches (and not `datasets.map` or `Dataset.from_list`): examples stream from the file
+through the tokenizer in chunks straight into an Arrow IPC stream on disk, so memory holds one chunk, never
+the whole data set; `datasets.Dataset.from_file` then memory-maps the result for the `Trainer`. The lengths
+go to a numpy file, which the length-grouped sampler reads instead of a Python list per example.
+
+The cache lives in `$INSTRUCTALIGN_CACHE/tokenized/<key>/`, the key a hash of what changes the tokens: the
+data file's sha256, the tokenizer's files, max length, loss on the prompt, causal or seq2seq, and this
+format's version. It is built under a lock (other processes of a launch wait, then reuse it) in a temporary
+folder renamed into place after `complete.json`, so an interrupted build is never trusted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..files import cache_dir, write_json
+
+FORMAT = 1  # bump when the stored columns or their meaning change
+CHUNK = 10_000  # examples per Arrow record batch
+
+
+def tokenizer_digest(tokenizer) -> str:
+    """sha256 over the files the tokenizer saves (vocabulary, merges, special tokens, settings)."""
+    h = hashlib.sha256(type(tokenizer).__name__.encode())
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer.save_pretrained(tmp)
+        for path in sorted(Path(tmp).iterdir()):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(data_sha256: str, tokenizer, seq2seq: bool, max_length: int, loss_on_prompt: bool) -> str:
+    parts = [FORMAT, data_sha256, tokenizer_digest(tokenizer), seq2seq, max_length, loss_on_prompt]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
+
+
+@contextmanager
+def waiting_lock(path: Path):
+    """An exclusive lock that waits: processes of one launch take turns, the later ones find the cache."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def write_arrow(examples, folder: Path) -> Counter:
+    """Stream encoded examples into folder/data.arrow and their lengths into folder/lengths.npy."""
+    import pyarrow as pa
+
+    schema = pa.schema([("input_ids", pa.list_(pa.int32())), ("labels", pa.list_(pa.int32())),
+                        ("length", pa.int32()), ("n_target", pa.int32())])  # fmt: skip
+    lengths: list[np.ndarray] = []
+    written = Counter()
+    with pa.OSFile(str(folder / "data.arrow"), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
+        batch: list[dict] = []
+        for example in examples:
+            batch.append(example)
+            if len(batch) >= CHUNK:
+                lengths.append(write_batch(writer, schema, batch))
+                written["rows"] += len(batch)
+                batch = []
+        if batch:
+            lengths.append(write_batch(writer, schema, batch))
+            written["rows"] += len(batch)
+    np.save(folder / "lengths.npy", np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int32))
+    return written
+
+
+def write_batch(writer, schema, batch: list[dict]) -> np.ndarray:
+    import pyarrow as pa
+
+    columns = {name: [e[name] for e in batch] for name in schema.names}
+    writer.write_batch(pa.record_batch([pa.array(columns[n], type=schema.field(n).type) for n in schema.names],
+                                       schema=schema))  # fmt: skip
+    return np.asarray(columns["length"], dtype=np.int32)
+
+
+def cached_dataset(key: str, build) -> tuple[object, np.ndarray, Counter, bool]:
+    """(memory-mapped dataset, lengths, tokenization counts, reused?) for `key`; `build(folder)` writes a
+    missing cache (data.arrow, lengths.npy) and returns its counts."""
+    import datasets
+
+    root = cache_dir() / "tokenized"
+    folder = root / key
+    with waiting_lock(root / f".{key}.lock"):
+        reused = (folder / "complete.json").is_file()
+        for stale in root.glob(f".{key}.partial-*"):  # a build killed before it finished: never trusted
+            shutil.rmtree(stale, ignore_errors=True)
+        if not reused:
+            shutil.rmtree(folder, ignore_errors=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.partial-", dir=root))
+            try:
+                stats = build(tmp)
+                write_json(tmp / "stats.json", dict(stats))
+                write_json(tmp / "complete.json", {"format": FORMAT, "key": key})
+                os.rename(tmp, folder)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        try:
+            stats = Counter(json.loads((folder / "stats.json").read_text("utf-8")))
+            lengths = np.load(folder / "lengths.npy")
+            dataset = datasets.Dataset.from_file(str(folder / "data.arrow"))
+        except (OSError, ValueError) as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UserError(
+                f"{folder}: the tokenized cache is damaged ({exc}); it was removed, rerun"
+            ) from None
+    return dataset, lengths, stats, reused
