@@ -173,3 +173,76 @@ def test_loss_shortcut_under_bf16_autocast(name):
         reference = model(**batch).loss
     assert ours.dtype == torch.float32
     assert ours.item() == pytest.approx(reference.float().item(), rel=2e-2)
+
+
+def loss_batch():
+    torch.manual_seed(0)
+    ids = torch.randint(3, 200, (3, 12))
+    mask = torch.ones_like(ids)
+    mask[2, 9:] = 0
+    labels = ids.clone()
+    labels[:, :7] = -100
+    labels[2, 9:] = -100
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+@pytest.mark.parametrize("name", sorted(set(tiny.CAUSAL) - {"gemma2"}))
+@pytest.mark.parametrize("targets", ["all-linear", "with lm_head"])
+def test_under_lora_the_target_only_head_equals_the_models_own_loss(name, targets):
+    from peft import LoraConfig, get_peft_model
+    from transformers import TrainingArguments
+
+    from instructalign.train.trainer import AlignTrainer
+
+    model = tiny.CAUSAL[name]()
+    modules = "all-linear" if targets == "all-linear" else ["lm_head", *LORA_ATTENTION[name]]
+    torch.manual_seed(1)  # random B matrices: the adapters change every output they touch
+    lora = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, init_lora_weights=False, target_modules=modules)
+    )
+    lora.eval()
+    trainer = AlignTrainer(
+        model=lora, args=TrainingArguments(output_dir="/tmp/ia-lora", report_to=[], use_cpu=True)
+    )
+    batch = loss_batch()
+    assert trainer.target_positions_only(lora)
+    plain = lora(**batch).loss
+    ours = trainer.compute_loss(lora, dict(batch))
+    assert ours.item() == pytest.approx(plain.item(), rel=1e-5), name
+    ours.backward()
+    grads = {n: p.grad.clone() for n, p in lora.named_parameters() if p.requires_grad}
+    lora.zero_grad()
+    lora(**batch).loss.backward()
+    for n, p in lora.named_parameters():
+        if p.requires_grad:
+            assert torch.allclose(grads[n], p.grad, atol=1e-6), n  # the adapters learn the same
+
+
+LORA_ATTENTION = {"bloom": ["query_key_value"], "gpt2": ["c_attn"], "llama": ["q_proj", "v_proj"],
+                  "qwen2": ["q_proj", "v_proj"]}  # fmt: skip
+
+
+def test_the_chunked_head_gives_the_loss_and_gradients_of_one_pass(monkeypatch):
+    from transformers import TrainingArguments
+
+    from instructalign.train import trainer as trainer_module
+    from instructalign.train.trainer import AlignTrainer
+
+    assert trainer_module.head_chunk(250_880) == 267  # BLOOM's vocabulary: 267 x 250,880 x 4 B < 256 MB
+    model = tiny.llama().eval()
+    trainer = AlignTrainer(
+        model=model, args=TrainingArguments(output_dir="/tmp/ia-chunk", report_to=[], use_cpu=True)
+    )
+    batch = loss_batch()
+
+    def loss_and_grads(chunk: int):
+        monkeypatch.setattr(trainer_module, "head_chunk", lambda vocab: chunk)
+        model.zero_grad()
+        loss = trainer.compute_loss(model, dict(batch))
+        loss.backward()
+        return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    whole, chunked = loss_and_grads(10**6), loss_and_grads(4)  # 13 target positions: 4 chunks, recomputed
+    assert chunked[0] == pytest.approx(whole[0], rel=1e-6)
+    for n, g in whole[1].items():
+        assert torch.allclose(chunked[1][n], g, atol=1e-7), n

@@ -174,6 +174,26 @@ def test_lora_trains_only_adapter_weights(data_dir, tmp_path):
     assert any(not torch.equal(mw[k], base_w[k]) for k in base_w if k in mw)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("make", [tiny.bloom, tiny.llama], ids=["bloom", "llama"])
+def test_lora_with_the_head_on_targets_ends_with_the_weights_of_the_models_own_loss(make, data_dir, tmp_path):
+    base = tiny.save(make(), tmp_path / "base")
+    common = ["--lora", "--lora-r", "4", "--max-steps", "6", "--save-steps", "100", "--lr", "5e-3"]
+    assert train(base, data_dir, tmp_path / "fast", *common) == 0
+    assert train(base, data_dir, tmp_path / "own", *common, "--no-head-on-targets") == 0
+    paths = {
+        json.loads((tmp_path / r / "train_summary.json").read_text())["loss_path"] for r in ("fast", "own")
+    }
+    assert paths == {"head on targets", "model's own loss"}
+    a = load_file(str(tmp_path / "fast" / "final" / "adapter_model.safetensors"))
+    b = load_file(str(tmp_path / "own" / "final" / "adapter_model.safetensors"))
+    start = load_file(str(tmp_path / "fast" / "final" / "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and start
+    worst = max((a[k] - b[k]).abs().max().item() for k in a)
+    assert worst < 2e-5, worst
+    assert any(k.endswith("lora_B.weight") and a[k].abs().max() > 1e-4 for k in a)  # the adapters did train
+
+
 def cli(*args) -> list[str]:
     return [sys.executable, "-m", "instructalign.cli", *args]
 

@@ -199,6 +199,8 @@ class TrainConfig:
     """Longest example in tokens; longer prompts are cut from the left, targets never."""
     loss_on_prompt: bool = False
     """Also train on prompt tokens (the original InstructAlign code's behaviour; causal models only)."""
+    head_on_targets: bool = True
+    """Run the LM head over target positions only, in chunks (causal models, one process, full or LoRA: the same loss, less work and memory); off: the model's own loss."""
     group_by_length: bool = True
     """Batch examples of similar length together (less padding)."""
     save_steps: int = field(default=500, metadata=at_least(1))

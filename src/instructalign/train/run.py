@@ -13,7 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
-from transformers import PrinterCallback
+from transformers import PrinterCallback, set_seed
 
 from ..config import TrainConfig, as_dict
 from ..errors import UserError
@@ -22,6 +22,7 @@ from ..models import load_model
 from ..options import validate
 from ..outputs import check_output as check_output_folder
 from ..outputs import disk_full_error, is_disk_full, is_main_process, maybe_locked
+from .card import model_card
 from .data import PaddingCollator, build_dataset
 from .trainer import (
     AlignTrainer,
@@ -201,6 +202,7 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
     print(f"tokenized data: {'reused' if reused else 'built'} cache {cache_key} ({len(lengths):,} examples)")
     report_truncation(stats, cfg.max_length)
     if cfg.lora:
+        set_seed(cfg.seed)  # the adapters' initial weights come from --seed (torch seeds itself randomly)
         model = wrap_lora(model, cfg, seq2seq)
     model.train()
 
@@ -217,7 +219,12 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
         processing_class=tokenizer,
         callbacks=[progress, CompleteCheckpointCallback(), tensorboard(out), *callbacks],
         lengths=lengths,
+        head_on_targets=cfg.head_on_targets,
     )
+    loss_path = "head on targets" if trainer.target_positions_only(trainer.model) else "model's own loss"
+    print(f"loss: {loss_path}" + ("" if loss_path == "head on targets" or not cfg.head_on_targets else
+                                  " (the target-only head is not exact here: encoder-decoder, several processes, "
+                                  "prompt tuning or scaled logits)"))  # fmt: skip
     # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
     trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
@@ -239,6 +246,7 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
         "examples_truncated": stats["truncated_prompt"],
         "examples_dropped": stats["dropped_target_too_long"],
         "tokenized_cache": cache_key,
+        "loss_path": loss_path,
         "tokens_seen": collator.counts["real_tokens"],
         "target_tokens": collator.counts["target_tokens"],
         "padding_share": collator.padding_share(),
@@ -287,30 +295,3 @@ def save_final(model, state_dict, tokenizer, cfg: TrainConfig, final: Path, seq2
     (tmp / "README.md").write_text(model_card(cfg, kind, seq2seq), "utf-8")  # front matter + prose
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
-
-
-def model_card(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
-    from ..export.card import card_text
-
-    adapter = cfg.lora and not cfg.merge_lora
-    body = card_body(cfg, kind, seq2seq)
-    return card_text(body, base=cfg.model, relation="adapter" if adapter else "finetune", adapter=adapter,
-                     seq2seq=seq2seq, data=cfg.data)  # fmt: skip
-
-
-def card_body(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
-    manifest_path = Path(cfg.data) / "manifest.json"
-    counts = json.loads(manifest_path.read_text("utf-8"))["counts"] if manifest_path.is_file() else {}
-    return f"""# {Path(cfg.output).name}
-
-Continual crosslingual instruction tuning (InstructAlign) of `{cfg.model}` with instructalign.
-
-- Weights: {kind}.
-- Architecture: {"encoder-decoder" if seq2seq else "decoder-only"}.
-- Data: `{cfg.data}` — {counts.get("total", "?")} examples; by source {counts.get("by_source", {})}; by objective {counts.get("by_objective", {})}.
-- Loss: {"prompt and target tokens" if cfg.loss_on_prompt else "target tokens only (prompt tokens masked)"}, EOS after the target.
-- Optimisation: lr {cfg.lr} ({cfg.lr_scheduler}), batch {cfg.batch_size} x {cfg.grad_accum}, max length {cfg.max_length},
-  {"max steps " + str(cfg.max_steps) if cfg.max_steps else str(cfg.epochs) + " epoch(s)"}, seed {cfg.seed}.
-
-The full resolved config is in `instructalign_train_config.json`.
-"""

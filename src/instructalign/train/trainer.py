@@ -27,20 +27,59 @@ def precision_flags(precision: str) -> dict:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
+HEAD_CHUNK_BYTES = 2**28  # logits of one chunk of target positions: at most 256 MB in fp32
+
+
+def head_chunk(vocab_size: int) -> int:
+    """Target positions per chunk of the LM head, so that a chunk's logits stay under HEAD_CHUNK_BYTES."""
+    return max(16, HEAD_CHUNK_BYTES // (4 * max(vocab_size, 1)))
+
+
+def cross_entropy_sum(head, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.cross_entropy(head(hidden).float(), targets, reduction="sum")
+
+
+def chunked_cross_entropy(head, hidden: torch.Tensor, targets: torch.Tensor, chunk: int) -> torch.Tensor:
+    """The summed cross-entropy of `head(hidden)` against `targets`, `chunk` positions at a time; each chunk's
+    logits are recomputed in the backward pass (activation checkpointing), so memory holds one chunk of
+    positions x vocabulary, never all of them."""
+    from torch.utils.checkpoint import checkpoint
+
+    if len(targets) <= chunk or not torch.is_grad_enabled():
+        return cross_entropy_sum(head, hidden, targets)
+    parts = [
+        checkpoint(
+            cross_entropy_sum, head, hidden[i : i + chunk], targets[i : i + chunk], use_reentrant=False
+        )
+        for i in range(0, len(targets), chunk)
+    ]
+    return torch.stack(parts).sum()
+
+
 class AlignTrainer(Trainer):
     """`Trainer` whose length-grouped sampler is seeded, so order survives a resume and matches across ranks,
-    and whose causal-LM loss projects only the target positions through the LM head (single process, no LoRA):
-    the same loss as the model's own, without a vocabulary-sized softmax over every prompt token."""
+    and whose causal-LM loss projects only the target positions through the LM head, in chunks (one process,
+    full fine-tuning or LoRA): the same loss as the model's own, without a vocabulary-sized softmax over
+    every prompt token."""
 
-    def __init__(self, *args, lengths=None, **kwargs):
+    def __init__(self, *args, lengths=None, head_on_targets: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.lengths = lengths  # the examples' token counts (numpy), for the length-grouped sampler
+        self.head_on_targets = head_on_targets
 
-    def target_positions_only(self, model) -> bool:
+    def causal_core(self, model):
+        """The causal LM whose decoder and head the target-only loss calls — the model itself, or under peft
+        LoRA the wrapped base model, its modules carrying the adapters — or None where that is not exact."""
         unwrapped = self.accelerator.unwrap_model(model)
+        if hasattr(unwrapped, "peft_config"):
+            adapter = unwrapped.peft_config.get(getattr(unwrapped, "active_adapter", "default"))
+            if adapter is None or getattr(adapter, "is_prompt_learning", False):
+                return None  # prompt tuning changes the inputs inside peft's own forward
+            unwrapped = unwrapped.get_base_model()
         config = getattr(unwrapped, "config", None)
-        return (
-            self.args.world_size == 1
+        exact = (
+            self.head_on_targets
+            and self.args.world_size == 1  # DDP/FSDP sync gradients through the wrapped model's forward
             and self.args.n_gpu <= 1  # DataParallel splits the batch inside the wrapped forward
             and config is not None
             and not config.is_encoder_decoder
@@ -49,19 +88,23 @@ class AlignTrainer(Trainer):
             and not any(
                 getattr(config, k, None) for k in ("final_logit_softcapping", "logit_scale", "logits_scaling")
             )
-            and not hasattr(unwrapped, "peft_config")
         )
+        return unwrapped if exact else None
+
+    def target_positions_only(self, model) -> bool:
+        return self.causal_core(model) is not None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if return_outputs or not self.target_positions_only(model):
+        core = None if return_outputs else self.causal_core(model)
+        if core is None:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         targets = inputs["labels"][:, 1:]
         keep = targets != -100
-        model = self.accelerator.unwrap_model(model)  # a wrapper has no base_model of its own
+        head = core.get_output_embeddings()
         with self.accelerator.autocast():  # the prepared model's forward, and its autocast, is bypassed here
-            hidden = model.base_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-            logits = model.get_output_embeddings()(hidden.last_hidden_state[:, :-1][keep]).float()
-        loss = torch.nn.functional.cross_entropy(logits, targets[keep], reduction="sum")
+            hidden = core.base_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
+            kept = hidden.last_hidden_state[:, :-1][keep]
+            loss = chunked_cross_entropy(head, kept, targets[keep], head_chunk(core.config.vocab_size))
         return loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
 
     def _get_train_sampler(self, train_dataset=None):

@@ -1,0 +1,35 @@
+"""The model card of a train output's final/: hub metadata over what was trained, on what, and how."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..config import TrainConfig
+
+
+def model_card(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
+    from ..export.card import card_text
+
+    adapter = cfg.lora and not cfg.merge_lora
+    body = card_body(cfg, kind, seq2seq)
+    return card_text(body, base=cfg.model, relation="adapter" if adapter else "finetune", adapter=adapter,
+                     seq2seq=seq2seq, data=cfg.data)  # fmt: skip
+
+
+def card_body(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
+    manifest_path = Path(cfg.data) / "manifest.json"
+    counts = json.loads(manifest_path.read_text("utf-8"))["counts"] if manifest_path.is_file() else {}
+    return f"""# {Path(cfg.output).name}
+
+Continual crosslingual instruction tuning (InstructAlign) of `{cfg.model}` with instructalign.
+
+- Weights: {kind}.
+- Architecture: {"encoder-decoder" if seq2seq else "decoder-only"}.
+- Data: `{cfg.data}` — {counts.get("total", "?")} examples; by source {counts.get("by_source", {})}; by objective {counts.get("by_objective", {})}.
+- Loss: {"prompt and target tokens" if cfg.loss_on_prompt else "target tokens only (prompt tokens masked)"}, EOS after the target.
+- Optimisation: lr {cfg.lr} ({cfg.lr_scheduler}), batch {cfg.batch_size} x {cfg.grad_accum}, max length {cfg.max_length},
+  {"max steps " + str(cfg.max_steps) if cfg.max_steps else str(cfg.epochs) + " epoch(s)"}, seed {cfg.seed}.
+
+The full resolved config is in `instructalign_train_config.json`.
+"""
