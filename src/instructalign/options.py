@@ -35,11 +35,6 @@ def above(low: float) -> dict:
     return {"above": low}
 
 
-def below(high: float) -> dict:
-    """Field metadata: the value (when set) must be < high."""
-    return {"below": high}
-
-
 SEED = {"min": 0, "below": 2**32}  # numpy's and torch's seeds: [0, 2^32)
 REPEAT = {"repeat": True}  # a flag given several times, each value whole (paths may hold commas)
 YAML_ONLY = {"cli": False}  # a setting of config files, not a flag

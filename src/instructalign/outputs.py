@@ -225,18 +225,15 @@ def recover(target: Path, notice=print) -> None:
     """
     for leftover in temporaries(target, "partial"):
         shutil.rmtree(leftover, ignore_errors=True)
-    for ready in temporaries(target, "ready"):
-        if not target.exists():
-            os.rename(ready, target)
-            notice(f"{target}: finished a replace that was interrupted (the new folder is in place)")
-        else:
-            shutil.rmtree(ready, ignore_errors=True)
-    for old in temporaries(target, "old"):
-        if not target.exists():
-            os.rename(old, target)
-            notice(f"{target}: rolled back a replace that was interrupted (the old folder is back)")
-        else:
-            shutil.rmtree(old, ignore_errors=True)
+    done = {"ready": "finished a replace that was interrupted (the new folder is in place)",
+            "old": "rolled back a replace that was interrupted (the old folder is back)"}  # fmt: skip
+    for stage, what in done.items():  # ready first: a complete new folder wins over the old one
+        for folder in temporaries(target, stage):
+            if target.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+            else:
+                os.rename(folder, target)
+                notice(f"{target}: {what}")
 
 
 @contextmanager

@@ -95,9 +95,7 @@ def progress_table(jobs: list[Job], state: dict[str, str], started: dict[str, fl
         elapsed = (
             job.seconds
             if status == "done"
-            else time.perf_counter() - started[job.name]
-            if job.name in started
-            else None
+            else time.perf_counter() - started.get(job.name, time.perf_counter())
         )
         if status == "running" and (bar := log_progress(log_file(logs, job))):
             step, remaining = f"{bar[0]}/{bar[1]}", bar[2]
@@ -106,7 +104,7 @@ def progress_table(jobs: list[Job], state: dict[str, str], started: dict[str, fl
             job.name,
             f"[{colour}]{status}[/{colour}]",
             step,
-            clock(elapsed) if elapsed is not None else "",
+            clock(elapsed) if status != "waiting" else "",
             remaining,
         )
     return table

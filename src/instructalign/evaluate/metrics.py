@@ -87,7 +87,6 @@ def mean_over_templates(per_template: dict[str, dict[str, float]]) -> dict[str, 
         predicted.update(m.get("predicted", {}))
     if predicted:
         out["predicted"] = dict(predicted)
-        out["top_label"], out["top_label_share"] = top_label(out["predicted"])
     return out
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import statistics
 from pathlib import Path
 
 from .. import __version__
@@ -267,8 +268,8 @@ def lm_eval_results(results: dict) -> dict:
         out["group_subtasks"][group] = members
         languages.append(group)
     whole = task_name(task)
-    mean = lambda key: sum(per_lang[lang][key] for lang in per_lang) / len(per_lang)  # noqa: E731
-    entry(whole, task, mean("weighted_f1"), mean("accuracy"))
+    mean = {k: statistics.fmean(m[k] for m in per_lang.values()) for k in ("weighted_f1", "accuracy")}
+    entry(whole, task, mean["weighted_f1"], mean["accuracy"])
     out["groups"][whole] = out["results"][whole]
     out["group_subtasks"][whole] = languages
     out["config"] = {"model": "instructalign", "model_args": f"pretrained={results['model']}",

@@ -59,11 +59,15 @@ def method_run(report: dict) -> str | None:
     return next((r.name for r in report["runs"] if r.name not in report["references"]), None)
 
 
+def control_run(report: dict) -> str | None:
+    """The control the report compares against (None when there is none besides the baseline)."""
+    return report["control"] if report["control"] in report["references"][1:] else None
+
+
 def headline(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
     """Per group: every run's mean, the method's change vs the control and vs the base, and its verdict;
     plus each row's verdict word (for colour)."""
-    runs, base, method = report["runs"], report["baseline"], method_run(report)
-    control = report["control"] if report["control"] in report["references"][1:] else None
+    runs, base, method, control = report["runs"], report["baseline"], method_run(report), control_run(report)
     refs = [r for r in (control, base) if r]
     header = ["group"] + [r.name for r in runs] + [f"Δ vs {r}" for r in refs] + ["verdict"]
     rows, kinds = [], []
@@ -81,8 +85,7 @@ def headline(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
 
 
 def headline_caption(report: dict) -> str:
-    method, base = method_run(report), report["baseline"]
-    control = report["control"] if report["control"] in report["references"][1:] else None
+    method, base, control = method_run(report), report["baseline"], control_run(report)
     first = next((g.get(f"{method} vs {base}") for g in report["groups"]), None)
     seeds = max(r.seeds for r in report["runs"])
     versus = f"`{control}` (the control)" if control else f"`{base}`"

@@ -200,19 +200,18 @@ def run_study(cfg: StudyConfig, recipe: DemoRecipe, console: Console | None = No
     check_user_model(cfg)
     if cfg.runs:
         check_writable(Path(cfg.runs), "--runs")
-    check_demo(cfg, recipe)
+    nusax = check_demo(cfg, recipe)
     out = Path(cfg.output)
     with owned_output(out, "study", None, cfg.overwrite):
         out.mkdir(parents=True, exist_ok=True)
         mark_owner(out, "study", None)
         if cfg.study == "scale":
             return run_scale(cfg, recipe, console, seed_jobs)
-        return run_plan(cfg, recipe, console)
+        return run_plan(cfg, recipe, nusax, console)
 
 
-def run_plan(cfg: StudyConfig, recipe: DemoRecipe, console: Console) -> dict:
+def run_plan(cfg: StudyConfig, recipe: DemoRecipe, nusax: Path, console: Console) -> dict:
     """Every seed's jobs, then the report, the study's table and its findings."""
-    nusax = check_demo(cfg, recipe)
     plan = designs(cfg.study, recipe.replay_share)
     names = [BASE] + [name for name, _, _ in run_names(cfg.study, plan)]
     extra = extra_prompts(recipe) if cfg.study == "transfer" else 0

@@ -178,7 +178,7 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
             print(f"{out}: this run is already complete; its model is in {out / 'final'}")
             return json.loads((out / "train_summary.json").read_text("utf-8"))
         resume = newest_checkpoint(out) if out.exists() else None
-        fresh = not checkpoints(out) if out.exists() else True
+        fresh = not (out.exists() and checkpoints(out))
         try:
             return run_training(cfg, data_file, out, identity, resume, callbacks)
         except BaseException as exc:
@@ -222,9 +222,9 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
         head_on_targets=cfg.head_on_targets,
     )
     loss_path = "head on targets" if trainer.target_positions_only(trainer.model) else "model's own loss"
-    print(f"loss: {loss_path}" + ("" if loss_path == "head on targets" or not cfg.head_on_targets else
-                                  " (the target-only head is not exact here: encoder-decoder, several processes, "
-                                  "prompt tuning or scaled logits)"))  # fmt: skip
+    if cfg.head_on_targets and loss_path != "head on targets":
+        print("loss: the model's own (the target-only head is not exact here: encoder-decoder, several "
+              "processes, prompt tuning or scaled logits)")  # fmt: skip
     # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
     trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
