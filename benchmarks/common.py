@@ -6,7 +6,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from instructalign.config import DemoRecipe
+from instructalign.config import Recipe
 from instructalign.data.bitext import read_bitext
 from instructalign.standin import init_model, standin_tokenizer
 
@@ -24,7 +24,7 @@ def tiny_model(nusax: Path, folder: Path, seed: int = 0, **shape) -> str:
     """The demo's stand-in architecture (GPT-2 style, d=192, 3 layers, BPE 4k; `shape` overrides the
     recipe's d_model, n_layer, n_head), freshly initialised."""
     if not (folder / "config.json").is_file():
-        recipe = replace(DemoRecipe(), **shape)
+        recipe = replace(Recipe(), **shape)
         texts = [t for row in read_bitext(str(nusax), "train") for t in row.texts.values()]
         init_model(standin_tokenizer(texts, recipe), recipe, seed, folder)
     return str(folder)

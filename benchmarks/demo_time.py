@@ -24,11 +24,11 @@ from pathlib import Path
 
 from common import nusax_path
 
-from instructalign.config import DemoConfig, DemoRecipe
-from instructalign.demo.run import run_demo
+from instructalign.config import DemoConfig, Recipe
+from instructalign.demo import run_demo
 
 OLD = replace(
-    DemoRecipe(),
+    Recipe(),
     base_full_steps=1200,
     base_full_lr=1e-3,
     base_target_steps=600,
@@ -38,15 +38,15 @@ OLD = replace(
     eval_limit=400,
     eval_precision="bf16",
 )
-NEW = DemoRecipe()
+NEW = Recipe()
 
 
-def scaled(recipe: DemoRecipe, fraction: float) -> DemoRecipe:
+def scaled(recipe: Recipe, fraction: float) -> Recipe:
     steps = ("base_full_steps", "base_target_steps", "stage_steps", "eval_limit")
     return replace(recipe, **{k: max(1, round(getattr(recipe, k) * fraction)) for k in steps})
 
 
-def measure(nusax: Path, recipe: DemoRecipe, jobs: int, work: Path) -> dict[str, float]:
+def measure(nusax: Path, recipe: Recipe, jobs: int, work: Path) -> dict[str, float]:
     os.environ["INSTRUCTALIGN_CACHE"] = str(work / "cache")
     cfg = DemoConfig(data=str(nusax), output=str(work / "out"), jobs=jobs)
     timings = run_demo(cfg, recipe)["timings_seconds"]

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -46,7 +47,7 @@ def test_quick_demo_evaluates_twelve_languages_per_run(quick_demo):
     assert summary["quick"] and summary["seeds"] == 1 and summary["split"] == "test"
     assert set(summary["groups"]) == {"L1", "L2", "L3"}
     for run in ("base", "replay-only", "aligned+replay", "aligned-no-replay"):
-        results = json.loads(next((out / "runs" / "seed0" / "eval" / run).glob("results.json")).read_text())
+        results = json.loads((Path(summary["eval_dirs"][run][0]) / "results.json").read_text())
         assert len(results["tasks"]["nusax_senti"]) == 12
         assert set(results["groups"]) == {"L1", "L2", "L3"}
 
@@ -54,8 +55,8 @@ def test_quick_demo_evaluates_twelve_languages_per_run(quick_demo):
 def test_second_run_reuses_the_cached_base(quick_demo, nusax, monkeypatch, capsys):
     from rich.console import Console
 
-    from instructalign.demo.base import base_model
-    from instructalign.demo.recipe import QUICK
+    from instructalign.experiment.base import base_model
+    from instructalign.experiment.recipe import QUICK
 
     _, cache = quick_demo
     bases = [p for p in (cache / "demo").glob("base-*") if p.is_dir()]
@@ -77,9 +78,8 @@ def test_demo_without_nusax_says_how_to_get_it(tmp_path, capsys, monkeypatch):
 def test_the_standin_tokenizer_sees_no_unseen_language_and_no_test_sentence(nusax, tmp_path):
     from instructalign.data.bitext import read_bitext
     from instructalign.data.build import dumps
-    from instructalign.demo.base import tokenizer_texts
-    from instructalign.demo.data import base_mix, sentiment_examples
-    from instructalign.demo.recipe import L1, L2, L3
+    from instructalign.experiment.base import base_mix, sentiment_examples, tokenizer_texts
+    from instructalign.experiment.recipe import L1, L2, L3
 
     senti = tmp_path / "sentiment.jsonl"
     senti.write_text("".join(dumps(r) + "\n" for r in sentiment_examples(nusax, 0)), "utf-8")
@@ -99,8 +99,8 @@ def test_the_standin_tokenizer_sees_no_unseen_language_and_no_test_sentence(nusa
 
 def test_sib200_alignment_reads_train_and_dev_and_says_when_the_folder_is_missing(nusax, tmp_path):
     from instructalign.config import DemoConfig
-    from instructalign.demo.data import align_source
     from instructalign.errors import UserError
+    from instructalign.experiment.sources import align_source
 
     assert align_source(DemoConfig(align_data="nusax"), nusax) == (str(nusax), "train")
     bitext, split = align_source(DemoConfig(align_data="sib200"), nusax)
@@ -115,8 +115,8 @@ def test_two_demos_needing_the_same_base_take_turns(nusax, tmp_path, monkeypatch
 
     from rich.console import Console
 
-    from instructalign.demo import base
-    from instructalign.demo.recipe import QUICK
+    from instructalign.experiment import base
+    from instructalign.experiment.recipe import QUICK
 
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(tmp_path))
     spans = []

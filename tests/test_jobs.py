@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from instructalign.demo.jobs import Job, run_jobs
 from instructalign.errors import UserError
+from instructalign.experiment.jobs import Job, run_jobs
 
 
 def stamp(path: str, seconds: float) -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import REPO, write
 from instructalign.cli import main, make_parser
-from instructalign.config import DemoRecipe, EvalConfig, TrainConfig, config_classes
-from instructalign.demo.recipe import FULL, QUICK
+from instructalign.config import EvalConfig, Recipe, TrainConfig, config_classes
 from instructalign.errors import UserError
+from instructalign.experiment.recipe import FULL, QUICK
 from instructalign.flags import cli_fields
 from instructalign.options import flag, load_config, read_recipe
 from instructalign.readme import regenerate
@@ -67,10 +67,11 @@ def test_the_same_idea_has_the_same_flag_in_every_command():
     assert not {"--dtype", "--prompt-lang", "--eval-split"} & set().union(*map(flags, config_classes()))
 
 
-def test_quick_keeps_a_yaml_value_equal_to_the_full_default(tmp_path):
+@pytest.mark.parametrize("section", ["recipe", "demo"])  # demo: is the recipe section's older name
+def test_quick_keeps_a_yaml_value_equal_to_the_full_default(tmp_path, section):
     # stage_steps: 700 is the full recipe's default; with --quick it must still be 700, not QUICK's 60
-    path = write(tmp_path / "d.yaml", "demo:\n  stage_steps: 700\n  stage_lr: 2e-4\n")
-    recipe = read_recipe(DemoRecipe, str(path), "demo", QUICK)
+    path = write(tmp_path / "d.yaml", f"{section}:\n  stage_steps: 700\n  stage_lr: 2e-4\n")
+    recipe = read_recipe(Recipe, str(path), QUICK)
     assert recipe.stage_steps == 700 and recipe.stage_lr == 2e-4
     assert recipe.d_model == QUICK.d_model != FULL.d_model
 

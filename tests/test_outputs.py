@@ -287,7 +287,7 @@ def test_study_runs_that_is_a_file_is_refused_before_work(tmp_path, nusax, capsy
 
 
 def test_a_model_the_study_did_not_train_is_refused(tmp_path):
-    from instructalign.study.run import RECORD, is_trained, weights_digest
+    from instructalign.experiment.runs import RECORD, is_trained, weights_digest
 
     folder = tmp_path / "mt-r0.5-abc"
     model = tiny.save(tiny.gpt2(), folder / "model" / "final")

@@ -6,9 +6,19 @@ import json
 import pytest
 
 from instructalign.cli import main
-from instructalign.study.designs import designs, run_names
+from instructalign.config import Recipe
+from instructalign.experiment.design import evaluated
+from instructalign.study import STUDIES
 
 pytestmark = pytest.mark.slow
+
+
+def designs(study: str, share: float):
+    return STUDIES[study].designs(Recipe(replay_share=share))
+
+
+def run_names(study: str, plan):
+    return evaluated(plan)
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +88,11 @@ def test_interpolate_evaluates_each_tuned_run_merged_at_four_alphas_and_lora_at_
 
 
 def test_studies_share_a_run_that_trains_the_same_thing():
-    from instructalign.config import DemoRecipe, StudyConfig
-    from instructalign.study.designs import Design
-    from instructalign.study.run import run_folder
+    from instructalign.config import StudyConfig
+    from instructalign.experiment.design import Design
+    from instructalign.experiment.runs import run_folder
 
-    cfg, recipe = StudyConfig(runs="/r"), DemoRecipe()
+    cfg, recipe = StudyConfig(runs="/r"), Recipe()
     by_study = {s: {d.name: run_folder(cfg, recipe, d, 0) for d in designs(s, 0.5)} for s in
                 ("replay", "interpolate", "transfer")}  # fmt: skip
     assert (
@@ -119,10 +129,9 @@ def test_transfer_study_pools_unseen_languages_of_three_tasks(cache, nusax, tmp_
 def test_scale_sizes_span_eight_times_the_parameters_and_the_count_is_exact():
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from instructalign.config import DemoRecipe
     from instructalign.study.scale import parameters, size_recipes
 
-    recipes = list(size_recipes(DemoRecipe(), quick=False).values())
+    recipes = list(size_recipes(Recipe(), quick=False).values())
     for r in recipes:
         config = GPT2Config(vocab_size=r.vocab_size, n_positions=r.n_positions, n_embd=r.d_model,
                             n_layer=r.n_layer, n_head=r.n_head)  # fmt: skip

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from .config import (
     BuildConfig,
@@ -15,6 +17,7 @@ from .config import (
     EvalConfig,
     ExportConfig,
     MergeConfig,
+    Recipe,
     ReportConfig,
     StudyConfig,
     TrainConfig,
@@ -23,46 +26,27 @@ from .errors import UserError
 from .flags import add_flags, allow_negative_numbers, overrides
 from .options import load_config
 
-COMMANDS = {  # (parser path, config class, section, help)
-    "build": (
-        ("data", "build"),
-        BuildConfig,
-        "turn parallel sentences into crosslingual instruction data (+ replay)",
-    ),
-    "train": (("train",), TrainConfig, "continual instruction tuning on a built data folder"),
-    "eval": (("eval",), EvalConfig, "zero-shot prompted evaluation (rank classification, or MT generation)"),
-    "report": (
-        ("report",),
-        ReportConfig,
-        "compare eval runs: tables, intervals, verdicts, similarity, plots",
-    ),
-    "merge": (
-        ("merge",),
-        MergeConfig,
-        "interpolate a tuned model back toward its base (WiSE-FT), after training",
-    ),
-    "demo": (("demo",), DemoConfig, "the whole method end to end, offline, on NusaX and a small stand-in"),
-    "study": (
-        ("study",),
-        StudyConfig,
-        "one of the paper's studies (objectives, replay) on the demo's stand-in",
-    ),
-    "export": (
-        ("export", "lm-eval"),
-        ExportConfig,
-        "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)",
-    ),
-    "card": (("card",), CardConfig, "add an evaluation's scores to a model's card (hub model-index)"),
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: where it sits (`data build` is ("data", "build")), its config class (its flags, its
+    YAML section and README rows), the function it runs, and its help line."""
+
+    path: tuple[str, ...]
+    config: type
+    run: Callable
+    help: str
+
+
+GROUPS = {  # parent commands that only hold subcommands
+    "data": "build and inspect training data",
+    "export": "this project's tasks and results for other tools",
 }
 
 
 def config_for(args, section: str):
-    _, cls, _ = COMMANDS[section]
-    extra = ()
-    if section in ("demo", "study"):
-        from .config import DemoRecipe
-
-        extra = (DemoRecipe,)
+    cls = COMMANDS[section].config
+    extra = (Recipe,) if section in ("demo", "study") else ()
     return load_config(cls, args.config, overrides(args, cls), section, also=extra)
 
 
@@ -146,24 +130,23 @@ def run_merge(args) -> None:
 
 
 def run_demo(args) -> None:
-    from .config import DemoRecipe
-    from .demo import preset, run_demo
+    from .demo import run_demo
+    from .experiment.recipe import preset
     from .options import read_recipe
 
     cfg = config_for(args, "demo")
-    run_demo(cfg, read_recipe(DemoRecipe, args.config, "demo", preset(cfg.quick)))
+    run_demo(cfg, read_recipe(Recipe, args.config, preset(cfg.quick)))
 
 
 def run_study(args) -> None:
     from dataclasses import replace
 
-    from .config import DemoRecipe
-    from .demo import preset
+    from .experiment.recipe import preset
     from .options import read_recipe
     from .study import run_study
 
     cfg = replace(config_for(args, "study"), study=args.study)
-    run_study(cfg, read_recipe(DemoRecipe, args.config, "demo", preset(cfg.quick)))
+    run_study(cfg, read_recipe(Recipe, args.config, preset(cfg.quick)))
 
 
 def run_export(args) -> None:
@@ -189,30 +172,33 @@ def run_download(args) -> None:
     print(f"NusaX is in {target}")
 
 
-RUNNERS = {
-    "build": run_build,
-    "train": run_train,
-    "eval": run_eval,
-    "report": run_report,
-    "merge": run_merge,
-    "demo": run_demo,
-    "study": run_study,
-    "export": run_export,
-    "card": run_card,
-}
+COMMANDS = {  # every command with a config, declared once: the parser, config sections and README come from here
+    "build": Command(("data", "build"), BuildConfig, run_build, "turn parallel sentences into crosslingual instruction data (+ replay)"),
+    "train": Command(("train",), TrainConfig, run_train, "continual instruction tuning on a built data folder"),
+    "eval": Command(("eval",), EvalConfig, run_eval, "zero-shot prompted evaluation (rank classification, or MT generation)"),
+    "report": Command(("report",), ReportConfig, run_report, "compare eval runs: tables, intervals, verdicts, similarity, plots"),
+    "merge": Command(("merge",), MergeConfig, run_merge, "interpolate a tuned model back toward its base (WiSE-FT), after training"),
+    "demo": Command(("demo",), DemoConfig, run_demo, "the whole method end to end, offline, on NusaX and a small stand-in"),
+    "study": Command(("study",), StudyConfig, run_study, "one of the paper's studies on the demo's stand-in (or your model)"),
+    "export": Command(("export", "lm-eval"), ExportConfig, run_export, "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)"),
+    "card": Command(("card",), CardConfig, run_card, "add an evaluation's scores to a model's card (hub model-index)"),
+}  # fmt: skip
 
 
 def add_command(parent, section: str) -> argparse.ArgumentParser:
-    path, cls, help_ = COMMANDS[section]
-    p = parent.add_parser(path[-1], help=help_, description=(cls.__doc__ or "").splitlines()[0])
+    command = COMMANDS[section]
+    cls = command.config
+    p = parent.add_parser(
+        command.path[-1], help=command.help, description=(cls.__doc__ or "").splitlines()[0]
+    )
     if section == "study":
-        from .config import STUDIES
+        from .study import STUDIES
 
-        p.add_argument("study", choices=STUDIES, help="the study to run")
+        p.add_argument("study", choices=list(STUDIES), help="the study to run")
     p.add_argument("--config", help=f"YAML config (top-level settings or a {section}: section)")
     add_flags(p, cls)
     allow_negative_numbers(p)
-    p.set_defaults(func=RUNNERS[section])
+    p.set_defaults(func=command.run)
     return p
 
 
@@ -222,23 +208,25 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="instructalign", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"instructalign {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    data = sub.add_parser("data", help="build and inspect training data").add_subparsers(
-        dest="data_command", required=True
-    )
-    add_command(data, "build")
-    stats = data.add_parser("stats", help="print a built folder's manifest as tables")
+    groups = {}
+    for section, command in COMMANDS.items():
+        parent, group = sub, command.path[0]
+        if len(command.path) > 1:
+            if group not in groups:
+                groups[group] = sub.add_parser(group, help=GROUPS[group]).add_subparsers(
+                    dest=f"{group}_command", required=True
+                )
+            parent = groups[group]
+        add_command(parent, section)
+    stats = groups["data"].add_parser("stats", help="print a built folder's manifest as tables")
     stats.add_argument("folder")
     stats.set_defaults(func=run_stats)
-    download = data.add_parser("download", help="fetch a public dataset (nusax) into the cache or --to DIR")
+    download = groups["data"].add_parser(
+        "download", help="fetch a public dataset (nusax) into the cache or --to DIR"
+    )
     download.add_argument("dataset", choices=["nusax"])
     download.add_argument("--to", help="target folder (default: ~/.cache/instructalign/nusax)")
     download.set_defaults(func=run_download)
-    for section in ("train", "eval", "report", "merge", "demo", "study", "card"):
-        add_command(sub, section)
-    export = sub.add_parser("export", help="this project's tasks and results for other tools").add_subparsers(
-        dest="export_command", required=True
-    )
-    add_command(export, "export")
     return parser
 
 

@@ -289,9 +289,6 @@ class DemoConfig:
     """Write into an existing output folder that something other than this command wrote."""
 
 
-STUDIES = ("objectives", "replay", "interpolate", "transfer", "scale")
-
-
 @dataclass
 class StudyConfig(DemoConfig):
     """`instructalign study NAME`: one of the paper's studies on the demo's stand-in, with intervals."""
@@ -304,22 +301,23 @@ class StudyConfig(DemoConfig):
     study's, for instance."""
     base_model: str | None = None
     """Run the study on this model instead of the stand-in: a hub id or folder (e.g. bigscience/bloomz-560m on a
-    GPU); training and evaluation settings come from the config's demo: section. Needs --replay-data."""
+    GPU); training and evaluation settings come from the config's recipe: section. Needs --replay-data."""
     replay_data: str | None = None
     """The base model's earlier instruction data that runs replay: a JSONL of prompt/target rows or a `data build`
     output folder (e.g. a replay-only build of hf:bigscience/xP3:en)."""
     nusawrites: str | None = None
     """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder)."""
-    study: Literal["objectives", "replay", "interpolate", "transfer", "scale"] = field(
-        default="objectives", metadata=YAML_ONLY
-    )
-    """The study: objectives (mt, tlm, xss, mlm alone and all), replay (share of the mix), interpolate (α),
-    transfer (three tasks, unseen-language gain against similarity) or scale (three model sizes)."""
+    study: str = field(default="objectives", metadata=YAML_ONLY)
+    """The study, a name in `instructalign.study.STUDIES`: objectives (mt, tlm, xss, mlm alone and all), replay
+    (share of the mix), interpolate (α), transfer (three tasks, unseen-language gain against similarity) or scale
+    (three model sizes)."""
 
 
 @dataclass(frozen=True)
-class DemoRecipe:
-    """The demo's recipe, set in a `demo:` section of a config file (`configs/demo.yaml`).
+class Recipe:
+    """The experiments' recipe (the demo's and every study's): the stand-in's shape, how its base is trained,
+    and how every continual run trains and is evaluated. Set in a `recipe:` section of a config file
+    (`configs/demo.yaml`; `demo:`, its older name, is still read).
 
     Chosen on the NusaX valid split; the report's numbers are on test. `--quick` starts from a smaller
     preset, and a config file changes only the settings it writes.
@@ -375,15 +373,7 @@ def as_dict(cfg) -> dict[str, Any]:
 
 
 def config_classes() -> dict[str, type]:
-    """Section name -> config class, for every stage that has one."""
-    return {
-        "build": BuildConfig,
-        "train": TrainConfig,
-        "eval": EvalConfig,
-        "report": ReportConfig,
-        "merge": MergeConfig,
-        "demo": DemoConfig,
-        "study": StudyConfig,
-        "export": ExportConfig,
-        "card": CardConfig,
-    }
+    """Section name -> config class, for every command that has one (from the CLI's command table)."""
+    from .cli import COMMANDS
+
+    return {name: command.config for name, command in COMMANDS.items()}

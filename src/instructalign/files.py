@@ -96,6 +96,26 @@ def parse_yaml(text: str):
     return yaml.load(text, Loader=_YAML_LOADER)
 
 
+_MISSING = object()
+
+
+def read_json(
+    path: Path, default=_MISSING, what: str = "file", hint: str = "it may be damaged: rewrite or remove it"
+):
+    """A JSON document. A missing, unreadable or invalid file returns `default` when one is given (a cache or
+    record that may not exist yet), else it is a one-line UserError naming the file."""
+    try:
+        return json.loads(Path(path).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        if default is not _MISSING:
+            return default
+        if isinstance(exc, FileNotFoundError):
+            raise UserError(f"{path}: {what} not found; check the path") from None
+        if isinstance(exc, OSError):
+            raise UserError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise UserError(f"{path}: not valid JSON ({exc}); {hint}") from None
+
+
 def read_yaml(path: Path, what: str = "file", hint: str = "check the path"):
     """A YAML document; a missing file or bad YAML is a one-line UserError."""
     if not path.is_file():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import MergeConfig
 from .errors import UserError
-from .files import write_atomically
+from .files import read_json, write_atomically
 from .options import validate
 from .outputs import check_output, mark_owner, owned_output, replaced_folder
 
@@ -44,7 +44,7 @@ def shards(folder: Path) -> dict[str, list[str]]:
 
     index = folder / WEIGHTS_INDEX
     if index.is_file():
-        weight_map = json.loads(index.read_text("utf-8"))["weight_map"]
+        weight_map = read_json(index)["weight_map"]
         files: dict[str, list[str]] = {}
         for name, file in weight_map.items():
             files.setdefault(file, []).append(name)
@@ -59,7 +59,7 @@ def shards(folder: Path) -> dict[str, list[str]]:
 
 
 def check_same_architecture(base: Path, tuned: Path, base_shards: dict, tuned_shards: dict) -> None:
-    configs = [json.loads((p / "config.json").read_text("utf-8")) for p in (base, tuned)]
+    configs = [read_json(p / "config.json") for p in (base, tuned)]
     if configs[0].get("model_type") != configs[1].get("model_type"):
         raise UserError(
             f"{tuned}: a {configs[1].get('model_type')} model cannot be merged with the {configs[0].get('model_type')} base {base}"
@@ -125,10 +125,8 @@ def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool) -> str:
 
     tuned = Path(cfg.tuned)
     trained = tuned / "instructalign_train_config.json"
-    data = json.loads(trained.read_text("utf-8")).get("data") if trained.is_file() else None
-    config = (
-        json.loads((tuned / "config.json").read_text("utf-8")) if (tuned / "config.json").is_file() else {}
-    )
+    data = read_json(trained).get("data") if trained.is_file() else None
+    config = read_json(tuned / "config.json", default={})
     return card_text(model_card_body(cfg, base, kind), base=base, relation="merge", adapter=False,
                      seq2seq=bool(config.get("is_encoder_decoder")), data=data,
                      extra_bases=() if adapter else (cfg.tuned,))  # fmt: skip
@@ -160,9 +158,7 @@ def merge(cfg: MergeConfig) -> Path:
         )
     out = Path(cfg.output)
     adapter = tuned / "adapter_config.json"
-    base_name = cfg.base or (
-        json.loads(adapter.read_text("utf-8")).get("base_model_name_or_path") if adapter.is_file() else None
-    )
+    base_name = cfg.base or (read_json(adapter).get("base_model_name_or_path") if adapter.is_file() else None)
     if not base_name:
         raise UserError("no --base given; name the model the tuned one started from (a folder or a hub id)")
     check_output(out, [("--tuned", cfg.tuned), ("--base", base_name)], replaces=True)

@@ -20,7 +20,17 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from .errors import UserError
 from .files import read_yaml
 
-SECTIONS = ("build", "train", "eval", "report", "merge", "demo", "study", "export", "card")
+RECIPE_SECTIONS = ("recipe", "demo")  # the experiments' recipe; `demo:` is its older name
+
+
+@functools.cache
+def sections() -> tuple[str, ...]:
+    """Every section a config file may hold: one per command (the CLI's table), and the recipe."""
+    from .cli import COMMANDS
+
+    return (*COMMANDS, *RECIPE_SECTIONS)
+
+
 NONE_WORDS = {"none", "null", "~"}
 TRUE_WORDS, FALSE_WORDS = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
@@ -220,17 +230,17 @@ def read_section(path: str, section: str) -> dict[str, Any]:
     doc = read_yaml(Path(path), "config file", "check --config")
     if not isinstance(doc, dict):
         raise UserError(f"{path}: expected a mapping of settings")
-    present = [k for k in doc if k in SECTIONS]
+    present = [k for k in doc if k in sections()]
     if isinstance(doc.get(section), dict):
         body = doc[section]
-    elif present and not (section == "study" and "demo" in present):  # a study reads the demo: recipe
+    elif present and not (section in ("demo", "study") and set(present) <= {*RECIPE_SECTIONS, section}):
         raise UserError(
             f"{path}: no '{section}:' section, only {', '.join(k + ':' for k in present)} (settings of another "
             f"command); add a '{section}:' section or give this command its own --config"
         )
     else:
         body = doc
-    data = {k: v for k, v in body.items() if k not in SECTIONS}
+    data = {k: v for k, v in body.items() if k not in sections()}
     if body is not doc and "languages" in doc:
         data.setdefault("languages", doc["languages"])
     return data
@@ -268,15 +278,19 @@ def load_config(cls, path: str | None, overrides: dict[str, Any], section: str, 
     return cls(**values)
 
 
-def read_recipe(cls, path: str | None, section: str, preset):
-    """`preset` with the settings of `cls` that a config file's `section` writes (and only those)."""
+def read_recipe(cls, path: str | None, preset):
+    """`preset` with the settings of `cls` that a config file's `recipe:` (or older `demo:`) section writes,
+    and only those."""
     if not path:
         return preset
     names = {f.name for f in dataclasses.fields(cls)}
     doc = read_yaml(Path(path), "config file", "check --config")
-    if isinstance(doc, dict) and section not in doc and any(k in SECTIONS for k in doc):
+    if not isinstance(doc, dict):
+        raise UserError(f"{path}: expected a mapping of settings")
+    section = next((s for s in RECIPE_SECTIONS if isinstance(doc.get(s), dict)), None)
+    if section is None and any(k in sections() for k in doc):
         return preset  # e.g. a study: section alone: the recipe stays the preset
-    raw = read_section(path, section)
+    raw = doc[section] if section else doc
     changed = {k: setting_value(cls, k, v, f"{path}: setting '{k}'") for k, v in raw.items() if k in names}
     return dataclasses.replace(preset, **changed)
 

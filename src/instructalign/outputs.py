@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UserError
-from .files import check_writable, write_json
+from .files import check_writable, read_json, write_json
 
 OWNER_FILE = "instructalign_output.json"
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -82,10 +82,7 @@ def check_inputs(
 
 
 def owner(folder: Path) -> dict | None:
-    try:
-        record = json.loads((folder / OWNER_FILE).read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
+    record = read_json(folder / OWNER_FILE, default=None)
     return record if isinstance(record, dict) else None
 
 

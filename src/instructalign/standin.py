@@ -8,17 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from .config import DemoRecipe
+from .config import Recipe
 
 
-def standin_tokenizer(texts: Iterable[str], recipe: DemoRecipe):
+def standin_tokenizer(texts: Iterable[str], recipe: Recipe):
     """A byte-level BPE tokenizer of `recipe.vocab_size` tokens trained on `texts`."""
     from .tokenizer import train_bpe_tokenizer
 
     return train_bpe_tokenizer(texts, vocab_size=recipe.vocab_size, model_max_length=recipe.n_positions)
 
 
-def init_model(tokenizer, recipe: DemoRecipe, seed: int, folder: Path) -> None:
+def init_model(tokenizer, recipe: Recipe, seed: int, folder: Path) -> None:
     """A freshly initialised decoder of the recipe's shape, saved with its tokenizer in `folder`."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from ..errors import UserError
+from ..files import read_json
 
 
 def read_manifest(folder: str) -> dict:
     path = Path(folder) / "manifest.json"
     if not path.is_file():
         raise UserError(f"{path}: not found; give a folder written by 'instructalign data build'")
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: invalid JSON ({exc.msg}, line {exc.lineno})") from None
+    return read_json(path, what="manifest")
 
 
 def count_table(title: str, counts: dict[str, int], total: int) -> Table:

@@ -1,6 +1,34 @@
-"""`instructalign demo`: the offline end-to-end experiment (recipe, stand-in base, runs, summary)."""
+"""`instructalign demo`: the offline end-to-end experiment, one more `Study` (its three continual runs)."""
 
-from .recipe import FULL, QUICK, preset
-from .run import run_demo
+from __future__ import annotations
 
-__all__ = ["FULL", "QUICK", "preset", "run_demo"]
+from dataclasses import asdict
+
+from ..config import DemoConfig, Recipe, StudyConfig
+from ..experiment.design import NO_REPLAY_RUN, REPLAY_ONLY, Design, aligned_replay
+from ..experiment.recipe import FULL, QUICK, preset
+from ..experiment.study import Study
+from .findings import demo_findings
+
+
+def designs(recipe: Recipe) -> list[Design]:
+    return [REPLAY_ONLY, aligned_replay(recipe.replay_share), NO_REPLAY_RUN]
+
+
+DEMO = Study(
+    name="demo",
+    title="InstructAlign demo: teaching 7 Indonesian languages to a small model",
+    designs=designs,
+    findings=demo_findings,
+    command="demo",
+    similarity=True,
+)
+
+
+def run_demo(cfg: DemoConfig, recipe: Recipe, console=None) -> dict:
+    from ..experiment.loop import run_experiment
+
+    return run_experiment(DEMO, StudyConfig(**asdict(cfg), study="demo"), recipe, console)
+
+
+__all__ = ["DEMO", "FULL", "QUICK", "preset", "run_demo"]

@@ -20,15 +20,12 @@ from .. import __version__
 from ..config import EvalConfig, as_dict
 from ..errors import UserError
 from ..files import write_atomically, write_json
-from ..languages import LANGUAGES, resolve_list
 from ..models import load_model
 from ..options import validate
 from ..outputs import check_output, mark_owner, owned_output
-from .classification import check_prompt_budget, evaluate_classification
-from .metrics import cannot_do, group_means, parse_roles
-from .scoring import context_limit
-from .tasks import TaskSpec, load_bitext_rows, load_examples, load_task
-from .translation import evaluate_translation
+from .kinds import KINDS
+from .metrics import parse_roles
+from .tasks import TaskSpec, load_task
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -40,8 +37,7 @@ def torch_dtype(precision: str) -> torch.dtype:
 
 
 def check_settings(cfg: EvalConfig, task: TaskSpec, several: bool = False) -> tuple[list[str], list[str]]:
-    """The task's languages and prompt languages to run. With several tasks, --langs keeps each task's
-    languages among those asked for (a language no task has is still an error)."""
+    """The task's languages and prompt languages to run (its kind decides how --langs applies)."""
     if not cfg.model:
         raise UserError("no --model given; name a hub id or a model folder")
     if not cfg.output:
@@ -51,31 +47,7 @@ def check_settings(cfg: EvalConfig, task: TaskSpec, several: bool = False) -> tu
     for pl in prompt_langs:
         if pl not in task.templates:
             raise UserError(f"task {task.name} has no '{pl}' templates; it has {', '.join(task.templates)}")
-    langs = resolve_list(cfg.langs, "--langs") or list(task.languages)
-    if task.kind == "classification":
-        unknown = [lang for lang in langs if lang not in task.languages]
-        if several:
-            langs = [lang for lang in langs if lang in task.languages]
-        elif unknown:
-            raise UserError(
-                f"--langs {','.join(unknown)}: not in task {task.name} (it has {','.join(task.languages)})"
-            )
-    return langs, prompt_langs
-
-
-def translation_directions(task: TaskSpec, asked: list[str], several: bool) -> list[tuple[str, str]]:
-    """A translation task's directions with a language of --langs on either side (all without --langs)."""
-    if not asked:
-        return task.directions
-    langs = set(resolve_list(asked, "--langs"))
-    kept = [d for d in task.directions if langs & set(d)]
-    have = sorted({c for d in task.directions for c in d})
-    unknown = sorted(langs - set(have))
-    if (unknown and not several) or not kept:
-        raise UserError(
-            f"--langs {','.join(unknown or sorted(langs))}: not in task {task.name} (it has {','.join(have)})"
-        )
-    return kept
+    return KINDS[task.kind].languages(task, cfg.langs, several), prompt_langs
 
 
 def resolve_prompt_langs(value) -> list[str]:
@@ -136,15 +108,7 @@ def prepare(
     if cfg.split:
         task.data["split"] = cfg.split
     langs, prompt_langs = check_settings(cfg, task, several)
-    if task.kind == "classification":
-        if not langs:
-            raise UserError(
-                f"--langs: none of them is in task {task.name} (it has {','.join(task.languages)})"
-            )
-        data = {lang: load_examples(task, root, lang, limit) for lang in langs}
-    else:
-        task.directions = translation_directions(task, cfg.langs, several)
-        data = load_bitext_rows(task, root)[: limit or None]
+    data = KINDS[task.kind].rows(task, root, langs, cfg.langs, several, limit)
     settings = as_dict(cfg) | {"task": name, "data": root, "limit": limit, "output": str(output)}
     settings.pop("overwrite")
     return PreparedTask(task, langs, prompt_langs, data, output, settings)
@@ -195,7 +159,7 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, 
             out.mkdir(parents=True, exist_ok=True)
             mark_owner(out, "eval", settings)
             write_outputs(p.output, results[p.task.name], predictions)
-            if cfg.lm_eval_results and p.task.kind == "classification":
+            if cfg.lm_eval_results and KINDS[p.task.kind].exportable:
                 from ..export.lmeval import lm_eval_results
 
                 write_json(p.output / "lm_eval_results.json", lm_eval_results(results[p.task.name]))
@@ -207,26 +171,16 @@ def evaluate_prepared(
     model, tokenizer, seq2seq, prepared: PreparedTask, cfg: EvalConfig, console
 ) -> tuple[dict, list[dict]]:
     task, prompt_langs = prepared.task, prepared.prompt_langs
-    roles = parse_roles(cfg.roles)
-    if task.kind == "classification":
-        check_prompt_budget(model, tokenizer, seq2seq, task, prompt_langs, cfg.max_length)
-        per_lang, predictions = evaluate_classification(
-            model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
-        )
-        groups = group_means(per_lang, roles)
-        warn_truncation(per_lang, cfg.max_length, context_limit(model, cfg.max_length), console)
-    else:
-        per_lang, predictions = evaluate_translation(
-            model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
-        )
-        groups = {}
+    per_lang, predictions, groups = KINDS[task.kind].evaluate(
+        model, tokenizer, seq2seq, prepared, cfg, console
+    )
     results = {
         "model": cfg.model,
         "task": task.name,
         "kind": task.kind,
         "tasks": {task.name: per_lang},
         "groups": groups,
-        "roles": roles,
+        "roles": parse_roles(cfg.roles),
         "partial_weights": model.instructalign_partial,  # what --allow-partial let through (empty: none)
         "id_column": task.id_column,  # predictions' ids name the same sentence in every language
         "task_fingerprint": task.fingerprint(),
@@ -269,34 +223,9 @@ def versions() -> dict[str, str]:
 
 
 def print_results(results: dict, console: Console) -> None:
-    per_lang = results["tasks"][results["task"]]
     table = Table(title=f"{results['task']} — {results['model']}", title_justify="left")
     table.add_column("language")
-    if results["kind"] == "classification":
-        for col in ("weighted F1", "± templates", "macro F1", "accuracy", "n"):
-            table.add_column(col, justify="right")
-        for lang, m in per_lang.items():
-            table.add_row(
-                f"{LANGUAGES[lang].name_en} ({lang})",
-                pct(m["weighted_f1"]),
-                pct(m["weighted_f1_std"]),
-                pct(m["macro_f1"]),
-                pct(m["accuracy"]),
-                str(m["n"]),
-            )
-        for role, g in results["groups"].items():
-            table.add_row(f"[bold]{role}[/bold] mean", pct(g["weighted_f1"]), "", "", "", "", style="bold")
-        console.print(table)
-        for lang, m in per_lang.items():
-            why = cannot_do(m.get("predicted", {}), m["weighted_f1"], m.get("majority_f1"))
-            if why:
-                console.print(f"[yellow]{LANGUAGES[lang].name_en} ({lang}): {why}[/yellow]")
-        return
-    for col in ("chrF++", "BLEU", "n"):
-        table.add_column(col, justify="right")
-    for direction, m in per_lang.items():
-        table.add_row(direction, f"{m['chrf']:.1f}", f"{m['bleu']:.1f}", str(m["n"]))
-    console.print(table)
+    KINDS[results["kind"]].show(results, table, console)
 
 
 def pct(x: float) -> str:

@@ -17,13 +17,8 @@ from ..data.bitext import load_hf_split
 from ..data.prompts import slots
 from ..errors import UserError
 from ..files import csv_records, json_lines, parse_yaml
-from ..languages import resolve
 
 CONNECTORS = {"en": "or", "id": "atau"}  # the word before the last option, per prompt language
-REQUIRED = {
-    "classification": ("name", "languages", "data", "labels", "verbalizers", "templates"),
-    "translation": ("name", "data", "directions", "templates"),
-}
 
 
 @dataclass
@@ -103,13 +98,16 @@ def with_template_set(doc: dict, name: str | None, where: str) -> dict:
 
 
 def parse_task(doc: dict, where: str) -> TaskSpec:
-    kind = doc.get("kind", "classification")
-    if kind not in REQUIRED:
-        raise UserError(f"{where}: kind '{kind}' is not one of {', '.join(REQUIRED)}")
-    for key in REQUIRED[kind]:
+    from .kinds import KINDS
+
+    name = doc.get("kind", "classification")
+    if name not in KINDS:
+        raise UserError(f"{where}: kind '{name}' is not one of {', '.join(KINDS)}")
+    kind = KINDS[name]
+    for key in kind.required:
         if key not in doc:
             raise UserError(
-                f"{where}: missing field '{key}' (a {kind} task needs {', '.join(REQUIRED[kind])})"
+                f"{where}: missing field '{key}' (a {name} task needs {', '.join(kind.required)})"
             )
     data = doc["data"]
     if not isinstance(data, dict) or not ("path" in data or "hf" in data):
@@ -119,7 +117,7 @@ def parse_task(doc: dict, where: str) -> TaskSpec:
         raise UserError(f"{where}: 'templates' maps a prompt language to a non-empty list of templates")
     spec = TaskSpec(
         name=str(doc["name"]),
-        kind=kind,
+        kind=name,
         data=data,
         templates={str(k): [str(t) for t in v] for k, v in templates.items()},
         label_column=str(doc.get("label_column", "label")),
@@ -128,18 +126,7 @@ def parse_task(doc: dict, where: str) -> TaskSpec:
         max_new_tokens=int(doc.get("max_new_tokens", 64)),
         source=where,
     )
-    if kind == "classification":
-        spec.languages = [
-            resolve(str(code), f"{where}, languages") for code in listed(doc, "languages", where)
-        ]
-        spec.labels = [str(label) for label in listed(doc, "labels", where)]
-        spec.verbalizers = parse_verbalizers(doc["verbalizers"], spec, where)
-    else:
-        for d in doc["directions"]:
-            src, _, tgt = str(d).partition("-")
-            spec.directions.append(
-                (resolve(src, f"{where}, directions"), resolve(tgt, f"{where}, directions"))
-            )
+    kind.parse(spec, doc, where)
     return spec
 
 

@@ -9,11 +9,10 @@ the L1 and L2 languages in the data manifest), `datasets` (hub sources of the da
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import UserError
-from ..files import write_atomically
+from ..files import read_json, write_atomically
 
 TAGS = ["instructalign", "continual-learning", "crosslingual-alignment"]
 
@@ -48,7 +47,7 @@ def manifest_metadata(data_folder: str | None) -> tuple[list[str], list[str]]:
     manifest = Path(data_folder or "") / "manifest.json"
     if not data_folder or not manifest.is_file():
         return [], []
-    doc = json.loads(manifest.read_text("utf-8"))
+    doc = read_json(manifest, what="manifest")
     settings = doc.get("settings", {})
     languages = list(dict.fromkeys([*settings.get("pivots", []), *settings.get("targets", [])]))
     if not languages:  # a replay-only build: its language pairs, if any
@@ -124,10 +123,9 @@ def classification_results(folder: Path) -> list[dict]:
         )
     found = []
     for path in files:
-        try:
-            results = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
-            raise UserError(f"{path}: not readable JSON; rerun the evaluation") from None
+        results = read_json(path, default=None)
+        if not isinstance(results, dict):
+            raise UserError(f"{path}: not readable JSON; rerun the evaluation")
         if results.get("kind") == "classification":
             found.append(results)
     return found

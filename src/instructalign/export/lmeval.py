@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import __version__
 from ..config import EvalConfig, ExportConfig
 from ..errors import UserError
+from ..evaluate.kinds import KINDS
 from ..evaluate.run import PreparedTask, data_roots, prepare, task_names
 from ..files import write_atomically
 from ..outputs import check_output, mark_owner, owned_output, replaced_folder
@@ -218,7 +219,7 @@ def export_lm_eval(cfg: ExportConfig) -> dict[str, list[str]]:
                        prompt_langs=cfg.prompt_langs, templates_set=cfg.templates_set, output=str(out))  # fmt: skip
     prepared = [prepare(probe, n, roots[n], out, len(names) > 1, cfg.limit) for n in names]
     for p in prepared:
-        if p.task.kind != "classification":
+        if not KINDS[p.task.kind].exportable:
             raise UserError(
                 f"--task {p.task.name}: a translation task is not exported (lm-eval's generate_until does not "
                 "reproduce this project's generation and clean-up exactly); evaluate it with instructalign eval"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
 from ..evaluate.metrics import cannot_do
-from ..files import json_lines, sha256_file
+from ..files import json_lines, read_json, sha256_file
 
 
 @dataclass
@@ -73,12 +72,7 @@ def find_results(folder: Path) -> Path:
 
 
 def load_results(path: Path) -> dict:
-    try:
-        doc = json.loads(path.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(
-            f"{path}: invalid JSON ({exc.msg}, line {exc.lineno}); rerun instructalign eval"
-        ) from None
+    doc = read_json(path, what="eval result", hint="rerun instructalign eval")
     if not isinstance(doc, dict) or not isinstance(doc.get("tasks"), dict):
         raise UserError(f"{path}: not an instructalign eval result (no 'tasks')")
     for task, langs in doc["tasks"].items():

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from collections.abc import Iterable
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from ..data.bitext import bitext_files, read_bitext
 from ..errors import UserError
-from ..files import cache_dir, files_digest, write_json
+from ..files import cache_dir, files_digest, read_json, write_json
 from .stats import chrf_similarity
 
 
@@ -55,10 +54,7 @@ def language_similarity(
 
 def read_cache(path: Path) -> dict:
     """Cached pair values; a missing or unreadable cache file is an empty cache (recomputed, rewritten)."""
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return {}
+    return read_json(path, default={})
 
 
 def ngram_profile(texts: Iterable[str], n: int = 3) -> Counter:

@@ -1,5 +1,28 @@
-"""The paper's studies (objective ablation, replay amount) as one command on the demo's stand-in."""
+"""The paper's studies, each one file declaring a `Study` and registered here: `instructalign study NAME`.
 
-from .run import run_study
+To add one: write study/NAME.py with `STUDY = Study(name, title, designs, findings)` (see objectives.py),
+and add it to STUDIES below; the CLI's choices and the config's check come from this dict.
+"""
 
-__all__ = ["run_study"]
+from __future__ import annotations
+
+from ..config import Recipe, StudyConfig
+from ..errors import UserError
+from ..experiment.study import Study
+from . import interpolate, objectives, replay, scale, transfer
+
+STUDIES: dict[str, Study] = {
+    s.STUDY.name: s.STUDY for s in (objectives, replay, interpolate, transfer, scale)
+}
+
+
+def run_study(cfg: StudyConfig, recipe: Recipe, console=None) -> dict:
+    """One registered study, run through the experiment loop."""
+    from ..experiment.loop import run_experiment
+
+    if cfg.study not in STUDIES:
+        raise UserError(f"unknown study '{cfg.study}'; choose one of {', '.join(STUDIES)}")
+    return run_experiment(STUDIES[cfg.study], cfg, recipe, console)
+
+
+__all__ = ["STUDIES", "run_study"]

@@ -9,26 +9,24 @@ aligned+replay compared on test, over the seeds.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 
-from ..config import DemoRecipe, StudyConfig
-from ..demo.jobs import Job, run_jobs
-from ..demo.run import check_demo, compare_runs
-from ..files import write_atomically, write_json
+from ..config import Recipe, StudyConfig
+from ..experiment.design import REPLAY_ONLY, Design, aligned_replay
+from ..experiment.estimate import estimate_minutes
+from ..experiment.jobs import prefixed, run_jobs
+from ..experiment.recipe import ALIGNED, BASE, CONTROL
+from ..experiment.study import Experiment, Results, Study
+from ..files import read_json, write_atomically, write_json
 from ..report import write_report
 from ..report.render import to_html, to_markdown, write_csv
 from ..report.stats import t_interval
 from ..report.tables import fmt_delta
-from .designs import CONTROL, designs
-from .findings import against_zero, error_bars, estimate_minutes
+from .findings import against_zero, error_bars
 
-ALIGNED, BASE = "aligned+replay", "base"
 # d_model, n_layer, n_head. The largest is the demo's stand-in (its bases and runs are shared with the other
 # studies); a 6.4M top size would need ~150 min for 3 seeds on 2 cores, beyond the 90-minute budget.
 SIZES = {"0.27M": (48, 2, 2), "0.77M": (96, 3, 4), "2.2M": (192, 3, 4)}
@@ -41,37 +39,40 @@ def lr_factors(quick: bool) -> tuple[float, ...]:
     return QUICK_LR_FACTORS if quick else LR_FACTORS
 
 
-def size_recipes(recipe: DemoRecipe, quick: bool) -> dict[str, DemoRecipe]:
+def size_recipes(recipe: Recipe, quick: bool) -> dict[str, Recipe]:
     sizes = QUICK_SIZES if quick else SIZES
     return {label: replace(recipe, d_model=d, n_layer=n, n_head=h) for label, (d, n, h) in sizes.items()}
 
 
-def parameters(recipe: DemoRecipe) -> int:
+def parameters(recipe: Recipe) -> int:
     """Parameters of the stand-in at this shape (GPT-2: tied embeddings, learned positions)."""
     d, v, p = recipe.d_model, recipe.vocab_size, recipe.n_positions
     return v * d + p * d + recipe.n_layer * (12 * d * d + 13 * d) + 2 * d
 
 
-def prefixed(jobs: list[Job], prefix: str) -> list[Job]:
-    """The same jobs under names unique across sizes and learning rates."""
-    return [replace(j, name=f"{prefix} {j.name}", after=j.after and f"{prefix} {j.after}") for j in jobs]
-
-
 def group_score(eval_dir: Path, role: str) -> float:
-    return json.loads((eval_dir / "results.json").read_text("utf-8"))["groups"][role]["weighted_f1"]
+    return read_json(eval_dir / "results.json")["groups"][role]["weighted_f1"]
 
 
-def sweep(
-    cfg: StudyConfig, recipes: dict[str, DemoRecipe], nusax: Path, console, seed_jobs
-) -> tuple[dict, list]:
-    """Each size's learning rate chosen on valid (seed 0); returns {size: recipe} and the sweep's rows."""
-    valid = replace(cfg, split="valid")
-    plan = designs("scale", recipes[next(iter(recipes))].replay_share)
+def designs(recipe: Recipe) -> list[Design]:
+    return [REPLAY_ONLY, aligned_replay(recipe.replay_share)]
+
+
+def variants(exp: Experiment) -> dict[str, Recipe]:
+    return size_recipes(exp.recipe, exp.cfg.quick)
+
+
+def sweep(exp: Experiment, recipes: dict[str, Recipe]) -> dict[str, Recipe]:
+    """Each size's learning rate chosen on valid (seed 0): {size: recipe}; the sweep's rows go to
+    exp.prepared (the scale study has no other inputs to prepare)."""
+    from ..experiment.loop import seed_jobs
+
+    cfg, console = exp.cfg, exp.console
     jobs, evals = [], {}
     for label, recipe in recipes.items():
         for factor in lr_factors(cfg.quick):
             r = replace(recipe, stage_lr=recipe.stage_lr * factor)
-            js, evals[(label, factor)] = seed_jobs(valid, r, plan, nusax, 0, console, None)
+            js, evals[(label, factor)] = seed_jobs(exp, r, 0, split="valid", label=f"{label} lr x{factor:g}")
             if factor != lr_factors(cfg.quick)[0]:
                 js = [j for j in js if j.name != f"eval {BASE}"]  # one base per size, evaluated once
             jobs += prefixed(js, f"{label} lr x{factor:g}")
@@ -94,53 +95,40 @@ def sweep(
             )
         best = max(lr_factors(cfg.quick), key=lambda f: scores[f])
         chosen[label] = replace(recipe, stage_lr=recipe.stage_lr * best)
-    return chosen, rows
+    exp.prepared = rows
+    return chosen
 
 
-def run_scale(cfg: StudyConfig, recipe: DemoRecipe, console: Console, seed_jobs) -> dict:
-    nusax = check_demo(cfg, recipe)
-    start = time.perf_counter()
-    recipes = size_recipes(recipe, cfg.quick)
-    plan = designs("scale", recipe.replay_share)
-    factors = lr_factors(cfg.quick)
+def announce(exp: Experiment, recipes: dict[str, Recipe]) -> str:
+    cfg, recipe = exp.cfg, exp.recipe
+    plan, factors = designs(recipe), lr_factors(cfg.quick)
     minutes = sum(
         estimate_minutes(r, len(plan) * len(factors), 1 + len(plan) * len(factors), 1, cfg.jobs)
         + estimate_minutes(r, len(plan), 1 + len(plan), cfg.seeds, cfg.jobs)
         for r in recipes.values()
     )
-    console.print(
+    return (
         f"study scale: sizes {', '.join(f'{k} ({parameters(r) / 1e6:.2f}M parameters)' for k, r in recipes.items())}; "
         f"learning rate x{', x'.join(f'{f:g}' for f in factors)} of {recipe.stage_lr:g} swept on valid (seed 0), "
         f"then control vs aligned+replay on {cfg.split} x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core "
         "CPU if nothing is cached"
     )
-    chosen, sweep_rows = sweep(cfg, recipes, nusax, console, seed_jobs)
-    names = [BASE, CONTROL, ALIGNED]
-    eval_dirs = {label: {n: [] for n in names} for label in chosen}
-    for seed in range(cfg.seeds):
-        jobs = []
-        for label, r in chosen.items():
-            js, evals = seed_jobs(cfg, r, plan, nusax, seed, console, None)
-            jobs += prefixed(js, label)
-            for n in names:
-                eval_dirs[label][n].append(str(evals[n]))
-        console.rule(f"seed {seed}: {len(jobs)} jobs to run")
-        run_jobs(
-            jobs, cfg.jobs, Path(cfg.runs or Path(cfg.output) / "runs") / f"seed{seed}" / "logs", console
-        )
-    reports = {}
-    for label, dirs in eval_dirs.items():
-        out = Path(cfg.output) / f"size-{label}"
-        reports[label] = compare_runs(dirs, f"InstructAlign scale study: {label}", out)
-        write_report(reports[label], out)
-    rows = scale_rows(chosen, reports, eval_dirs)
-    write_outputs(cfg, recipe, rows, sweep_rows, time.perf_counter() - start)
+
+
+def findings(exp: Experiment, results: Results) -> dict:
+    """Each size's report in OUTPUT/size-<size>/, then the table across sizes, its figure and its notes."""
+    cfg, sweep_rows = exp.cfg, exp.prepared
+    for label, report in results.reports.items():
+        write_report(report, exp.output / f"size-{label}")
+    chosen = results.recipes
+    rows = scale_rows(chosen, results.reports, results.eval_dirs)
+    write_outputs(cfg, exp.recipe, rows, sweep_rows, exp.seconds())
     record = {"study": "scale", "seeds": cfg.seeds, "quick": cfg.quick, "split": cfg.split, "rows": rows}
     record |= {"sweep": sweep_rows, "recipes": {k: asdict(r) for k, r in chosen.items()}}
-    record |= {"minutes": (time.perf_counter() - start) / 60}
-    write_json(Path(cfg.output) / "study_summary.json", record)
+    record |= {"minutes": exp.seconds() / 60}
+    write_json(exp.output / "study_summary.json", record)
     for line in notes(cfg, rows, sweep_rows, record["minutes"] * 60)[1:]:
-        console.print(line.replace("**", ""))
+        exp.console.print(line.replace("**", ""))
     return record
 
 
@@ -228,7 +216,7 @@ def notes(cfg: StudyConfig, rows: list[dict], sweep_rows: list[dict], seconds: f
 
 
 def write_outputs(
-    cfg: StudyConfig, recipe: DemoRecipe, rows: list[dict], sweep_rows: list[dict], seconds: float
+    cfg: StudyConfig, recipe: Recipe, rows: list[dict], sweep_rows: list[dict], seconds: float
 ) -> None:
     out = Path(cfg.output)
     keys = ("L2 vs control", "L1 vs base", "L2 control vs base")
@@ -275,3 +263,15 @@ def figure(rows: list[dict]) -> bytes:
     ax.set_title("study scale: gain by model size")
     ax.legend(fontsize=8)
     return save(fig, plt)
+
+
+STUDY = Study(
+    name="scale",
+    title="InstructAlign scale study: {variant}",
+    designs=designs,
+    findings=findings,
+    variants=variants,
+    sweep=sweep,
+    announce=announce,
+    user_model=False,
+)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..files import cache_dir, write_json
+from ..files import cache_dir, read_json, write_json
 
 FORMAT = 1  # bump when the stored columns or their meaning change
 CHUNK = 10_000  # examples per Arrow record batch
@@ -112,7 +112,10 @@ def cached_dataset(key: str, build) -> tuple[object, np.ndarray, Counter, bool]:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
         try:
-            stats = Counter(json.loads((folder / "stats.json").read_text("utf-8")))
+            stats = read_json(folder / "stats.json", default=None)
+            if not isinstance(stats, dict):
+                raise ValueError("stats.json is unreadable")
+            stats = Counter(stats)
             lengths = np.load(folder / "lengths.npy")
             dataset = datasets.Dataset.from_file(str(folder / "data.arrow"))
         except (OSError, ValueError) as exc:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..files import read_json
 
 
 def model_card(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
@@ -19,7 +19,7 @@ def model_card(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
 
 def card_body(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
     manifest_path = Path(cfg.data) / "manifest.json"
-    counts = json.loads(manifest_path.read_text("utf-8"))["counts"] if manifest_path.is_file() else {}
+    counts = read_json(manifest_path)["counts"] if manifest_path.is_file() else {}
     return f"""# {Path(cfg.output).name}
 
 Continual crosslingual instruction tuning (InstructAlign) of `{cfg.model}` with instructalign.

@@ -8,7 +8,6 @@ Runs unchanged under `accelerate launch` or `torchrun` (DDP; FSDP/DeepSpeed thro
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ from transformers import PrinterCallback, set_seed
 
 from ..config import TrainConfig, as_dict
 from ..errors import UserError
-from ..files import sha256_file, write_json
+from ..files import read_json, sha256_file, write_atomically, write_json
 from ..models import load_model
 from ..options import validate
 from ..outputs import check_output as check_output_folder
@@ -97,10 +96,8 @@ def foreign_content(out: Path, identity: dict) -> str | None:
         if checkpoints(out):
             return "checkpoints of an unknown run"
         return "files that 'instructalign train' did not write"
-    try:
-        previous = json.loads(saved.read_text("utf-8"))
-        previous["settings"]
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError):
+    previous = read_json(saved, default=None)
+    if not isinstance(previous, dict) or "settings" not in previous:
         return f"{RUN_FILE}: damaged, so this folder's run cannot be identified"
     if previous == identity:
         return None
@@ -176,7 +173,7 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
             claim_run(out, identity, cfg.overwrite and is_main_process())
         if (out / "final" / "config.json").is_file() and (out / "train_summary.json").is_file():
             print(f"{out}: this run is already complete; its model is in {out / 'final'}")
-            return json.loads((out / "train_summary.json").read_text("utf-8"))
+            return read_json(out / "train_summary.json")
         resume = newest_checkpoint(out) if out.exists() else None
         fresh = not (out.exists() and checkpoints(out))
         try:
@@ -291,7 +288,7 @@ def save_final(model, state_dict, tokenizer, cfg: TrainConfig, final: Path, seq2
         kind = "LoRA adapter only (load it on top of the base model; instructalign eval does this itself)"
     model.save_pretrained(str(tmp), state_dict=state_dict)
     tokenizer.save_pretrained(str(tmp))
-    (tmp / "instructalign_train_config.json").write_text(json.dumps(as_dict(cfg), indent=2) + "\n", "utf-8")
-    (tmp / "README.md").write_text(model_card(cfg, kind, seq2seq), "utf-8")  # front matter + prose
+    write_json(tmp / "instructalign_train_config.json", as_dict(cfg))
+    write_atomically(tmp / "README.md", model_card(cfg, kind, seq2seq))  # front matter + prose
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)

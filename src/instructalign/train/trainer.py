@@ -8,7 +8,6 @@ the LM head — the model's own loss without a vocabulary-sized softmax over eve
 from __future__ import annotations
 
 import inspect
-import json
 import os
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from ..config import TrainConfig
-from ..files import sha256_file, write_json
+from ..files import read_json, sha256_file, write_json
 from .data import PaddingCollator, SeededLengthGroupedSampler
 
 
@@ -221,9 +220,8 @@ def checkpoint_problem(folder: Path, verify: bool = True) -> str | None:
     marker = folder / COMPLETE
     if not marker.is_file():
         return "no completion marker (the save was interrupted)"
-    try:
-        listed = json.loads(marker.read_text("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    listed = read_json(marker, default=None)
+    if not isinstance(listed, dict):
         return f"{COMPLETE} is damaged"
     for name, record in listed.items():
         size, digest = (record, None) if isinstance(record, int) else (record["size"], record["sha256"])
@@ -249,7 +247,7 @@ class CompleteCheckpointCallback(TrainerCallback):
             next((folder / w for w in WEIGHT_FILES if (folder / w).is_file()), folder / WEIGHT_FILES[0])
         ]
         if (folder / WEIGHT_FILES[-1]).is_file():  # sharded weights: every shard the index names
-            index = json.loads((folder / WEIGHT_FILES[-1]).read_text("utf-8"))
+            index = read_json(folder / WEIGHT_FILES[-1])
             needed += [folder / f for f in sorted(set(index["weight_map"].values()))]
         needed += sorted(folder.glob("rng_state*.pth"))
         if all(p.is_file() for p in needed) and any(folder.glob("rng_state*.pth")):

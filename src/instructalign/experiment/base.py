@@ -1,13 +1,16 @@
-"""The demo's base model, cached: the stand-in instruction-tuned on L1 only, as BLOOMZ was before alignment.
+"""The stand-in base model, cached: instruction-tuned on L1 only, as BLOOMZ was before alignment.
 
-Its instruction data is what later runs replay, as xP3 is for BLOOMZ.
+Its instruction data (English/Indonesian sentiment, en<->id MT, L1 denoising) is what later runs replay,
+as xP3 is for BLOOMZ.
 """
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import hashlib
 import json
+import random
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -15,19 +18,19 @@ from pathlib import Path
 from rich.console import Console
 
 from .. import __version__
-from ..config import DemoRecipe, TrainConfig
+from ..config import BuildConfig, Recipe, TrainConfig
 from ..data.bitext import read_bitext
-from ..data.build import dumps
+from ..data.build import build, dumps
+from ..data.prompts import render
 from ..evaluate.tasks import load_task
 from ..files import cache_dir, files_digest
 from ..standin import init_model, standin_tokenizer
 from ..train import train
-from .data import base_mix, sentiment_examples
 from .recipe import BASE_SETTINGS, L1, L2
 
 
 def stage_config(
-    recipe: DemoRecipe,
+    recipe: Recipe,
     model: str,
     data: Path,
     out: Path,
@@ -36,7 +39,7 @@ def stage_config(
     seed: int,
     loss_on_prompt=False,
 ) -> TrainConfig:
-    """The demo's optimiser: AdamW (wd 0.01, betas 0.9/0.98), clip 1.0, cosine with 5% warmup."""
+    """Every stage's optimiser: AdamW (wd 0.01, betas 0.9/0.98), clip 1.0, cosine with 5% warmup."""
     return TrainConfig(
         model=model,
         data=str(data),
@@ -59,6 +62,47 @@ def stage_config(
     )
 
 
+def sentiment_examples(nusax: Path, seed: int) -> list[dict]:
+    """English and Indonesian sentiment (train split) as instructions, with nusax_senti's templates."""
+    task = load_task("nusax_senti")
+    rng = random.Random(f"{seed}:sentiment")
+    rows = []
+    for lang, folder in (("eng", "english"), ("ind", "indonesian")):
+        with open(nusax / "sentiment" / folder / "train.csv", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                pl = rng.choice(sorted(task.templates))
+                template = rng.choice(task.templates[pl])
+                rows.append(
+                    {
+                        "prompt": render(template, text=row["text"], options=task.options(pl)),
+                        "target": task.verbalizers[pl][row["label"]],
+                        "objective": "sentiment",
+                        "src_lang": lang,
+                        "tgt_lang": lang,
+                        "prompt_lang": pl,
+                        "source": "replay",
+                    }
+                )
+    return rows
+
+
+def base_mix(nusax: Path, sentiment: Path, seed: int, output: Path) -> None:
+    """The base model's L1-only instruction data: en<->id MT, L1 denoising and the sentiment rows."""
+    build(
+        BuildConfig(
+            bitext=[str(nusax)],
+            split="train",
+            pivots=["eng"],
+            targets=["ind"],
+            objectives=["mt", "mlm"],
+            replay=str(sentiment),
+            replay_count=10**6,
+            seed=seed,
+            output=str(output),
+        )
+    )
+
+
 BASE_FORMAT = 2  # bump when the way a base is built changes (2: tokenizer fit on L1/L2 + instruction data)
 
 
@@ -74,7 +118,7 @@ def tokenizer_texts(nusax: Path, instructions: Path) -> list[str]:
     return texts
 
 
-def base_folder(nusax: Path, recipe: DemoRecipe, seed: int) -> Path:
+def base_folder(nusax: Path, recipe: Recipe, seed: int) -> Path:
     """The cache folder of a base model: a hash of the version, the base's settings, seed, inputs and the
     sentiment templates it learns."""
     inputs = [
@@ -87,12 +131,13 @@ def base_folder(nusax: Path, recipe: DemoRecipe, seed: int) -> Path:
     key = json.dumps(
         [BASE_FORMAT, __version__, settings, seed, files_digest(inputs), templates], sort_keys=True
     )
+    # "demo": the folder of the first experiment that built bases; kept so that cached bases are reused
     return cache_dir() / "demo" / f"base-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def base_model(nusax: Path, recipe: DemoRecipe, seed: int, console: Console) -> tuple[Path, Path]:
-    """The cached base model folder and its L1-only instruction data (the replay source). Two demos that
-    need the same base at once take turns: the second waits and then finds it cached."""
+def base_model(nusax: Path, recipe: Recipe, seed: int, console: Console) -> tuple[Path, Path]:
+    """The cached base model folder and its L1-only instruction data (the replay source). Two experiments
+    that need the same base at once take turns: the second waits and then finds it cached."""
     folder = base_folder(nusax, recipe, seed)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_name(folder.name + ".lock"), "w") as lock:
@@ -101,7 +146,7 @@ def base_model(nusax: Path, recipe: DemoRecipe, seed: int, console: Console) -> 
 
 
 def cached_or_built(
-    folder: Path, nusax: Path, recipe: DemoRecipe, seed: int, console: Console
+    folder: Path, nusax: Path, recipe: Recipe, seed: int, console: Console
 ) -> tuple[Path, Path]:
     model, data = folder / "model", folder / "data"
     if (model / "config.json").is_file():

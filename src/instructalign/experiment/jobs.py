@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -39,7 +39,7 @@ def worker_threads(jobs: int) -> int:
 
 
 def die_with_parent() -> None:
-    """Linux: stop this worker when the demo process dies (a killed demo leaves no training behind)."""
+    """Linux: stop this worker when the experiment process dies (a killed one leaves no training behind)."""
     import ctypes
     import signal
     import sys
@@ -159,3 +159,10 @@ def run_jobs(
                 console.print(f"  done: {job.name} ({job.seconds / 60:.1f} min)")
             live.update(show(), refresh=True)
     return {job.name: job.seconds for job in jobs}
+
+
+def prefixed(jobs: list[Job], prefix: str) -> list[Job]:
+    """The same jobs under names unique across variants (e.g. model sizes and learning rates)."""
+    if not prefix:
+        return jobs
+    return [replace(j, name=f"{prefix} {j.name}", after=j.after and f"{prefix} {j.after}") for j in jobs]

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import resource
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from ..config import DemoConfig, DemoRecipe
+from ..config import Recipe, StudyConfig
+from ..experiment.recipe import ALIGNED, BASE, CONTROL, L2, NO_REPLAY
+from ..experiment.study import Experiment, Results
+from ..files import write_json
+from ..report import write_report
 from ..report.tables import fmt_delta, interval_words
-from .recipe import L2, RUNS
+
+RUNS = [BASE, CONTROL, ALIGNED, NO_REPLAY]
 
 
 def find(report: dict, run: str, claim: str) -> dict | None:
@@ -30,7 +37,7 @@ ALIGN_WORDS = {
 }
 
 
-def summary(report: dict, recipe: DemoRecipe, cfg: DemoConfig, timings: dict) -> list[str]:
+def summary(report: dict, recipe: Recipe, cfg: StudyConfig, timings: dict) -> list[str]:
     seeds, quick, split = cfg.seeds, cfg.quick, cfg.split
     notes = [
         f"**Setup.** A {recipe.n_layer}-layer GPT-2-style decoder (d={recipe.d_model}) with a byte-level BPE tokenizer "
@@ -46,21 +53,21 @@ def summary(report: dict, recipe: DemoRecipe, cfg: DemoConfig, timings: dict) ->
         f"{'English and Indonesian' if len(recipe.eval_prompt_langs) > 1 else 'English'} prompts).",
     ]
     findings = [
-        finding(find(report, "aligned+replay", "L2 gain"), "L2 gain from alignment"),
-        finding(find(report, "aligned+replay", "L1 kept"), "L1 kept with replay"),
-        finding(find(report, "aligned-no-replay", "forgetting"), "Forgetting without replay"),
-        finding(find(report, "aligned-no-replay", "L1 kept"), "L1 kept without replay"),
-        finding(find(report, "aligned+replay", "L3 transfer"), "L3 transfer to unseen languages"),
+        finding(find(report, ALIGNED, "L2 gain"), "L2 gain from alignment"),
+        finding(find(report, ALIGNED, "L1 kept"), "L1 kept with replay"),
+        finding(find(report, NO_REPLAY, "forgetting"), "Forgetting without replay"),
+        finding(find(report, NO_REPLAY, "L1 kept"), "L1 kept without replay"),
+        finding(find(report, ALIGNED, "L3 transfer"), "L3 transfer to unseen languages"),
     ]
     findings = [f for f in findings if f]
     sim = report["similarity"]
-    corr = (sim.get("correlations") or {}).get("aligned+replay")
+    corr = (sim.get("correlations") or {}).get(ALIGNED)
     if corr:
         findings.append(
             f"Similarity to L2 vs L3 gain: Pearson r = {corr['r']:.2f} (p = {corr['p']:.2f}; Spearman ρ = {corr['rho']:.2f}) over only "
             f"{corr['n']} L3 languages — illustrative at best (the paper reports r ≈ 0.96 over more languages)."
         )
-    first = findings and find(report, "aligned+replay", "L2 gain")
+    first = findings and find(report, ALIGNED, "L2 gain")
     how = interval_words(first["comparison"]) if first else "as in the tables"
     notes.append(
         f"**What this run shows** (weighted F1 x100; 95% intervals by {how}; the tests as in the headline): "
@@ -87,3 +94,27 @@ def print_summary(report: dict, timings: dict, out: Path, console: Console) -> N
     for note in report["notes"][1:2]:
         console.print(note.replace("**", ""))
     console.print(f"total time {timings['total'] / 60:.1f} min; report: {out / 'report.html'}")
+
+
+def demo_findings(exp: Experiment, results: Results) -> dict:
+    """The report with the demo's summary, demo_summary.json, and the group table on the console."""
+    cfg, report = exp.cfg, results.reports[""]
+    report["notes"] = summary(report, exp.recipe, cfg, exp.timings)
+    write_report(report, exp.output)
+    record = {
+        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # Linux: KiB
+        "peak_memory_mb_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "seeds": cfg.seeds,
+        "quick": cfg.quick,
+        "split": cfg.split,
+        "recipe": asdict(exp.recipe),
+        "align_data": cfg.align_data,
+        "jobs": cfg.jobs,
+        "timings_seconds": exp.timings,
+        "job_seconds": exp.job_seconds,
+        "groups": {g["role"]: {r: g[r][0] for r in RUNS} for g in report["groups"]},
+        "eval_dirs": results.eval_dirs[""],  # run name -> its eval folder per seed
+    }
+    write_json(exp.output / "demo_summary.json", record)
+    print_summary(report, exp.timings, exp.output, exp.console)
+    return record

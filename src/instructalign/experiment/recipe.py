@@ -1,17 +1,22 @@
-"""The demo's design: the languages and their roles, the runs, and the full and quick recipes."""
+"""The experiments' fixed design: the languages and their roles, the reference runs' names, and the full and
+quick recipes (the `Recipe` dataclass in config.py says what each setting means)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from ..config import DemoRecipe
+from ..config import Recipe
 
 L1 = ["eng", "ind"]
 L2 = ["jav", "sun", "min", "bjn", "ban", "ace", "bug"]
 L3 = ["mad", "nij", "bbc"]
 ROLES = f"L1={','.join(L1)};L2={','.join(L2)};L3={','.join(L3)}"
-RUNS = ["base", "replay-only", "aligned+replay", "aligned-no-replay"]
-BASELINE, CONTROL = "base", "replay-only"
+
+# the names every report, table and figure uses for the reference runs
+BASE = "base"  # the model before continual tuning: the reference for forgetting
+CONTROL = "replay-only"  # more L1 instruction tuning alone: the reference for the L2 gain
+ALIGNED = "aligned+replay"  # the method: alignment objectives with replay
+NO_REPLAY = "aligned-no-replay"  # the method without replay: where forgetting shows
 
 # what the cached base model depends on (the continual runs' settings do not change it)
 BASE_SETTINGS = (
@@ -31,7 +36,7 @@ BASE_SETTINGS = (
     "precision",
 )
 
-FULL = DemoRecipe()
+FULL = Recipe()
 QUICK = replace(
     FULL,
     vocab_size=1000,
@@ -49,5 +54,5 @@ QUICK = replace(
 )
 
 
-def preset(quick: bool) -> DemoRecipe:
+def preset(quick: bool) -> Recipe:
     return QUICK if quick else FULL

@@ -1,0 +1,139 @@
+"""Task kinds, like lm-evaluation-harness's output types: each says what its YAML declares, which rows an
+evaluation runs, how they are scored, and how the results are shown. `KINDS` maps the `kind:` of a task
+file to one; a new kind is one class here, with no branch elsewhere.
+
+- classification: rank classification over verbalised labels, scored by weighted F1 per language;
+- translation: generation, scored by chrF++ and BLEU per direction (sacrebleu).
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import UserError
+from ..languages import LANGUAGES, resolve, resolve_list
+
+
+class Classification:
+    name = "classification"
+    required = ("name", "languages", "data", "labels", "verbalizers", "templates")
+    exportable = True  # to lm-evaluation-harness (export lm-eval, eval --lm-eval-results)
+
+    def parse(self, spec, doc: dict, where: str) -> None:
+        from .tasks import listed, parse_verbalizers
+
+        spec.languages = [
+            resolve(str(code), f"{where}, languages") for code in listed(doc, "languages", where)
+        ]
+        spec.labels = [str(label) for label in listed(doc, "labels", where)]
+        spec.verbalizers = parse_verbalizers(doc["verbalizers"], spec, where)
+
+    def languages(self, task, asked: list[str], several: bool) -> list[str]:
+        """The task's languages among --langs; with several tasks, each keeps those it has."""
+        langs = resolve_list(asked, "--langs") or list(task.languages)
+        unknown = [lang for lang in langs if lang not in task.languages]
+        if several:
+            langs = [lang for lang in langs if lang in task.languages]
+        elif unknown:
+            raise UserError(
+                f"--langs {','.join(unknown)}: not in task {task.name} (it has {','.join(task.languages)})"
+            )
+        if not langs:
+            raise UserError(
+                f"--langs: none of them is in task {task.name} (it has {','.join(task.languages)})"
+            )
+        return langs
+
+    def rows(self, task, root, langs: list[str], asked: list[str], several: bool, limit):
+        from .tasks import load_examples
+
+        return {lang: load_examples(task, root, lang, limit) for lang in langs}
+
+    def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console) -> tuple[dict, list, dict]:
+        """(per-language metrics, predictions, group means)."""
+        from .classification import check_prompt_budget, evaluate_classification
+        from .metrics import group_means, parse_roles
+        from .run import warn_truncation
+        from .scoring import context_limit
+
+        task, prompt_langs = prepared.task, prepared.prompt_langs
+        check_prompt_budget(model, tokenizer, seq2seq, task, prompt_langs, cfg.max_length)
+        per_lang, predictions = evaluate_classification(
+            model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
+        )
+        warn_truncation(per_lang, cfg.max_length, context_limit(model, cfg.max_length), console)
+        return per_lang, predictions, group_means(per_lang, parse_roles(cfg.roles))
+
+    def show(self, results: dict, table: Table, console: Console) -> None:
+        from .metrics import cannot_do
+        from .run import pct
+
+        per_lang = results["tasks"][results["task"]]
+        for col in ("weighted F1", "± templates", "macro F1", "accuracy", "n"):
+            table.add_column(col, justify="right")
+        for lang, m in per_lang.items():
+            table.add_row(f"{LANGUAGES[lang].name_en} ({lang})", pct(m["weighted_f1"]), pct(m["weighted_f1_std"]),
+                          pct(m["macro_f1"]), pct(m["accuracy"]), str(m["n"]))  # fmt: skip
+        for role, g in results["groups"].items():
+            table.add_row(f"[bold]{role}[/bold] mean", pct(g["weighted_f1"]), "", "", "", "", style="bold")
+        console.print(table)
+        for lang, m in per_lang.items():
+            why = cannot_do(m.get("predicted", {}), m["weighted_f1"], m.get("majority_f1"))
+            if why:
+                console.print(f"[yellow]{LANGUAGES[lang].name_en} ({lang}): {why}[/yellow]")
+
+
+class Translation:
+    name = "translation"
+    required = ("name", "data", "directions", "templates")
+    exportable = False  # lm-eval's generate_until does not reproduce this project's generation and clean-up
+
+    def parse(self, spec, doc: dict, where: str) -> None:
+        for d in doc["directions"]:
+            src, _, tgt = str(d).partition("-")
+            spec.directions.append(
+                (resolve(src, f"{where}, directions"), resolve(tgt, f"{where}, directions"))
+            )
+
+    def languages(self, task, asked: list[str], several: bool) -> list[str]:
+        return resolve_list(asked, "--langs") or list(task.languages)
+
+    def rows(self, task, root, langs: list[str], asked: list[str], several: bool, limit):
+        """The bitext rows; the task keeps the directions with a language of --langs on either side."""
+        from .tasks import load_bitext_rows
+
+        task.directions = self.directions(task, asked, several)
+        return load_bitext_rows(task, root)[: limit or None]
+
+    @staticmethod
+    def directions(task, asked: list[str], several: bool) -> list[tuple[str, str]]:
+        if not asked:
+            return task.directions
+        langs = set(resolve_list(asked, "--langs"))
+        kept = [d for d in task.directions if langs & set(d)]
+        have = sorted({c for d in task.directions for c in d})
+        unknown = sorted(langs - set(have))
+        if (unknown and not several) or not kept:
+            raise UserError(
+                f"--langs {','.join(unknown or sorted(langs))}: not in task {task.name} (it has {','.join(have)})"
+            )
+        return kept
+
+    def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console) -> tuple[dict, list, dict]:
+        from .translation import evaluate_translation
+
+        per_lang, predictions = evaluate_translation(
+            model, tokenizer, seq2seq, prepared.task, prepared.data, prepared.prompt_langs, cfg
+        )
+        return per_lang, predictions, {}
+
+    def show(self, results: dict, table: Table, console: Console) -> None:
+        for col in ("chrF++", "BLEU", "n"):
+            table.add_column(col, justify="right")
+        for direction, m in results["tasks"][results["task"]].items():
+            table.add_row(direction, f"{m['chrf']:.1f}", f"{m['bleu']:.1f}", str(m["n"]))
+        console.print(table)
+
+
+KINDS = {kind.name: kind for kind in (Classification(), Translation())}

@@ -1,0 +1,30 @@
+"""How long an experiment takes with nothing cached, from step and prompt rates measured on this project's
+2-core CPU: printed before any work, so that a user knows what they start."""
+
+from __future__ import annotations
+
+from ..config import Recipe
+
+# seconds measured on the project's 2-core CPU for the demo's stand-in (d=192, 3 layers, batch 16)
+TRAIN_STEP_1_THREAD = 0.285
+BASE_STEP_2_THREADS = 0.17
+EVAL_PROMPTS_PER_SECOND_1_THREAD = 170
+NUSAX_LANGUAGES, NUSAX_TEST = 12, 400
+
+
+def size_factor(recipe: Recipe) -> float:
+    return max(0.1, (recipe.d_model / 192) ** 2 * recipe.n_layer / 3)
+
+
+def estimate_minutes(
+    recipe: Recipe, n_runs: int, n_evals: int, seeds: int, jobs: int, extra_prompts: int = 0
+) -> float:
+    """Rough wall time with nothing cached: bases, then trainings and evaluations (NusaX, and
+    `extra_prompts` more per model) spread over `jobs`."""
+    f = size_factor(recipe)
+    base = (recipe.base_full_steps + recipe.base_target_steps) * BASE_STEP_2_THREADS * f
+    prompts = NUSAX_LANGUAGES * (recipe.eval_limit or NUSAX_TEST) * 3 * len(recipe.eval_prompt_langs)
+    prompts += extra_prompts
+    work = n_runs * recipe.stage_steps * TRAIN_STEP_1_THREAD * f
+    work += n_evals * prompts / EVAL_PROMPTS_PER_SECOND_1_THREAD * f
+    return seeds * (base + work / max(1, min(jobs, 2))) / 60
