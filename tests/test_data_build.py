@@ -286,3 +286,20 @@ def test_data_stats_prints_the_manifest(nusax_build, capsys):
     assert main(["data", "stats", str(nusax_build[0])]) == 0
     out = capsys.readouterr().out
     assert "42,000 examples" in out and "ind-jav" in out and "xss" in out
+
+
+def test_two_workers_write_the_same_bytes_as_one(nusax, tmp_path, monkeypatch):
+    from instructalign.data import chunks as build_module
+
+    monkeypatch.setattr(build_module, "CHUNK_PAIRS", 300)  # many chunks from a small corpus: both paths run
+    out = {}
+    for workers in (1, 2):
+        args = ["data", "build", "--bitext", str(nusax), "--split", "train", "--pivots", "ind,eng",
+                "--targets", "jav,sun", "--objectives", "mt,tlm,xss,mlm", "--seed", "3",
+                "--workers", str(workers), "--output", str(tmp_path / f"w{workers}")]  # fmt: skip
+        assert main(args) == 0
+        out[workers] = (tmp_path / f"w{workers}" / "train.jsonl").read_bytes()
+    assert out[1] == out[2] and out[1].count(b"\n") > 10 * 300
+    manifest = json.loads((tmp_path / "w2" / "manifest.json").read_text())
+    assert manifest["counts"]["xss_negatives"] > 0.4 * manifest["counts"]["by_objective"]["xss"]
+    assert "workers" not in manifest["settings"]  # a rerun with other --workers is the same build

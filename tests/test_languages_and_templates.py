@@ -89,9 +89,9 @@ def test_xss_negatives_differ_from_the_true_translation():
         "Pelayanane alon banget dina iki.",
         "Regane tiket murah lan kejangkau.",
     ]:
-        ctx.pool.add("jav", s, rng)
+        ctx.pool.add("jav", s)
     for s in ["Saya suka makan nasi.", "Pelayanannya lambat sekali hari ini.", "Harga tiketnya murah."]:
-        ctx.pool.add("ind", s, rng)  # a build adds both sides of every pair; negatives come from the pool
+        ctx.pool.add("ind", s)  # a build adds both sides of every pair; negatives come from the pool
     answers = []
     for _ in range(200):
         for ex in xss(PAIR, ctx, rng):

@@ -304,6 +304,19 @@ def test_a_model_the_study_did_not_train_is_refused(tmp_path):
         is_trained(folder, record)
 
 
+def test_a_finished_lora_run_is_recognised_as_trained(tmp_path):
+    from instructalign.experiment.runs import RECORD, is_trained, weights_digest
+
+    folder = tmp_path / "mt-r0-lora-abc"
+    final = folder / "model" / "final"  # an adapter only: adapter_config.json, no config.json
+    write(final / "adapter_config.json", "{}")
+    (final / "adapter_model.safetensors").write_bytes(b"weights")
+    write(folder / "model" / "train_summary.json", "{}")
+    record = {"settings": ["0.3.0", [["mt"], 0.0, True]], "base": "/cache/base-1/model"}
+    write(folder / RECORD, json.dumps(record | {"weights": weights_digest(final)}))
+    assert is_trained(folder, record)  # a rerun does not train it again
+
+
 # ---------------------------------------------------------------- small holes
 
 

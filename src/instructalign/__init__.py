@@ -1,3 +1,3 @@
 """instructalign: continual crosslingual instruction tuning (InstructAlign) for low-resource languages."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

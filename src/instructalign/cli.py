@@ -242,7 +242,8 @@ def quiet_library_progress_bars() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
-    quiet_library_progress_bars()
+    if args.command != "data":  # data commands never load transformers; importing it costs ~1 s
+        quiet_library_progress_bars()
     try:
         args.func(args)
     except UserError as exc:

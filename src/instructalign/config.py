@@ -65,7 +65,9 @@ class BuildConfig:
     max_pairs: int | None = field(default=None, metadata=at_least(1))
     """Stop after this many usable pairs (for quick runs)."""
     seed: int = field(default=0, metadata=SEED)
-    """Seed of every random choice; same inputs + seed = byte-identical output."""
+    """Seed of every random choice; same inputs + seed = byte-identical output, whatever --workers."""
+    workers: int | None = field(default=None, metadata=at_least(1))
+    """Processes that make the examples, chunks of 1,000 pairs each (default: the cores available; the output does not depend on it)."""
     output: str | None = None
     """Output folder: train.jsonl and manifest.json."""
     overwrite: bool = False

@@ -1,8 +1,9 @@
 """`instructalign data build`: bitext -> alignment instructions (+ replay) -> train.jsonl + manifest.json.
 
 Reads top to bottom: check the settings, open the inputs, stream pairs through the objectives into a
-temporary folder, sample and interleave replay rows, write the manifest, then rename the folder into
-place. Same inputs and seed give byte-identical files.
+temporary folder (chunks of pairs over worker processes, written in input order), sample and interleave
+replay rows, write the manifest, then rename the folder into place. Same inputs and seed give byte-identical
+files, whatever the number of workers: each pair draws from its own seeded stream.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..languages import resolve_list
 from ..options import validate
 from ..outputs import check_output, mark_owner, owned_output, replaced_folder
 from .bitext import read_bitext
+from .chunks import chunk_examples, chunk_tasks, count_example, dumps, ordered_map, workers
 from .contamination import (
     auto_exclusions,
     load_exclusions,
@@ -32,10 +34,6 @@ from .manifest import build_settings, group, make_manifest
 from .objectives import OBJECTIVES, ObjectiveContext, Pair
 from .prompts import load_template_sets, select
 from .replay import mix_positions, read_replay, replay_count_for, reservoir_sample
-
-
-def dumps(example: dict) -> str:
-    return json.dumps(example, ensure_ascii=False, sort_keys=True)
 
 
 def parse_weights(weights: dict | str | None) -> dict[str, float]:
@@ -112,12 +110,6 @@ def check_counts(cfg: BuildConfig) -> None:
             raise UserError(f"{name} {getattr(cfg, name)}: must be between 0 and 1")
 
 
-def repeats(weight: float, rng: random.Random) -> int:
-    """Examples per pair direction for a weight: its integer part, plus one with its fractional chance."""
-    whole = int(weight)
-    return whole + (rng.random() < weight - whole)
-
-
 def pairs_of(
     rows, pivots: list[str], targets: list[str], excluded: set[str], stats: Counter
 ) -> Iterator[Pair]:
@@ -145,9 +137,10 @@ def pair_digest(*parts: str) -> int:
 
 
 def write_alignment(
-    cfg, pivots, targets, objectives, weights, excluded, out_path: Path, rng
+    cfg, pivots, targets, objectives, weights, excluded, out_path: Path
 ) -> tuple[Counter, Counter]:
-    """Stream every pair through the objectives into `out_path`; return example counts and pair stats."""
+    """Stream every pair through the objectives into `out_path` (in chunks, over `cfg.workers` processes, in
+    input order); return example counts and pair stats."""
     template_sets = load_template_sets(cfg.templates)
     prompt_langs = resolve_prompt_langs(cfg.prompt_langs)
     ctx = ObjectiveContext(
@@ -160,16 +153,13 @@ def write_alignment(
     counts: Counter = Counter()
     stats: Counter = Counter()
     rows = (row for spec in cfg.bitext for row in read_bitext(spec, cfg.split))
+    pairs = pairs_of(rows, pivots, targets, excluded, stats)
+    pairs = pairs if cfg.max_pairs is None else islice(pairs, cfg.max_pairs)
+    tasks = chunk_tasks(pairs, ctx, objectives, weights, cfg.seed)
     with open(out_path, "w", encoding="utf-8") as f:
-        pairs = pairs_of(rows, pivots, targets, excluded, stats)
-        for pair in pairs if cfg.max_pairs is None else islice(pairs, cfg.max_pairs):
-            for name in objectives:
-                for _ in range(repeats(weights.get(name, 1.0), rng)):
-                    for ex in OBJECTIVES[name](pair, ctx, rng):
-                        f.write(dumps(ex) + "\n")
-                        count_example(counts, ex)
-            ctx.pool.add(pair.lang_a, pair.text_a, rng)
-            ctx.pool.add(pair.lang_b, pair.text_b, rng)
+        for text, chunk_counts in ordered_map(chunk_examples, tasks, workers(cfg.workers)):
+            f.write(text)
+            counts.update(chunk_counts)
     if "xss" in objectives:
         no_words = {ts.answers["no"] for ts, _ in ctx.templates["xss"]}
         stats["xss_negatives"] = sum(counts[f"xss_answer:{word}"] for word in no_words)
@@ -194,16 +184,6 @@ def resolve_prompt_langs(value) -> list[str]:
     if not langs:
         raise UserError("--prompt-langs is empty; use en, id or both")
     return langs
-
-
-def count_example(counts: Counter, ex: dict) -> None:
-    counts[f"source:{ex['source']}"] += 1
-    counts[f"objective:{ex['objective']}"] += 1
-    if ex["src_lang"]:
-        counts[f"pair:{'-'.join(sorted((ex['src_lang'], ex['tgt_lang'])))}"] += 1
-        counts[f"direction:{ex['src_lang']}->{ex['tgt_lang']}"] += 1
-    if ex["objective"] == "xss":
-        counts[f"xss_answer:{ex['target']}"] += 1
 
 
 def write_mix(
@@ -236,10 +216,9 @@ def build(cfg: BuildConfig) -> dict:
 
     settings = build_settings(cfg)
     with owned_output(output, "data build", settings, cfg.overwrite), replaced_folder(output) as tmp:
-        rng = random.Random(cfg.seed)
         if cfg.bitext:
             counts, stats = write_alignment(
-                cfg, pivots, targets, objectives, weights, excluded, tmp / "align.jsonl", rng
+                cfg, pivots, targets, objectives, weights, excluded, tmp / "align.jsonl"
             )
         else:  # a replay-only mix
             counts, stats = Counter(), Counter()

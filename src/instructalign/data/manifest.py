@@ -21,8 +21,8 @@ def input_record(path: Path, role: str) -> dict:
 
 
 def build_settings(cfg: BuildConfig) -> dict:
-    """What decides the output's content: every setting but where it goes."""
-    return {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
+    """What decides the output's content: every setting but where it goes and how many processes make it."""
+    return {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite", "workers")}
 
 
 def make_manifest(cfg, counts, stats, wanted, available, used, exclude_files, guard_files) -> dict:

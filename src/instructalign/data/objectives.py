@@ -33,21 +33,33 @@ class Pair:
 
 
 class SentencePool:
-    """A bounded, seeded sample of recent sentences per language, for mismatched XSS negatives.
+    """The most recent sentences per language (a ring of `capacity`), for mismatched XSS negatives.
 
-    Finding a negative costs O(k): draw k candidates and keep the one closest in length (no quadratic search).
+    Finding a negative costs O(k·L): draw k candidates, keep those close in length, and of those the one
+    sharing most character 3-grams (L: the sentence length) — linear in the pairs overall, never quadratic.
+    Adding takes no randomness, so a pool rebuilt from the same sentences is the same pool.
     """
 
     def __init__(self, capacity: int = 4096, candidates: int = 8):
         self.capacity, self.candidates = capacity, candidates
         self.by_lang: dict[str, list[str]] = {}
+        self.added: dict[str, int] = {}
+        self.grams: dict[str, frozenset[str]] = {}  # each candidate's 3-grams, computed once per pool
 
-    def add(self, lang: str, text: str, rng: random.Random) -> None:
+    def add(self, lang: str, text: str) -> None:
         bucket = self.by_lang.setdefault(lang, [])
-        if len(bucket) < self.capacity:
+        n = self.added.get(lang, 0)
+        if n < self.capacity:
             bucket.append(text)
         else:
-            bucket[rng.randrange(self.capacity)] = text
+            bucket[n % self.capacity] = text
+        self.added[lang] = n + 1
+
+    def ngrams(self, text: str) -> frozenset[str]:
+        found = self.grams.get(text)
+        if found is None:
+            found = self.grams[text] = frozenset(char_ngrams(text))
+        return found
 
     def similar(self, lang: str, text: str, rng: random.Random) -> str | None:
         """Another real sentence of `lang` like `text`: of k random candidates, those of similar length
@@ -55,12 +67,12 @@ class SentencePool:
         bucket = self.by_lang.get(lang)
         if not bucket:
             return None
-        candidates = [c for c in {rng.choice(bucket) for _ in range(self.candidates)} if c != text]
+        candidates = [c for c in set(rng.choices(bucket, k=self.candidates)) if c != text]
         close = [c for c in candidates if 2 / 3 <= len(c) / max(len(text), 1) <= 1.5] or candidates
-        grams = char_ngrams(text)
+        grams = self.ngrams(text)  # `text` joins the pool next, so its grams are kept
         return max(
             sorted(close),
-            key=lambda c: (overlap(grams, char_ngrams(c)), -abs(len(c) - len(text))),
+            key=lambda c: (overlap(grams, self.ngrams(c)), -abs(len(c) - len(text))),
             default=None,
         )
 
@@ -71,7 +83,9 @@ def char_ngrams(text: str, n: int = 3) -> set[str]:
 
 
 def overlap(a: set[str], b: set[str]) -> float:
-    return len(a & b) / max(len(a | b), 1)
+    """Jaccard similarity of two sets (|a ∪ b| counted, not built)."""
+    shared = len(a & b)
+    return shared / max(len(a) + len(b) - shared, 1)
 
 
 @dataclass

@@ -63,7 +63,8 @@ def train_run(stage, folder: Path, record: dict) -> None:
 def is_trained(folder: Path, record: dict) -> bool:
     """Whether `folder` holds this run, trained; a folder holding anything else is refused in one line."""
     model = folder / "model"
-    if not ((model / "final" / "config.json").is_file() and (model / "train_summary.json").is_file()):
+    final = any((model / "final" / name).is_file() for name in ("config.json", "adapter_config.json"))
+    if not (final and (model / "train_summary.json").is_file()):  # a LoRA run's final/ is an adapter
         return False
     found = read_json(folder / RECORD, default=None)
     if found is None:
