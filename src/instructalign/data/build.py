@@ -156,7 +156,7 @@ def write_alignment(
     pairs = pairs_of(rows, pivots, targets, excluded, stats)
     pairs = pairs if cfg.max_pairs is None else islice(pairs, cfg.max_pairs)
     tasks = chunk_tasks(pairs, ctx, objectives, weights, cfg.seed)
-    with open(out_path, "w", encoding="utf-8") as f:
+    with open(out_path, "wb") as f:
         for text, chunk_counts in ordered_map(chunk_examples, tasks, workers(cfg.workers)):
             f.write(text)
             counts.update(chunk_counts)

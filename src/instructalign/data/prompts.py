@@ -7,6 +7,7 @@ inserted text are never re-read. Shipped files live in `templates/`; a user adds
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -39,9 +40,25 @@ def slots(template: str) -> set[str]:
     return set(_SLOT.findall(template))
 
 
+@functools.lru_cache(maxsize=4096)
+def _pieces(template: str) -> tuple[tuple[tuple[str, str, str], ...], str]:
+    """A template cut once into (text before a slot, slot name, slot as written) and the text after the last."""
+    pieces, last = [], 0
+    for m in _SLOT.finditer(template):
+        pieces.append((template[last : m.start()], m.group(1), m.group(0)))
+        last = m.end()
+    return tuple(pieces), template[last:]
+
+
 def render(template: str, **values: str) -> str:
-    """Fill `{name}` slots of `template` with `values` in one pass."""
-    return _SLOT.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+    """Fill `{name}` slots of `template` with `values` in one pass (a slot without a value stays as written)."""
+    pieces, tail = _pieces(template)
+    out = []
+    for text, name, raw in pieces:
+        out.append(text)
+        out.append(str(values[name]) if name in values else raw)
+    out.append(tail)
+    return "".join(out)
 
 
 def parse_template_file(text: str, where: str) -> TemplateSet:
