@@ -80,7 +80,10 @@ def test_ddp_two_processes_equal_one_process_with_the_global_batch(setup):
     tmp, common = setup
     big = tmp / "big" if (tmp / "big" / "final").exists() else train(tmp, common, "big", "--batch-size", "4")
     ddp = train(tmp, common, "ddp", "--batch-size", "2", processes=2)
-    assert json.loads((ddp / "train_summary.json").read_text())["processes"] == 2
+    summary = json.loads((ddp / "train_summary.json").read_text())
+    assert (
+        summary["processes"] == 2 and summary["loss_path"] == "head on targets"
+    )  # target-only under DDP too
     assert_same_weights(big, ddp)
     rank0, rank1 = batches(ddp, 0), batches(ddp, 1)
     assert len(rank0) >= 6 and len(rank1) >= 6

@@ -202,7 +202,7 @@ class TrainConfig:
     loss_on_prompt: bool = False
     """Also train on prompt tokens (the original InstructAlign code's behaviour; causal models only)."""
     head_on_targets: bool = True
-    """Run the LM head over target positions only, in chunks (causal models, one process, full or LoRA: the same loss, less work and memory); off: the model's own loss."""
+    """Run the LM head over target positions only, in chunks (causal models, one process or DDP, full or LoRA: the same loss, less work and memory; FSDP keeps the model's own); off: the model's own loss."""
     group_by_length: bool = True
     """Batch examples of similar length together (less padding)."""
     save_steps: int = field(default=500, metadata=at_least(1))
@@ -217,6 +217,24 @@ class TrainConfig:
     """Recompute activations in the backward pass to save memory."""
     seed: int = field(default=42, metadata=SEED)
     """Seed of model init, data order and dropout."""
+    monitor: bool = False
+    """Score the model while it trains: at step 0 and every --monitor-every steps, on a small probe (OUT/monitor.csv, TensorBoard, one line each)."""
+    monitor_task: str = "nusax_senti"
+    """Classification task(s) of the probe, named as for eval (comma-separated for several)."""
+    monitor_data: str | None = None
+    """Where the probe's task files are, as for eval (one folder, or TASK=PATH,...)."""
+    monitor_split: str = "valid"
+    """Split of the probe (the test split is refused: choosing a checkpoint on it is selection on the evaluation set)."""
+    monitor_limit: int = field(default=50, metadata=at_least(1))
+    """Sentences per language in each probe."""
+    monitor_every: int = field(default=100, metadata=at_least(1))
+    """Steps between probes."""
+    monitor_prompt_langs: list[str] = field(default_factory=lambda: ["en"])
+    """Template languages of the probe (fewer templates, a cheaper probe)."""
+    monitor_roles: str | None = None
+    """Language groups of the probe, e.g. 'L1=eng,ind;L2=jav,sun' (default: L1 = the data's pivots, L2 = its targets, L3 = the task's other languages)."""
+    keep_best: str | None = None
+    """With --monitor: also write OUT/best/, the probed step with the highest L2 ('l2'), or the highest L2 among steps whose L1 stays within MARGIN points of step 0's ('l1-kept-l2[:MARGIN]', default 2)."""
 
 
 @dataclass

@@ -57,12 +57,13 @@ def run_seeds(exp: Experiment) -> dict:
     names = [BASE] + [name for name, _, _ in evaluated(study.designs(exp.recipe))]
     eval_dirs = {label: {name: [] for name in names} for label in variants}
     for seed in range(cfg.seeds):
-        t0, jobs = time.perf_counter(), []
+        jobs = []
         for label, recipe in variants.items():
-            js, evals = seed_jobs(exp, recipe, seed, label=label)
+            js, evals = seed_jobs(exp, recipe, seed, label=label)  # the base, then the mixes
             jobs += prefixed(js, label)
             for name in names:
                 eval_dirs[label][name].append(str(evals[name]))
+        t0 = time.perf_counter()  # "runs and evals": the jobs, the bases timed apart
         exp.console.rule(f"seed {seed}: {len(jobs)} jobs to run")
         exp.job_seconds[f"seed {seed}"] = run_jobs(jobs, cfg.jobs, runs_root(cfg, seed) / "logs", exp.console)
         exp.timings[f"runs and evals seed {seed}"] = time.perf_counter() - t0

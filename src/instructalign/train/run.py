@@ -23,6 +23,7 @@ from ..outputs import check_output as check_output_folder
 from ..outputs import disk_full_error, is_disk_full, is_main_process, maybe_locked
 from .card import model_card
 from .data import PaddingCollator, build_dataset
+from .monitor import MonitorCallback, parse_keep_best, prepare_probe
 from .trainer import (
     AlignTrainer,
     CompleteCheckpointCallback,
@@ -167,6 +168,7 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
     The output folder is locked for the run; a failure leaves no partial checkpoint, and a failed start
     leaves nothing behind."""
     data_file, out = check_settings(cfg)
+    probe = prepare_probe(cfg)  # the probe's files, read before the model loads
     identity = run_identity(cfg, data_file)
     with maybe_locked(out):
         if out.exists():
@@ -177,7 +179,7 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
         resume = newest_checkpoint(out) if out.exists() else None
         fresh = not (out.exists() and checkpoints(out))
         try:
-            return run_training(cfg, data_file, out, identity, resume, callbacks)
+            return run_training(cfg, data_file, out, identity, resume, callbacks, probe)
         except BaseException as exc:
             if is_main_process():
                 clean_failed_start(out, fresh)
@@ -186,7 +188,9 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
             raise
 
 
-def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, resume, callbacks) -> dict:
+def run_training(
+    cfg: TrainConfig, data_file: Path, out: Path, identity: dict, resume, callbacks, probe=None
+) -> dict:
     model, tokenizer, seq2seq = load_model(cfg.model)
     dataset, lengths, stats, cache_key, reused = build_dataset(
         data_file,
@@ -207,6 +211,9 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
     write_json(out / RUN_FILE, identity)
     collator = PaddingCollator(tokenizer.pad_token_id, seq2seq)
     progress = ThroughputCallback(collator)
+    keep = parse_keep_best(cfg.keep_best)
+    monitor = probe and MonitorCallback(probe, out, cfg.monitor_every, tokenizer, seq2seq, keep)
+    callbacks = (*callbacks, monitor) if monitor else callbacks
     args = training_arguments(cfg, out)
     trainer = AlignTrainer(
         model=model,
@@ -218,10 +225,16 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
         lengths=lengths,
         head_on_targets=cfg.head_on_targets,
     )
+    if monitor:
+        if trainer.is_fsdp_enabled:
+            raise UserError(
+                "--monitor under FSDP: the probe would need every rank; train without it, or with DDP"
+            )
+        monitor.trainer = trainer
     loss_path = "head on targets" if trainer.target_positions_only(trainer.model) else "model's own loss"
     if cfg.head_on_targets and loss_path != "head on targets":
-        print("loss: the model's own (the target-only head is not exact here: encoder-decoder, several "
-              "processes, prompt tuning or scaled logits)")  # fmt: skip
+        print("loss: the model's own (the target-only head is not exact here: encoder-decoder, FSDP, "
+              "prompt tuning or scaled logits)")  # fmt: skip
     # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
     trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()
@@ -252,6 +265,7 @@ def run_training(cfg: TrainConfig, data_file: Path, out: Path, identity: dict, r
         "target_tokens_per_second": collator.counts["target_tokens"] / max(wall, 1e-9),
         "train_loss": result.training_loss,
         "processes": trainer.args.world_size,
+        "best": monitor.best if monitor else None,  # --keep-best: the step kept in best/, and why
         "note": "token counts are this process's; multiply by processes for the whole run"
         if trainer.args.world_size > 1
         else None,

@@ -1,8 +1,9 @@
 """The `transformers.Trainer` that instructalign trains with, its arguments and its progress callback.
 
 `AlignTrainer` overrides only what it must: a seeded length-grouped sampler (same order after a resume and
-on every rank) and, for a single-process causal LM, a loss that projects only target positions through
-the LM head — the model's own loss without a vocabulary-sized softmax over every prompt token.
+on every rank) and, for a causal LM (one process or DDP, full or LoRA), a loss that projects only target
+positions through the LM head — the model's own loss without a vocabulary-sized softmax over every prompt
+token.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def chunked_cross_entropy(head, hidden: torch.Tensor, targets: torch.Tensor, chu
 
 class AlignTrainer(Trainer):
     """`Trainer` whose length-grouped sampler is seeded, so order survives a resume and matches across ranks,
-    and whose causal-LM loss projects only the target positions through the LM head, in chunks (one process,
-    full fine-tuning or LoRA): the same loss as the model's own, without a vocabulary-sized softmax over
-    every prompt token."""
+    and whose causal-LM loss projects only the target positions through the LM head, in chunks (one process
+    or DDP, full fine-tuning or LoRA; FSDP keeps the model's own loss): the same loss as the model's own,
+    without a vocabulary-sized softmax over every prompt token."""
 
     def __init__(self, *args, lengths=None, head_on_targets: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,8 +79,12 @@ class AlignTrainer(Trainer):
         config = getattr(unwrapped, "config", None)
         exact = (
             self.head_on_targets
-            and self.args.world_size == 1  # DDP/FSDP sync gradients through the wrapped model's forward
+            and not self.is_fsdp_enabled  # FSDP gathers the head's shards only inside the wrapped forward
             and self.args.n_gpu <= 1  # DataParallel splits the batch inside the wrapped forward
+            and (
+                self.args.world_size == 1
+                or "logits_to_keep" in inspect.signature(unwrapped.forward).parameters
+            )
             and config is not None
             and not config.is_encoder_decoder
             and unwrapped.get_output_embeddings() is not None
@@ -100,11 +105,36 @@ class AlignTrainer(Trainer):
         targets = inputs["labels"][:, 1:]
         keep = targets != -100
         head = core.get_output_embeddings()
-        with self.accelerator.autocast():  # the prepared model's forward, and its autocast, is bypassed here
-            hidden = core.base_model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])
-            kept = hidden.last_hidden_state[:, :-1][keep]
-            loss = chunked_cross_entropy(head, kept, targets[keep], head_chunk(core.config.vocab_size))
-        return loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
+        with (
+            self.accelerator.autocast()
+        ):  # one process: the prepared model's forward, and its autocast, is bypassed
+            hidden = self.last_hidden_state(model, core, inputs)
+            loss = chunked_cross_entropy(
+                head, hidden[:, :-1][keep], targets[keep], head_chunk(core.config.vocab_size)
+            )
+        loss = loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = (
+                loss * self.accelerator.num_processes
+            )  # as Trainer.compute_loss: DDP then averages the ranks
+        return loss
+
+    def last_hidden_state(self, model, core, inputs) -> torch.Tensor:
+        """The decoder's output at every position. Under DDP it is caught from the prepared model's forward
+        (which sets up the gradient all-reduce), asked for the logits of one position only; in one process
+        the decoder is called directly."""
+        args = {"input_ids": inputs["input_ids"], "attention_mask": inputs["attention_mask"]}
+        if self.args.world_size == 1:
+            return core.base_model(**args).last_hidden_state
+        caught = []
+        hook = core.base_model.register_forward_hook(
+            lambda module, _, out: caught.append(out[0] if isinstance(out, tuple) else out.last_hidden_state)
+        )
+        try:
+            model(**args, logits_to_keep=1)
+        finally:
+            hook.remove()
+        return caught[0]
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset

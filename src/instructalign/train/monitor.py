@@ -1,0 +1,219 @@
+"""`train --monitor`: forgetting watched while it happens, and `--keep-best`: the probed step to keep.
+
+At step 0 and every `--monitor-every` steps the model being trained is scored on a small probe — classification
+tasks on a valid split, `--monitor-limit` sentences per language — by the same rank-classification code as
+`eval` (`evaluate_classification`), so a probe at step k equals `instructalign eval` on checkpoint-k. Each probe
+appends to OUT/monitor.csv (step, task, language, group, weighted F1, seconds), writes TensorBoard scalars per
+group and prints one line. Rank 0 probes; under DDP the other ranks wait at the next step's all-reduce.
+After a resume the history up to the resumed step is kept.
+
+`--keep-best l2` keeps in OUT/best/ the probed step with the highest L2 mean; `l1-kept-l2[:MARGIN]` the one
+with the highest L2 among those whose L1 is at least step 0's minus MARGIN points (default 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import TrainerCallback
+
+from ..config import EvalConfig, TrainConfig
+from ..errors import UserError
+from ..files import read_json, write_atomically, write_json
+
+COLUMNS = ("step", "task", "language", "group", "weighted_f1", "seconds")
+DEFAULT_MARGIN = 2.0
+
+
+@dataclass
+class Probe:
+    """The probe's tasks, read and checked before training, and the settings they are scored with."""
+
+    eval_cfg: EvalConfig
+    prepared: list  # evaluate.run.PreparedTask, one per task
+    roles: dict[str, list[str]]
+
+
+@dataclass
+class KeepBest:
+    rule: str  # "l2" or "l1-kept-l2"
+    margin: float = DEFAULT_MARGIN
+
+
+def parse_keep_best(value: str | None) -> KeepBest | None:
+    if not value:
+        return None
+    rule, _, margin = value.partition(":")
+    if rule not in ("l2", "l1-kept-l2") or (margin and rule == "l2"):
+        raise UserError(f"--keep-best {value}: give l2, or l1-kept-l2 with an optional :MARGIN (points)")
+    try:
+        return KeepBest(rule, float(margin) if margin else DEFAULT_MARGIN)
+    except ValueError:
+        raise UserError(f"--keep-best {value}: the margin after ':' must be a number of points") from None
+
+
+def default_roles(cfg: TrainConfig, languages: list[str]) -> dict[str, list[str]]:
+    """L1 = the data build's pivots, L2 = its targets, L3 = the task's other languages (from manifest.json)."""
+    settings = read_json(Path(cfg.data) / "manifest.json", default={}).get("settings", {})
+    pivots, targets = settings.get("pivots") or [], settings.get("targets") or []
+    if not targets:
+        raise UserError(
+            f"{cfg.data}: its manifest names no target languages; give --monitor-roles 'L1=..;L2=..'"
+        )
+    roles = {"L1": [x for x in languages if x in pivots], "L2": [x for x in languages if x in targets]}
+    roles["L3"] = [x for x in languages if x not in pivots and x not in targets]
+    return {k: v for k, v in roles.items() if v}
+
+
+def prepare_probe(cfg: TrainConfig) -> Probe | None:
+    """Every probe file read and checked before the model loads; None without --monitor."""
+    from ..evaluate.kinds import KINDS
+    from ..evaluate.metrics import parse_roles
+    from ..evaluate.run import data_roots, prepare, task_names
+
+    if not cfg.monitor:
+        if cfg.keep_best:
+            raise UserError("--keep-best needs --monitor (the probes it chooses from)")
+        return None
+    if cfg.monitor_split == "test":
+        raise UserError(
+            "--monitor-split test: choosing a checkpoint on the test split is selection on the evaluation set; "
+            "probe the valid split (the default) and evaluate the chosen model on test"
+        )
+    parse_keep_best(cfg.keep_best)
+    eval_cfg = EvalConfig(model=cfg.model, task=cfg.monitor_task, data=cfg.monitor_data, split=cfg.monitor_split,
+                          limit=cfg.monitor_limit, prompt_langs=cfg.monitor_prompt_langs, batch_size=32,
+                          output="(monitor)")  # fmt: skip
+    names = task_names(cfg.monitor_task)
+    roots = data_roots(cfg.monitor_data, names)
+    prepared = [prepare(eval_cfg, n, roots[n], Path("."), len(names) > 1, cfg.monitor_limit) for n in names]
+    for p in prepared:
+        if p.task.kind != KINDS["classification"].name:
+            raise UserError(f"--monitor-task {p.task.name}: only classification tasks can be probed")
+    languages = list(dict.fromkeys(lang for p in prepared for lang in p.langs))
+    roles = parse_roles(cfg.monitor_roles) if cfg.monitor_roles else default_roles(cfg, languages)
+    return Probe(eval_cfg, prepared, roles)
+
+
+@dataclass
+class MonitorCallback(TrainerCallback):
+    """Probes at step 0 and every `every` steps; keeps monitor.csv, and best/ when asked."""
+
+    probe: Probe
+    out: Path
+    every: int
+    tokenizer: object
+    seq2seq: bool
+    keep: KeepBest | None = None
+    trainer: object = None  # set once the trainer exists: best/ is saved through it
+    history: list[dict] = field(default_factory=list)
+    best: dict | None = None
+    writer: object = None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        self.history = [r for r in read_history(self.out) if r["step"] <= state.global_step]
+        self.best = self.choose_best()
+        if state.global_step == 0 and not self.history:
+            self.run(0, model)
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.is_world_process_zero and state.global_step % self.every == 0:
+            self.run(state.global_step, model)
+
+    def run(self, step: int, model) -> None:
+        from ..evaluate.classification import evaluate_classification
+        from ..evaluate.metrics import group_means
+
+        start, rows = time.perf_counter(), []
+        training = model.training
+        model.eval()
+        with torch.no_grad():
+            for p in self.probe.prepared:
+                per_lang, _ = evaluate_classification(model, self.tokenizer, self.seq2seq, p.task, p.data,
+                                                      p.prompt_langs, self.probe.eval_cfg)  # fmt: skip
+                group_of = {lang: g for g, langs in self.probe.roles.items() for lang in langs}
+                rows += [{"step": step, "task": p.task.name, "language": lang, "group": group_of.get(lang, ""),
+                          "weighted_f1": m["weighted_f1"]} for lang, m in per_lang.items()]  # fmt: skip
+                for role, g in group_means(per_lang, self.probe.roles).items():
+                    rows.append({"step": step, "task": p.task.name, "language": "", "group": role,
+                                 "weighted_f1": g["weighted_f1"]})  # fmt: skip
+        model.train(training)
+        seconds = time.perf_counter() - start
+        for r in rows:
+            r["seconds"] = round(seconds, 3)
+        self.history += rows
+        write_history(self.out, self.history)
+        self.report(step, rows, seconds)
+        if self.keep and self.choose_best() != self.best:
+            self.best = self.choose_best()
+            self.save_best()
+
+    def report(self, step: int, rows: list[dict], seconds: float) -> None:
+        means = {r["group"]: r["weighted_f1"] for r in rows if not r["language"]}
+        words = "  ".join(f"{g} {100 * v:.1f}" for g, v in means.items())
+        print(f"monitor step {step}: {words} (weighted F1 x100, {seconds:.1f} s)", flush=True)
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(log_dir=str(self.out / "tensorboard"))
+        for group, value in means.items():
+            self.writer.add_scalar(f"monitor/{group}", 100 * value, step)
+        self.writer.flush()
+
+    def choose_best(self) -> dict | None:
+        """The best probed step under the rule, and why; None without --keep-best or probes."""
+        if not self.keep:
+            return None
+        steps = group_scores(self.history)
+        if not steps:
+            return None
+        first = steps[min(steps)]
+        allowed = {s: g for s, g in steps.items() if self.keep.rule == "l2" or
+                   g.get("L1", 0) >= first.get("L1", 0) - self.keep.margin / 100}  # fmt: skip
+        step = max(sorted(allowed), key=lambda s: allowed[s].get("L2", 0))  # ties: the earliest step
+        why = "highest L2" if self.keep.rule == "l2" else (
+            f"highest L2 among the probes whose L1 is at least step {min(steps)}'s minus {self.keep.margin:g} points")  # fmt: skip
+        return {"step": step, "rule": self.keep.rule, "why": why, "groups": steps[step]}
+
+    def save_best(self) -> None:
+        """OUT/best/: the model as trained at the best step, written to a temporary folder and renamed."""
+        tmp, best = self.out / "best.tmp", self.out / "best"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.trainer.save_model(str(tmp))
+        write_json(tmp / "instructalign_best.json", self.best)
+        shutil.rmtree(best, ignore_errors=True)
+        tmp.rename(best)
+
+
+def group_scores(history: list[dict]) -> dict[int, dict[str, float]]:
+    """step -> group -> mean weighted F1 over the probe's tasks."""
+    sums: dict[int, dict[str, list[float]]] = {}
+    for r in history:
+        if not r["language"] and r["group"]:
+            sums.setdefault(r["step"], {}).setdefault(r["group"], []).append(r["weighted_f1"])
+    return {s: {g: sum(v) / len(v) for g, v in groups.items()} for s, groups in sums.items()}
+
+
+def read_history(out: Path) -> list[dict]:
+    path = out / "monitor.csv"
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        return [{"step": int(r["step"]), "task": r["task"], "language": r["language"], "group": r["group"],
+                 "weighted_f1": float(r["weighted_f1"]), "seconds": float(r["seconds"])} for r in csv.DictReader(f)]  # fmt: skip
+
+
+def write_history(out: Path, history: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_atomically(out / "monitor.csv", buffer.getvalue())
