@@ -36,6 +36,7 @@ def test_a_probe_equals_eval_on_the_checkpoint_of_that_step(run, nusax, capsys):
     assert "monitor step 0: L1 " in capsys.readouterr().out
     rows = monitor_rows(out)
     assert sorted({int(r["step"]) for r in rows}) == [0, 3, 6]
+    assert (out / "monitor.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"  # the curves, drawn at the end
     assert {r["group"] for r in rows if not r["language"]} == {"L1", "L2"}  # the groups --monitor-roles names
     probed = {r["language"]: float(r["weighted_f1"]) for r in rows if r["step"] == "3" and r["language"]}
     assert len(probed) == 12 and len(set(probed.values())) > 1

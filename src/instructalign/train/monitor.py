@@ -4,7 +4,7 @@ At step 0 and every `--monitor-every` steps the model being trained is scored on
 tasks on a valid split, `--monitor-limit` sentences per language — by the same rank-classification code as
 `eval` (`evaluate_classification`), so a probe at step k equals `instructalign eval` on checkpoint-k. Each probe
 appends to OUT/monitor.csv (step, task, language, group, weighted F1, seconds), writes TensorBoard scalars per
-group and prints one line. Rank 0 probes; under DDP the other ranks wait at the next step's all-reduce.
+group and prints one line; at the end, OUT/monitor.png draws each group against the step. Rank 0 probes; under DDP the other ranks wait at the next step's all-reduce.
 After a resume the history up to the resumed step is kept.
 
 `--keep-best l2` keeps in OUT/best/ the probed step with the highest L2 mean; `l1-kept-l2[:MARGIN]` the one
@@ -128,6 +128,10 @@ class MonitorCallback(TrainerCallback):
         if state.is_world_process_zero and state.global_step % self.every == 0:
             self.run(state.global_step, model)
 
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.is_world_process_zero and self.history:
+            write_atomically(self.out / "monitor.png", curves(self.history))
+
     def run(self, step: int, model) -> None:
         from ..evaluate.classification import evaluate_classification
         from ..evaluate.metrics import group_means
@@ -200,6 +204,27 @@ def group_scores(history: list[dict]) -> dict[int, dict[str, float]]:
         if not r["language"] and r["group"]:
             sums.setdefault(r["step"], {}).setdefault(r["group"], []).append(r["weighted_f1"])
     return {s: {g: sum(v) / len(v) for g, v in groups.items()} for s, groups in sums.items()}
+
+
+def curves(history: list[dict]) -> bytes:
+    """monitor.png: each group's weighted F1 (x100, mean over the probe's tasks) against the step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..report.plots import save
+
+    steps = group_scores(history)
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for group in dict.fromkeys(g for s in steps.values() for g in s):
+        points = sorted((s, g[group]) for s, g in steps.items() if group in g)
+        ax.plot([s for s, _ in points], [100 * v for _, v in points], "o-", label=group)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("weighted F1 (x100), probe")
+    ax.set_title("train --monitor: each group while training")
+    ax.legend(fontsize=8)
+    return save(fig, plt)
 
 
 def read_history(out: Path) -> list[dict]:
