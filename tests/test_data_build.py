@@ -79,7 +79,10 @@ def test_no_sentiment_test_sentence_is_emitted(nusax_build, nusax):
     assert len(test_texts) > 4000
     assert not {normalize(r["target"]) for r in rows} & test_texts
     blob = normalize("\n".join(r["prompt"] for r in rows[::7]))
-    assert not any(t in blob for t in list(test_texts)[::10])
+    # sentences, not one-word texts ("menu" is a NusaX test text and a word of many prompts); sorted, so the
+    # sample does not change with the interpreter's string hashing
+    sentences = sorted(t for t in test_texts if len(t.split()) >= 4)
+    assert not any(t in blob for t in sentences[::10])
 
 
 def test_same_inputs_and_seed_give_the_same_bytes(nusax_build, tmp_path):

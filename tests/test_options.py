@@ -117,3 +117,11 @@ def test_parser_builds_for_every_command():
 
 def test_src_has_no_config_module_cycle():
     assert Path(REPO / "src" / "instructalign" / "options.py").is_file()
+
+
+def test_a_misspelt_recipe_setting_is_refused(tmp_path):
+    path = write(tmp_path / "r.yaml", "recipe:\n  stage_stepz: 700\n")
+    with pytest.raises(
+        UserError, match=r"r\.yaml: unknown setting 'stage_stepz' in recipe:; known: .*stage_steps"
+    ):
+        read_recipe(Recipe, str(path), QUICK)

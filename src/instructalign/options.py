@@ -287,10 +287,17 @@ def read_recipe(cls, path: str | None, preset):
     doc = read_yaml(Path(path), "config file", "check --config")
     if not isinstance(doc, dict):
         raise UserError(f"{path}: expected a mapping of settings")
+    if "recipe" in doc and not isinstance(doc["recipe"], dict):
+        raise UserError(f"{path}: 'recipe:' must be a mapping of settings, e.g. recipe: {{stage_steps: 700}}")
     section = next((s for s in RECIPE_SECTIONS if isinstance(doc.get(s), dict)), None)
     if section is None and any(k in sections() for k in doc):
         return preset  # e.g. a study: section alone: the recipe stays the preset
     raw = doc[section] if section else doc
+    unknown = sorted(set(raw) - names) if section == "recipe" else []  # demo: also holds the demo's flags
+    if unknown:
+        raise UserError(
+            f"{path}: unknown setting '{unknown[0]}' in recipe:; known: {', '.join(sorted(names))}"
+        )
     changed = {k: setting_value(cls, k, v, f"{path}: setting '{k}'") for k, v in raw.items() if k in names}
     return dataclasses.replace(preset, **changed)
 

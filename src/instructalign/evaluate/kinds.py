@@ -8,6 +8,8 @@ file to one; a new kind is one class here, with no branch elsewhere.
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.table import Table
 
@@ -54,7 +56,6 @@ class Classification:
         """(per-language metrics, predictions, group means)."""
         from .classification import check_prompt_budget, evaluate_classification
         from .metrics import group_means, parse_roles
-        from .run import warn_truncation
         from .scoring import context_limit
 
         task, prompt_langs = prepared.task, prepared.prompt_langs
@@ -67,7 +68,6 @@ class Classification:
 
     def show(self, results: dict, table: Table, console: Console) -> None:
         from .metrics import cannot_do
-        from .run import pct
 
         per_lang = results["tasks"][results["task"]]
         for col in ("weighted F1", "± templates", "macro F1", "accuracy", "n"):
@@ -134,6 +134,20 @@ class Translation:
         for direction, m in results["tasks"][results["task"]].items():
             table.add_row(direction, f"{m['chrf']:.1f}", f"{m['bleu']:.1f}", str(m["n"]))
         console.print(table)
+
+
+def warn_truncation(per_lang: dict, max_length: int, limit: int, console: Console) -> None:
+    """How many prompts were cut, and which limit cut them: --max-length, or the model's positions below it."""
+    cut = sum(t["prompts_truncated"] for m in per_lang.values() for t in m["templates"].values())
+    if cut:
+        binding = f"--max-length {max_length}" if limit >= max_length else (
+            f"the model's {limit} positions (below --max-length {max_length})")  # fmt: skip
+        console.print(f"[yellow]{cut} prompts were cut from the left to fit {binding}, with room for the longest "
+                      "answer (counted per template in results.json, prompts_truncated)[/yellow]")  # fmt: skip
+
+
+def pct(x: float) -> str:
+    return "-" if x is None or math.isnan(x) else f"{100 * x:.1f}"
 
 
 KINDS = {kind.name: kind for kind in (Classification(), Translation())}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,16 +201,6 @@ def write_outputs(out: Path, results: dict, predictions: list[dict]) -> None:
     write_json(out / "results.json", results)
 
 
-def warn_truncation(per_lang: dict, max_length: int, limit: int, console: Console) -> None:
-    """How many prompts were cut, and which limit cut them: --max-length, or the model's positions below it."""
-    cut = sum(t["prompts_truncated"] for m in per_lang.values() for t in m["templates"].values())
-    if cut:
-        binding = f"--max-length {max_length}" if limit >= max_length else (
-            f"the model's {limit} positions (below --max-length {max_length})")  # fmt: skip
-        console.print(f"[yellow]{cut} prompts were cut from the left to fit {binding}, with room for the longest "
-                      "answer (counted per template in results.json, prompts_truncated)[/yellow]")  # fmt: skip
-
-
 def versions() -> dict[str, str]:
     import transformers
 
@@ -226,7 +215,3 @@ def print_results(results: dict, console: Console) -> None:
     table = Table(title=f"{results['task']} — {results['model']}", title_justify="left")
     table.add_column("language")
     KINDS[results["kind"]].show(results, table, console)
-
-
-def pct(x: float) -> str:
-    return "-" if x is None or math.isnan(x) else f"{100 * x:.1f}"

@@ -53,8 +53,9 @@ def run_seeds(exp: Experiment) -> dict:
     variants = study.variants(exp) if study.variants else {"": exp.recipe}
     exp.console.print(study.announce(exp, variants) if study.announce else announce(exp))
     if study.sweep:
-        variants = study.sweep(exp, variants)
-    names = [BASE] + [name for name, _, _ in evaluated(study.designs(exp.recipe))]
+        variants, exp.swept = study.sweep(exp, variants)
+    entries = evaluated(study.designs(exp.recipe))
+    names = [BASE] + [name for name, _, _ in entries]
     eval_dirs = {label: {name: [] for name in names} for label in variants}
     for seed in range(cfg.seeds):
         jobs = []
@@ -75,7 +76,7 @@ def run_seeds(exp: Experiment) -> dict:
     }
     exp.timings["report"] = time.perf_counter() - t0
     exp.timings["total"] = exp.seconds()
-    return study.findings(exp, Results(reports, eval_dirs, evaluated(study.designs(exp.recipe)), variants))
+    return study.findings(exp, Results(reports, eval_dirs, entries, variants))
 
 
 def report_folder(exp: Experiment, variant: str) -> Path:

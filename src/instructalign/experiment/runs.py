@@ -18,6 +18,7 @@ from ..config import Recipe, StudyConfig
 from ..errors import UserError
 from ..files import files_digest, read_json, write_json
 from ..train import train
+from ..train.run import is_complete
 from .design import Design
 
 RECORD = "run.json"  # in a run folder: what trained it and the hash of the weights it left
@@ -63,8 +64,7 @@ def train_run(stage, folder: Path, record: dict) -> None:
 def is_trained(folder: Path, record: dict) -> bool:
     """Whether `folder` holds this run, trained; a folder holding anything else is refused in one line."""
     model = folder / "model"
-    final = any((model / "final" / name).is_file() for name in ("config.json", "adapter_config.json"))
-    if not (final and (model / "train_summary.json").is_file()):  # a LoRA run's final/ is an adapter
+    if not is_complete(model):
         return False
     found = read_json(folder / RECORD, default=None)
     if found is None:

@@ -39,7 +39,8 @@ class Study:
     prepare: Callable[[Experiment], Any] | None = None  # reads and checks more data before any training
     extra_eval: ExtraEval | None = None
     variants: Callable[[Experiment], dict[str, Recipe]] | None = None  # several recipes (e.g. sizes)
-    sweep: Callable[[Experiment, dict[str, Recipe]], dict[str, Recipe]] | None = None  # choose them first
+    # choose the variants' recipes first: (chosen recipes, what the sweep measured, kept in Experiment.swept)
+    sweep: Callable[[Experiment, dict[str, Recipe]], tuple[dict[str, Recipe], Any]] | None = None
     announce: Callable[[Experiment, dict[str, Recipe]], str] | None = None  # the plan line, if not the usual
     user_model: bool = True  # whether it runs on --base-model instead of the stand-in
 
@@ -54,6 +55,7 @@ class Experiment:
     nusax: Path
     console: Console
     prepared: Any = None
+    swept: Any = None  # what the study's sweep measured
     timings: dict[str, float] = field(default_factory=dict)
     job_seconds: dict[str, dict[str, float]] = field(default_factory=dict)
     start: float = field(default_factory=time.perf_counter)

@@ -62,9 +62,8 @@ def variants(exp: Experiment) -> dict[str, Recipe]:
     return size_recipes(exp.recipe, exp.cfg.quick)
 
 
-def sweep(exp: Experiment, recipes: dict[str, Recipe]) -> dict[str, Recipe]:
-    """Each size's learning rate chosen on valid (seed 0): {size: recipe}; the sweep's rows go to
-    exp.prepared (the scale study has no other inputs to prepare)."""
+def sweep(exp: Experiment, recipes: dict[str, Recipe]) -> tuple[dict[str, Recipe], list[dict]]:
+    """Each size's learning rate chosen on valid (seed 0): {size: recipe}, and the sweep's rows."""
     from ..experiment.loop import seed_jobs
 
     cfg, console = exp.cfg, exp.console
@@ -95,8 +94,7 @@ def sweep(exp: Experiment, recipes: dict[str, Recipe]) -> dict[str, Recipe]:
             )
         best = max(lr_factors(cfg.quick), key=lambda f: scores[f])
         chosen[label] = replace(recipe, stage_lr=recipe.stage_lr * best)
-    exp.prepared = rows
-    return chosen
+    return chosen, rows
 
 
 def announce(exp: Experiment, recipes: dict[str, Recipe]) -> str:
@@ -117,7 +115,7 @@ def announce(exp: Experiment, recipes: dict[str, Recipe]) -> str:
 
 def findings(exp: Experiment, results: Results) -> dict:
     """Each size's report in OUTPUT/size-<size>/, then the table across sizes, its figure and its notes."""
-    cfg, sweep_rows = exp.cfg, exp.prepared
+    cfg, sweep_rows = exp.cfg, exp.swept
     for label, report in results.reports.items():
         write_report(report, exp.output / f"size-{label}")
     chosen = results.recipes

@@ -4,8 +4,9 @@ At step 0 and every `--monitor-every` steps the model being trained is scored on
 tasks on a valid split, `--monitor-limit` sentences per language — by the same rank-classification code as
 `eval` (`evaluate_classification`), so a probe at step k equals `instructalign eval` on checkpoint-k. Each probe
 appends to OUT/monitor.csv (step, task, language, group, weighted F1, seconds), writes TensorBoard scalars per
-group and prints one line; at the end, OUT/monitor.png draws each group against the step. Rank 0 probes; under DDP the other ranks wait at the next step's all-reduce.
-After a resume the history up to the resumed step is kept.
+group and prints one line; at the end, OUT/monitor.png draws each group against the step. Rank 0 probes;
+under DDP the other ranks wait at the next step's all-reduce. After a resume the history up to the resumed
+step is kept.
 
 `--keep-best l2` keeps in OUT/best/ the probed step with the highest L2 mean; `l1-kept-l2[:MARGIN]` the one
 with the highest L2 among those whose L1 is at least step 0's minus MARGIN points (default 2).
@@ -73,7 +74,6 @@ def default_roles(cfg: TrainConfig, languages: list[str]) -> dict[str, list[str]
 
 def prepare_probe(cfg: TrainConfig) -> Probe | None:
     """Every probe file read and checked before the model loads; None without --monitor."""
-    from ..evaluate.kinds import KINDS
     from ..evaluate.metrics import parse_roles
     from ..evaluate.run import data_roots, prepare, task_names
 
@@ -94,7 +94,7 @@ def prepare_probe(cfg: TrainConfig) -> Probe | None:
     roots = data_roots(cfg.monitor_data, names)
     prepared = [prepare(eval_cfg, n, roots[n], Path("."), len(names) > 1, cfg.monitor_limit) for n in names]
     for p in prepared:
-        if p.task.kind != KINDS["classification"].name:
+        if p.task.kind != "classification":
             raise UserError(f"--monitor-task {p.task.name}: only classification tasks can be probed")
     languages = list(dict.fromkeys(lang for p in prepared for lang in p.langs))
     roles = parse_roles(cfg.monitor_roles) if cfg.monitor_roles else default_roles(cfg, languages)
@@ -137,13 +137,13 @@ class MonitorCallback(TrainerCallback):
         from ..evaluate.metrics import group_means
 
         start, rows = time.perf_counter(), []
+        group_of = {lang: g for g, langs in self.probe.roles.items() for lang in langs}
         training = model.training
         model.eval()
         with torch.no_grad():
             for p in self.probe.prepared:
                 per_lang, _ = evaluate_classification(model, self.tokenizer, self.seq2seq, p.task, p.data,
                                                       p.prompt_langs, self.probe.eval_cfg)  # fmt: skip
-                group_of = {lang: g for g, langs in self.probe.roles.items() for lang in langs}
                 rows += [{"step": step, "task": p.task.name, "language": lang, "group": group_of.get(lang, ""),
                           "weighted_f1": m["weighted_f1"]} for lang, m in per_lang.items()]  # fmt: skip
                 for role, g in group_means(per_lang, self.probe.roles).items():
@@ -156,8 +156,9 @@ class MonitorCallback(TrainerCallback):
         self.history += rows
         write_history(self.out, self.history)
         self.report(step, rows, seconds)
-        if self.keep and self.choose_best() != self.best:
-            self.best = self.choose_best()
+        best = self.choose_best()
+        if best != self.best:
+            self.best = best
             self.save_best()
 
     def report(self, step: int, rows: list[dict], seconds: float) -> None:

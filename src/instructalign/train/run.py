@@ -64,6 +64,12 @@ def run_identity(cfg: TrainConfig, data_file: Path) -> dict:
     return {"settings": settings, "data_sha256": sha256_file(data_file)}
 
 
+def is_complete(out: Path) -> bool:
+    """Whether `out` holds a finished run: its summary and a final model (full weights, or a LoRA adapter)."""
+    final = any((out / "final" / name).is_file() for name in ("config.json", "adapter_config.json"))
+    return final and (out / "train_summary.json").is_file()
+
+
 def checkpoint_folders(out: Path) -> list[Path]:
     """checkpoint-N folders, oldest first."""
     return sorted(
@@ -173,7 +179,7 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
     with maybe_locked(out):
         if out.exists():
             claim_run(out, identity, cfg.overwrite and is_main_process())
-        if (out / "final" / "config.json").is_file() and (out / "train_summary.json").is_file():
+        if is_complete(out):
             print(f"{out}: this run is already complete; its model is in {out / 'final'}")
             return read_json(out / "train_summary.json")
         resume = newest_checkpoint(out) if out.exists() else None

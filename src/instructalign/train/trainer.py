@@ -105,18 +105,14 @@ class AlignTrainer(Trainer):
         targets = inputs["labels"][:, 1:]
         keep = targets != -100
         head = core.get_output_embeddings()
-        with (
-            self.accelerator.autocast()
-        ):  # one process: the prepared model's forward, and its autocast, is bypassed
+        # in one process the prepared model's forward, and its autocast, is bypassed: autocast here
+        with self.accelerator.autocast():
             hidden = self.last_hidden_state(model, core, inputs)
-            loss = chunked_cross_entropy(
-                head, hidden[:, :-1][keep], targets[keep], head_chunk(core.config.vocab_size)
-            )
+            chunk = head_chunk(core.config.vocab_size)
+            loss = chunked_cross_entropy(head, hidden[:, :-1][keep], targets[keep], chunk)
         loss = loss / (num_items_in_batch if num_items_in_batch is not None else keep.sum().clamp(min=1))
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
-            loss = (
-                loss * self.accelerator.num_processes
-            )  # as Trainer.compute_loss: DDP then averages the ranks
+            loss = loss * self.accelerator.num_processes  # as Trainer.compute_loss: DDP then averages ranks
         return loss
 
     def last_hidden_state(self, model, core, inputs) -> torch.Tensor:
