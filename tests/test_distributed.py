@@ -50,12 +50,13 @@ def batches(out, rank=0):
     return [json.loads(line) for line in record.read_text().splitlines()]
 
 
-def assert_same_weights(a, b):
+def assert_same_weights(a, b, base=None):
     wa, wb = weights(a), weights(b)
+    initial = load_file(str((base or a.parent / "base") / "model.safetensors"))
     assert wa.keys() == wb.keys()
     worst = max((wa[k] - wb[k]).abs().max().item() for k in wa)
     moved = max(
-        (wa[k] - load_file(str(a.parent / "base" / "model.safetensors"))[k]).abs().max().item() for k in wa
+        (wa[k] - initial[k]).abs().max().item() for k in wa
     )
     assert moved > 1e-3  # training changed the weights, so equality means something
     assert worst < TOLERANCE, worst
@@ -90,6 +91,22 @@ def test_ddp_two_processes_equal_one_process_with_the_global_batch(setup):
     for step, (a, b) in enumerate(zip(rank0[:6], rank1[:6])):
         assert not set(map(tuple, a)) & set(map(tuple, b)), f"step {step}: ranks share an example"
         assert sorted(map(tuple, a + b)) == sorted(map(tuple, batches(big)[step]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ["bloom", "llama", "qwen2"])
+def test_ddp_head_on_targets_ends_with_the_weights_of_the_models_own_loss(arch, setup):
+    """Under DDP (2 gloo processes) the target-only head trains to the weights that one process with the
+    global batch and the model's own loss (every position through the head) reaches."""
+    tmp, common = setup
+    make = getattr(tiny, arch)
+    base = tiny.save(make(), tmp / f"base-{arch}")
+    flags = [*common[2:], "--model", base]  # the shared data and schedule, this architecture's base
+    own = train(tmp, flags, f"own-{arch}", "--batch-size", "4", "--no-head-on-targets")
+    ddp = train(tmp, flags, f"ddp-{arch}", "--batch-size", "2", processes=2)
+    paths = [json.loads((r / "train_summary.json").read_text())["loss_path"] for r in (own, ddp)]
+    assert paths == ["model's own loss", "head on targets"]
+    assert_same_weights(own, ddp, base=Path(base))
 
 
 CPU_FSDP = """compute_environment: LOCAL_MACHINE

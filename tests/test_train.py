@@ -175,7 +175,7 @@ def test_lora_trains_only_adapter_weights(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("make", [tiny.bloom, tiny.llama], ids=["bloom", "llama"])
+@pytest.mark.parametrize("make", [tiny.bloom, tiny.gpt2, tiny.llama, tiny.qwen2], ids=["bloom", "gpt2", "llama", "qwen2"])
 def test_lora_with_the_head_on_targets_ends_with_the_weights_of_the_models_own_loss(make, data_dir, tmp_path):
     base = tiny.save(make(), tmp_path / "base")
     common = ["--lora", "--lora-r", "4", "--max-steps", "6", "--save-steps", "100", "--lr", "5e-3"]
@@ -279,6 +279,27 @@ def test_resume_skips_an_incomplete_checkpoint_and_falls_back(resume_setup, dama
         (newest / damage).unlink()
     stdout = resume_and_compare(tmp, args, env, out, "checkpoint-20")
     assert "checkpoint-30: skipped, cannot resume from it" in stdout
+
+
+@pytest.mark.slow
+def test_lora_resume_after_sigkill_matches_an_uninterrupted_run(resume_setup):
+    """LoRA with the target-only head: killed after checkpoint 10, resumed, the adapter equals one
+    uninterrupted run's."""
+    tmp, args, env = resume_setup
+    lora = [*args[: args.index("--max-steps")], "--max-steps", "20", "--save-steps", "10", "--seed", "3",
+            "--lora", "--lora-r", "4"]  # fmt: skip
+    full = tmp / "lora-full"
+    subprocess.run(cli("train", *lora, "--output", str(full)), check=True, env=env, capture_output=True)
+    out = killed_run(tmp, lora, env, 10, "lora-killed")
+    resumed = subprocess.run(cli("train", *lora, "--output", str(out)), env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["resumed_from"] == "checkpoint-10" and summary["loss_path"] == "head on targets"
+    a = load_file(str(full / "final" / "adapter_model.safetensors"))
+    b = load_file(str(out / "final" / "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and any(k.endswith("lora_B.weight") and a[k].abs().max() > 1e-4 for k in a)
+    for k in a:
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
 
 
 BAD = {
