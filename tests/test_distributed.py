@@ -55,9 +55,7 @@ def assert_same_weights(a, b, base=None):
     initial = load_file(str((base or a.parent / "base") / "model.safetensors"))
     assert wa.keys() == wb.keys()
     worst = max((wa[k] - wb[k]).abs().max().item() for k in wa)
-    moved = max(
-        (wa[k] - initial[k]).abs().max().item() for k in wa
-    )
+    moved = max((wa[k] - initial[k]).abs().max().item() for k in wa)
     assert moved > 1e-3  # training changed the weights, so equality means something
     assert worst < TOLERANCE, worst
 

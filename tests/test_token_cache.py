@@ -10,6 +10,7 @@ import pytest
 import tiny
 from conftest import write
 from instructalign.files import sha256_file
+from instructalign.train.cache import replay_flags
 from instructalign.train.data import SeededLengthGroupedSampler, build_dataset, tokenize_file
 
 
@@ -30,12 +31,16 @@ def test_the_cache_gives_the_same_examples_and_batches_as_a_fresh_tokenization(t
     fresh = list(tokenize_file(path, tok, False, 24, False, Counter()))
     dataset, lengths, stats, key, reused = build_dataset(path, tok, False, 24, False)
     assert not reused and stats["examples"] == 30 and stats["truncated_prompt"] > 0
-    assert [dataset[i] for i in range(len(dataset))] == fresh  # ids, labels, length, n_target: all equal
+    stored = [
+        {k: v for k, v in e.items() if k != "replay"} for e in fresh
+    ]  # replay flags: a file of their own
+    assert [dataset[i] for i in range(len(dataset))] == stored  # ids, labels, length, n_target: all equal
+    assert replay_flags(key).tolist() == [e["replay"] for e in fresh] == [False] * 30
     assert lengths.dtype == np.int32 and lengths.tolist() == [e["length"] for e in fresh]
     order = lambda lens: list(iter(SeededLengthGroupedSampler(8, lens, seed=3)))  # noqa: E731
     assert order(lengths) == order([e["length"] for e in fresh])  # the sampler reads the numpy lengths
     again = build_dataset(path, tok, False, 24, False)
-    assert again[3:] == (key, True) and [again[0][i] for i in range(30)] == fresh
+    assert again[3:] == (key, True) and [again[0][i] for i in range(30)] == stored
 
 
 def test_a_changed_file_tokenizer_or_setting_builds_a_new_cache(tmp_path, cache):

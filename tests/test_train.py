@@ -175,7 +175,9 @@ def test_lora_trains_only_adapter_weights(data_dir, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("make", [tiny.bloom, tiny.gpt2, tiny.llama, tiny.qwen2], ids=["bloom", "gpt2", "llama", "qwen2"])
+@pytest.mark.parametrize(
+    "make", [tiny.bloom, tiny.gpt2, tiny.llama, tiny.qwen2], ids=["bloom", "gpt2", "llama", "qwen2"]
+)
 def test_lora_with_the_head_on_targets_ends_with_the_weights_of_the_models_own_loss(make, data_dir, tmp_path):
     base = tiny.save(make(), tmp_path / "base")
     common = ["--lora", "--lora-r", "4", "--max-steps", "6", "--save-steps", "100", "--lr", "5e-3"]
@@ -291,7 +293,9 @@ def test_lora_resume_after_sigkill_matches_an_uninterrupted_run(resume_setup):
     full = tmp / "lora-full"
     subprocess.run(cli("train", *lora, "--output", str(full)), check=True, env=env, capture_output=True)
     out = killed_run(tmp, lora, env, 10, "lora-killed")
-    resumed = subprocess.run(cli("train", *lora, "--output", str(out)), env=env, capture_output=True, text=True)
+    resumed = subprocess.run(
+        cli("train", *lora, "--output", str(out)), env=env, capture_output=True, text=True
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["resumed_from"] == "checkpoint-10" and summary["loss_path"] == "head on targets"

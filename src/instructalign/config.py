@@ -233,6 +233,10 @@ class TrainConfig:
     """Template languages of the probe (fewer templates, a cheaper probe)."""
     monitor_roles: str | None = None
     """Language groups of the probe, e.g. 'L1=eng,ind;L2=jav,sun' (default: L1 = the data's pivots, L2 = its targets, L3 = the task's other languages)."""
+    replay_share: float | None = field(default=None, metadata=at_least(0))
+    """Draw alignment and replay rows (source: replay) as two pools, this share of each batch replayed (needs a step count, max_steps; default: plain sampling of the mix as built)."""
+    replay_guard: float | None = field(default=None, metadata=above(0))
+    """With --monitor: a replay share that rises by 0.1 (up to 0.9) after each probe whose L1 is more than MARGIN points below step 0's, and falls back toward the starting share (replay_share, default: the data's own) once L1 is within MARGIN/2."""
     keep_best: str | None = None
     """With --monitor: also write OUT/best/, the probed step with the highest L2 ('l2'), or the highest L2 among steps whose L1 stays within MARGIN points of step 0's ('l1-kept-l2[:MARGIN]', default 2)."""
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import UserError
 from ..files import cache_dir, read_json, write_json
 
-FORMAT = 1  # bump when the stored columns or their meaning change
+FORMAT = 2  # bump when the stored columns or their meaning change (2: replay.npy)
 CHUNK = 10_000  # examples per Arrow record batch
 
 
@@ -58,17 +58,20 @@ def waiting_lock(path: Path):
 
 
 def write_arrow(examples, folder: Path) -> Counter:
-    """Stream encoded examples into folder/data.arrow and their lengths into folder/lengths.npy."""
+    """Stream encoded examples into folder/data.arrow, their lengths into folder/lengths.npy and whether each
+    is a replay row into folder/replay.npy."""
     import pyarrow as pa
 
     schema = pa.schema([("input_ids", pa.list_(pa.int32())), ("labels", pa.list_(pa.int32())),
                         ("length", pa.int32()), ("n_target", pa.int32())])  # fmt: skip
     lengths: list[np.ndarray] = []
+    replayed: list[bool] = []  # one byte per example in the end: 1M examples, 1 MB
     written = Counter()
     with pa.OSFile(str(folder / "data.arrow"), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
         batch: list[dict] = []
         for example in examples:
             batch.append(example)
+            replayed.append(bool(example.get("replay")))
             if len(batch) >= CHUNK:
                 lengths.append(write_batch(writer, schema, batch))
                 written["rows"] += len(batch)
@@ -77,6 +80,7 @@ def write_arrow(examples, folder: Path) -> Counter:
             lengths.append(write_batch(writer, schema, batch))
             written["rows"] += len(batch)
     np.save(folder / "lengths.npy", np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int32))
+    np.save(folder / "replay.npy", np.asarray(replayed, dtype=bool))
     return written
 
 
@@ -124,3 +128,8 @@ def cached_dataset(key: str, build) -> tuple[object, np.ndarray, Counter, bool]:
                 f"{folder}: the tokenized cache is damaged ({exc}); it was removed, rerun"
             ) from None
     return dataset, lengths, stats, reused
+
+
+def replay_flags(key: str) -> np.ndarray:
+    """Whether each example of the tokenized cache `key` is a replay row (bool, in the dataset's order)."""
+    return np.load(cache_dir() / "tokenized" / key / "replay.npy")

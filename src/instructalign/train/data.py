@@ -22,7 +22,13 @@ IGNORE = -100
 
 
 def read_examples(path: Path) -> Iterator[tuple[str, str]]:
-    """(prompt, target as it follows the prompt) of every line of a train.jsonl (inputs/targets rows too).
+    """(prompt, target as it follows the prompt) of every line of a train.jsonl (inputs/targets rows too)."""
+    return ((prompt, target) for prompt, target, _ in read_rows(path))
+
+
+def read_rows(path: Path) -> Iterator[tuple[str, str, bool]]:
+    """(prompt, target as it follows the prompt, replayed?) of every line of a train.jsonl; a row is replay
+    when its `source` is "replay" (as `data build` marks the rows it mixes in from earlier instruction data).
 
     A row's `separator` (set for xP3 replay rows: nothing) says how its source model joined the two;
     without one, `joined_target` puts a space between them."""
@@ -36,7 +42,8 @@ def read_examples(path: Path) -> Iterator[tuple[str, str]]:
                 f"{path} line {number}: needs string fields 'prompt' and 'target' (or 'inputs' and 'targets')"
             )
         separator = obj.get("separator", "" if "inputs" in obj else None)
-        yield prompt, (separator + target if isinstance(separator, str) else joined_target(prompt, target))
+        joined = separator + target if isinstance(separator, str) else joined_target(prompt, target)
+        yield prompt, joined, obj.get("source") == "replay"
 
 
 def joined_target(prompt: str, target: str) -> str:
@@ -93,14 +100,12 @@ def tokenize_file(
     chunk: int = 1000,
 ) -> Iterator[dict]:
     """Stream encoded examples from a train.jsonl, tokenizing in chunks with the fast tokenizer."""
-    buffer: list[tuple[str, str]] = []
+    buffer: list[tuple[str, str, bool]] = []
 
     def flush() -> Iterator[dict]:
-        prompts = [p for p, _ in buffer]
-        targets = [t for _, t in buffer]
-        prompt_ids = tokenizer(prompts)["input_ids"]
-        target_ids = tokenizer(targets, add_special_tokens=False)["input_ids"]
-        for p, t in zip(prompt_ids, target_ids):
+        prompt_ids = tokenizer([p for p, _, _ in buffer])["input_ids"]
+        target_ids = tokenizer([t for _, t, _ in buffer], add_special_tokens=False)["input_ids"]
+        for p, t, (_, _, replayed) in zip(prompt_ids, target_ids, buffer):
             stats["examples"] += 1
             stats["shortest_target"] = min(stats.get("shortest_target", 10**9), len(t) + 1)
             enc = (
@@ -109,11 +114,11 @@ def tokenize_file(
                 else encode_causal(p, t, tokenizer.eos_token_id, max_length, loss_on_prompt, stats)
             )
             if enc is not None:
-                yield enc
+                yield enc | {"replay": replayed}
         buffer.clear()
 
-    for example in read_examples(path):
-        buffer.append(example)
+    for row in read_rows(path):
+        buffer.append(row)
         if len(buffer) >= chunk:
             yield from flush()
     if buffer:

@@ -23,6 +23,7 @@ from ..outputs import check_output as check_output_folder
 from ..outputs import disk_full_error, is_disk_full, is_main_process, maybe_locked
 from .card import model_card
 from .data import PaddingCollator, build_dataset
+from .guard import check_pool_settings, two_pools
 from .monitor import MonitorCallback, parse_keep_best, prepare_probe
 from .trainer import (
     AlignTrainer,
@@ -49,6 +50,7 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     validate(cfg)
     if not 0 <= cfg.warmup_ratio < 1:
         raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
+    check_pool_settings(cfg)
     inputs = [("--model", cfg.model), ("--data", cfg.data)]
     check_output_folder(Path(cfg.output), inputs, replaces=cfg.overwrite)
     return data_file, Path(cfg.output)
@@ -219,17 +221,20 @@ def run_training(
     progress = ThroughputCallback(collator)
     keep = parse_keep_best(cfg.keep_best)
     monitor = probe and MonitorCallback(probe, out, cfg.monitor_every, tokenizer, seq2seq, keep)
-    callbacks = (*callbacks, monitor) if monitor else callbacks
     args = training_arguments(cfg, out)
+    pools = two_pools(cfg, dataset, cache_key, args, resume, collator, monitor)
+    # the guard reads the probe; the checkpoint marker comes after the guard's file; the caller's last
+    ordered = [progress, *filter(None, [monitor, pools and pools.callback]), CompleteCheckpointCallback(), tensorboard(out), *callbacks]  # fmt: skip
     trainer = AlignTrainer(
         model=model,
         args=args,
-        train_dataset=dataset,
-        data_collator=collator,
+        train_dataset=pools.slots if pools else dataset,
+        data_collator=pools.collator if pools else collator,
         processing_class=tokenizer,
-        callbacks=[progress, CompleteCheckpointCallback(), tensorboard(out), *callbacks],
+        callbacks=ordered,
         lengths=lengths,
         head_on_targets=cfg.head_on_targets,
+        pools=pools and (pools.schedule, collator.counts, seq2seq),
     )
     if monitor:
         if trainer.is_fsdp_enabled:
@@ -272,6 +277,7 @@ def run_training(
         "train_loss": result.training_loss,
         "processes": trainer.args.world_size,
         "best": monitor.best if monitor else None,  # --keep-best: the step kept in best/, and why
+        **(pools.summary(trainer.state.global_step) if pools else {}),
         "note": "token counts are this process's; multiply by processes for the whole run"
         if trainer.args.world_size > 1
         else None,

@@ -62,10 +62,27 @@ class AlignTrainer(Trainer):
     or DDP, full fine-tuning or LoRA; FSDP keeps the model's own loss): the same loss as the model's own,
     without a vocabulary-sized softmax over every prompt token."""
 
-    def __init__(self, *args, lengths=None, head_on_targets: bool = True, **kwargs):
+    def __init__(self, *args, lengths=None, head_on_targets: bool = True, pools=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lengths = lengths  # the examples' token counts (numpy), for the length-grouped sampler
         self.head_on_targets = head_on_targets
+        self.pools = pools  # --replay-share/--replay-guard: (ShareSchedule, the run's token counts, seq2seq)
+
+    def get_batch_samples(self, epoch_iterator, num_batches, device):
+        """With two pools, each slot's row is chosen here, at the start of the step, at the step's share."""
+        if self.pools is None:
+            return super().get_batch_samples(epoch_iterator, num_batches, device)
+        from .guard import choose
+
+        schedule, counts, seq2seq = self.pools
+        share = schedule.share_at(self.state.global_step + 1)
+        batches = []
+        for _ in range(num_batches):
+            try:
+                batches.append(choose(next(epoch_iterator), share, counts, seq2seq)[0])
+            except StopIteration:
+                break
+        return batches, self._get_num_items_in_batch(batches, device)
 
     def causal_core(self, model):
         """The causal LM whose decoder and head the target-only loss calls — the model itself, or under peft
@@ -134,7 +151,11 @@ class AlignTrainer(Trainer):
 
     def _get_train_sampler(self, train_dataset=None):
         dataset = train_dataset if train_dataset is not None else self.train_dataset
-        if not self.args.train_sampling_strategy == "group_by_length":
+        if self.pools is not None:  # the slots are already drawn in their order (guard.PairedSlots)
+            return torch.utils.data.SequentialSampler(dataset)
+        if (
+            getattr(self.args, "train_sampling_strategy", None) != "group_by_length"
+        ):  # an older transformers: none
             return super()._get_train_sampler(train_dataset)
         # group by the global batch (all processes, all accumulation steps): the same order of examples
         # whatever the split into processes and micro-batches, so such runs are equivalent
@@ -230,6 +251,7 @@ def tensorboard(out: Path):
     return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tensorboard")))
 
 
+GUARD_STATE = "replay_guard.json"  # --replay-share/--replay-guard: the share schedule (guard.py)
 COMPLETE = "instructalign_complete.json"  # written last into a checkpoint: each file's size and sha256
 RESUME_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = (
@@ -275,7 +297,7 @@ class CompleteCheckpointCallback(TrainerCallback):
         if (folder / WEIGHT_FILES[-1]).is_file():  # sharded weights: every shard the index names
             index = read_json(folder / WEIGHT_FILES[-1])
             needed += [folder / f for f in sorted(set(index["weight_map"].values()))]
-        needed += sorted(folder.glob("rng_state*.pth"))
+        needed += sorted(folder.glob("rng_state*.pth")) + sorted(folder.glob(GUARD_STATE))
         if all(p.is_file() for p in needed) and any(folder.glob("rng_state*.pth")):
             listed = {p.name: {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in needed}
             write_json(folder / COMPLETE, listed)
