@@ -18,7 +18,7 @@ def run(tmp_path, nusax):
     model = tiny.save(tiny.gpt2(dropout=0.1), tmp_path / "m")
     args = ["train", "--model", model, "--data", str(data), "--max-steps", "6", "--save-steps", "3",
             "--save-total-limit", "5", "--batch-size", "4", "--lr", "5e-3", "--monitor", "--monitor-data",
-            str(nusax), "--monitor-limit", "8", "--monitor-every", "3", "--monitor-roles",
+            str(nusax), "--monitor-limit", "8", "--monitor-every", "3", "--monitor-templates", "3", "--monitor-roles",
             "L1=eng,ind;L2=jav,sun"]  # fmt: skip
     return tmp_path, args
 

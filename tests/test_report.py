@@ -249,3 +249,43 @@ def test_report_bad_input(case, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and expected in err, err
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def trained_run(tmp_path, name, seed, scores, l1_curve):
+    """An eval folder of a model that `train --monitor` wrote: OUT/final scored, OUT/monitor.csv beside it."""
+    train_out = tmp_path / f"{name}-train-{seed}"
+    lines = ["step,task,language,group,weighted_f1,seconds"] + [
+        f"{step},nusax_senti,,{group},{value},0.5"
+        for step, l1 in l1_curve.items()
+        for group, value in (("L1", l1), ("L2", 0.5 + step / 1000))
+    ]  # fmt: skip
+    write(train_out / "monitor.csv", "\n".join(lines) + "\n")
+    doc = results(scores) | {"model": str(train_out / "final")}
+    return write(tmp_path / f"{name}-{seed}" / "results.json", json.dumps(doc)).parent
+
+
+def test_the_report_draws_the_training_curves_of_monitored_runs(tmp_path):
+    base = [run_dir(tmp_path, f"base{s}", BASE) for s in (0, 1)]  # the base was not trained here: no curve
+    kept = [
+        trained_run(tmp_path, "replay", s, ALIGNED, {0: 0.70, 100: 0.70 - s / 100, 200: 0.69}) for s in (0, 1)
+    ]
+    forgot = [trained_run(tmp_path, "no-replay", s, ALIGNED, {0: 0.70, 100: 0.55, 200: 0.40}) for s in (0, 1)]
+    out = tmp_path / "report"
+    assert main(["report", "--run", f"base={base[0]},{base[1]}", "--run", f"replay={kept[0]},{kept[1]}",
+                 "--run", f"no-replay={forgot[0]},{forgot[1]}", "--output", str(out)]) == 0  # fmt: skip
+    assert (out / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (out / "report.md").read_text()
+    assert (
+        "## While training" in md
+        and "replay: 2, no-replay: 2" in md
+        and "base:" not in md.split("## While")[1][:400]
+    )
+
+
+def test_no_curves_section_without_a_monitor_history(tmp_path):
+    base, aligned = run_dir(tmp_path, "base", BASE), run_dir(tmp_path, "aligned", ALIGNED)
+    out = tmp_path / "report"
+    assert main(["report", "--run", f"base={base}", "--run", f"aligned={aligned}", "--output", str(out)]) == 0
+    assert (
+        not (out / "training_curves.png").exists() and "While training" not in (out / "report.md").read_text()
+    )

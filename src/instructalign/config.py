@@ -94,6 +94,8 @@ class EvalConfig:
     """Template languages (default: all of the task's; nusax_senti has en and id, 3 templates each, as in the paper)."""
     templates_set: str | None = None
     """A named template set of the task instead of its default templates (nusax_senti: 'extended', the pre-0.2 phrasings)."""
+    templates: int | None = field(default=None, metadata=at_least(1))
+    """Score only the first N templates of each prompt language (default: all of them)."""
     roles: str | dict | None = None
     """Language groups for means, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad'."""
     limit: int | dict[str, int] | None = field(default=None, metadata=at_least(1))
@@ -231,6 +233,8 @@ class TrainConfig:
     """Steps between probes."""
     monitor_prompt_langs: list[str] = field(default_factory=lambda: ["en"])
     """Template languages of the probe (fewer templates, a cheaper probe)."""
+    monitor_templates: int = field(default=1, metadata=at_least(1))
+    """Templates of each of those languages in the probe, the task's first N (as eval scores them given the same number)."""
     monitor_roles: str | None = None
     """Language groups of the probe, e.g. 'L1=eng,ind;L2=jav,sun' (default: L1 = the data's pivots, L2 = its targets, L3 = the task's other languages)."""
     replay_share: float | None = field(default=None, metadata=at_least(0))
@@ -333,8 +337,8 @@ class StudyConfig(DemoConfig):
     """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder)."""
     study: str = field(default="objectives", metadata=YAML_ONLY)
     """The study, a name in `instructalign.study.STUDIES`: objectives (mt, tlm, xss, mlm alone and all), replay
-    (share of the mix), interpolate (α), transfer (three tasks, unseen-language gain against similarity) or scale
-    (three model sizes)."""
+    (share of the mix), interpolate (α), transfer (three tasks, unseen-language gain against similarity), scale
+    (three model sizes) or guard (fixed replay shares against the replay guard)."""
 
 
 @dataclass(frozen=True)
@@ -382,6 +386,10 @@ class Recipe:
     valid: no L2 gain over target-only, L1 worse, 2.6x slower per step)."""
     replay_share: float = field(default=0.5, metadata=at_least(0))
     """Replay share of the aligned+replay mix, in [0, 1)."""
+    monitor_every: int = field(default=100, metadata=at_least(0))
+    """Each continual run probes L1/L2/L3 every N steps while it trains (train --monitor, NusaX valid; 0: off); the report draws the curves."""
+    monitor_limit: int = field(default=50, metadata=at_least(1))
+    """Valid sentences per language in each probe."""
     eval_limit: int | None = field(default=150, metadata=at_least(1))
     """Evaluate the first N examples per language only (None: all; NusaX test has 400, in no label order)."""
     eval_prompt_langs: tuple[str, ...] = ("en", "id")

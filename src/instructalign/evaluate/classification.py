@@ -93,7 +93,7 @@ def evaluate_classification(
 ) -> tuple[dict, list[dict]]:
     """Rank-classify every row of every language with every template: per-language metrics (mean over
     templates) and one prediction record per (row, template)."""
-    templates = task.template_ids(prompt_langs)
+    templates = task.template_ids(prompt_langs, cfg.templates)
     prompts = {
         (lang, tid): [render(template, **({"options": task.options(pl)} | {k: str(v) for k, v in row.items()}))
                       for row in rows]

@@ -53,9 +53,14 @@ class TaskSpec:
         quoted[-1] = f"{CONNECTORS.get(prompt_lang, 'or')} {quoted[-1]}"
         return (", " if len(quoted) > 2 else " ").join(quoted)
 
-    def template_ids(self, prompt_langs: list[str]) -> list[tuple[str, str, str]]:
-        """(template id such as 'en0', prompt language, template) for the chosen prompt languages."""
-        return [(f"{pl}{i}", pl, t) for pl in prompt_langs for i, t in enumerate(self.templates.get(pl, []))]
+    def template_ids(self, prompt_langs: list[str], first: int | None = None) -> list[tuple[str, str, str]]:
+        """(template id such as 'en0', prompt language, template) for the chosen prompt languages (the first
+        `first` templates of each, when given)."""
+        return [
+            (f"{pl}{i}", pl, t)
+            for pl in prompt_langs
+            for i, t in enumerate(self.templates.get(pl, [])[:first])
+        ]
 
 
 def builtin_tasks() -> dict[str, Path]:

@@ -36,7 +36,7 @@ def generate(
 
 
 def evaluate_translation(model, tokenizer, seq2seq, task, rows, prompt_langs, cfg) -> tuple[dict, list[dict]]:
-    templates = task.template_ids(prompt_langs)
+    templates = task.template_ids(prompt_langs, cfg.templates)
     results, predictions = {}, []
     with tqdm(
         total=len(rows) * len(templates) * len(task.directions), desc=f"eval {task.name}", unit="ex"

@@ -1,7 +1,8 @@
 """A run of an experiment, declared: what it trains from the base, and at which α it is also evaluated.
 
 A run is its objectives and its replay share (and whether it trains LoRA adapters); no objectives is the
-replay-only control. Every experiment also evaluates the base, the reference for forgetting. A run with
+replay-only control. A run may instead sample its mix's alignment and replay rows as two pools at a share of
+its own, fixed or moved by the replay guard (`train --replay-share/--replay-guard`). Every experiment also evaluates the base, the reference for forgetting. A run with
 α values is also evaluated merged back toward the base at each α (WiSE-FT); its folder name does not
 depend on them, so runs that train the same thing are shared.
 """
@@ -27,10 +28,14 @@ class Design:
     replay_share: float = 0.0
     lora: bool = False
     alphas: tuple[float, ...] = ()  # also evaluated merged toward the base at these α; () as trained only
+    sampled_share: float | None = None  # train draws alignment and replay as two pools at this share
+    guard: float | None = None  # ... and the replay guard moves the share (margin in L1 points)
 
     def trained(self) -> tuple:
-        """What the run trains (its folder's name hash): objectives, replay share, LoRA."""
-        return (self.objectives, self.replay_share, self.lora)
+        """What the run trains (its folder's name hash): objectives, replay share, LoRA (and the two-pool
+        share and guard, where set)."""
+        pools = () if self.sampled_share is None and self.guard is None else (self.sampled_share, self.guard)
+        return (self.objectives, self.replay_share, self.lora, *pools)
 
 
 # the reference runs

@@ -27,7 +27,7 @@ from .estimate import estimate_minutes
 from .evaluation import compare_runs, evaluate_model
 from .jobs import Job, prefixed, run_jobs
 from .mixes import aligned_mix, control_mix, replay_pool
-from .recipe import BASE
+from .recipe import BASE, ROLES
 from .runs import is_trained, run_folder, run_record, runs_root, train_run
 from .sources import align_source, resolve_data
 from .study import Experiment, Results, Study
@@ -143,8 +143,11 @@ def train_job(
     if not pool.is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         replay_pool(base_data, recipe.stage_steps * recipe.batch_size, pool)
+    pooled = design.sampled_share is not None or design.guard is not None
     if design.objectives:
-        args = (bitext, split, pool, recipe, seed, design.objectives, design.replay_share, folder / "data")
+        # two pools: a step budget of alignment rows and as many replay rows, sampled at the run's own share
+        mix_recipe, share = (replace(recipe, stage_steps=2 * recipe.stage_steps), 0.5) if pooled else (recipe, design.replay_share)  # fmt: skip
+        args = (bitext, split, pool, mix_recipe, seed, design.objectives, share, folder / "data")
         mix = aligned_mix(*args)
     else:
         mix = control_mix(pool, recipe, seed, folder / "data")
@@ -154,6 +157,11 @@ def train_job(
     )  # fmt: skip
     if design.lora:
         stage = replace(stage, lora=True, lr=recipe.stage_lr * LORA_LR_FACTOR)
+    if pooled:
+        stage = replace(stage, replay_share=design.sampled_share, replay_guard=design.guard)
+    if recipe.monitor_every or design.guard is not None:
+        stage = replace(stage, monitor=True, monitor_data=str(exp.nusax), monitor_roles=ROLES,
+                        monitor_every=recipe.monitor_every or 100, monitor_limit=recipe.monitor_limit)  # fmt: skip
     record = run_record(exp.cfg, recipe, design, seed, base)
     return Job(f"train {design.name}", train_run, (stage, folder, record))
 

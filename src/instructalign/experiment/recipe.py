@@ -51,6 +51,8 @@ QUICK = replace(
     stage_lr=1e-3,
     eval_limit=24,
     eval_prompt_langs=("en",),
+    monitor_every=30,
+    monitor_limit=8,
 )
 
 

@@ -40,7 +40,9 @@ def run_folder(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int) -> P
     """The run's folder, named by what it trains (not by the design's name, so that studies share runs)."""
     key = json.dumps(run_settings(cfg, recipe, design, seed), sort_keys=True)
     what = "+".join(design.objectives) or "replay"
-    slug = f"{what}-r{design.replay_share:g}{'-lora' if design.lora else ''}"
+    pools = "" if design.sampled_share is None else f"-s{design.sampled_share:g}"
+    pools += "" if design.guard is None else f"-guard{design.guard:g}"
+    slug = f"{what}-r{design.replay_share:g}{pools}{'-lora' if design.lora else ''}"
     return runs_root(cfg, seed) / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 

@@ -13,6 +13,7 @@ from ..errors import UserError
 from ..evaluate.metrics import parse_roles
 from ..files import check_writable
 from ..languages import LANGUAGES
+from ..monitor_history import run_histories
 from .compare import Comparer
 from .runs import Run, comparisons, parse_run
 from .similarity import language_similarity
@@ -157,6 +158,8 @@ def make_report(cfg: ReportConfig) -> dict:
         "verdicts": claims,
         "margin": cfg.margin,
         "similarity": similarity,
+        # train --monitor histories of the runs' trainings: run -> one history per seed that has one
+        "curves": {r.name: h for r in runs if (h := run_histories([x.get("model") for x in r.results]))},
         "references": [r.name for r in references],
         "notes": cfg.notes,
     }

@@ -44,6 +44,12 @@ def plots(report: dict) -> dict[str, bytes]:
         ax.set_title(f"Change versus {base}")
         images["delta_heatmap.png"] = save(fig, plt)
 
+    if report.get("curves"):
+        from ..monitor_history import run_curves
+
+        images["training_curves.png"] = run_curves(
+            report["curves"], "While training: the probe of train --monitor"
+        )
     sim = report["similarity"]
     if sim.get("points") and len(sim["points"]) >= 2:
         fig, ax = plt.subplots(figsize=(6, 4.5))

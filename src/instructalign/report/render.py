@@ -91,6 +91,7 @@ def sections(report: dict, t: dict) -> list[tuple[str, object]]:
             "languages never seen in training. Versus the control the rows are plain differences.",
         ),
         ("table", t["continual_learning"]),
+        *while_training(report),
         ("h2", "Per language (weighted F1 x100)"),
         (
             "p",
@@ -152,6 +153,24 @@ def sections(report: dict, t: dict) -> list[tuple[str, object]]:
     blocks.append(("h2", "Provenance"))
     blocks += [("p", line) for line in provenance(report)]
     return blocks
+
+
+def while_training(report: dict) -> list[tuple[str, object]]:
+    """The runs' probe curves (`train --monitor`), when their trainings kept any."""
+    if not report.get("curves"):
+        return []
+    seeds = ", ".join(f"{name}: {len(h)}" for name, h in report["curves"].items())
+    return [
+        ("h2", "While training"),
+        (
+            "p",
+            "Each group's weighted F1 on the probe of `train --monitor` (a small sample of the valid split, "
+            "scored every few steps) against the training step: each seed a thin line, their mean a thick one "
+            f"(seeds with a probe history — {seeds}). The probe is not the evaluation above: it shows when a "
+            "change happened, the tables say how large it is.",
+        ),  # fmt: skip
+        ("img", "training_curves.png"),
+    ]
 
 
 def to_markdown(blocks) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from ..config import Recipe, StudyConfig
 from ..errors import UserError
 from ..experiment.study import Study
-from . import interpolate, objectives, replay, scale, transfer
+from . import guard, interpolate, objectives, replay, scale, transfer
 
 STUDIES: dict[str, Study] = {
-    s.STUDY.name: s.STUDY for s in (objectives, replay, interpolate, transfer, scale)
+    s.STUDY.name: s.STUDY for s in (objectives, replay, interpolate, transfer, scale, guard)
 }
 
 

@@ -172,7 +172,7 @@ class GuardCallback(TrainerCallback):
             self.schedule.changes = changes[0]
 
     def react(self, step: int) -> None:
-        from .monitor import group_scores
+        from ..monitor_history import group_scores
 
         scores = group_scores(self.monitor.history)
         if step not in scores or 0 not in scores or "L1" not in scores[step]:

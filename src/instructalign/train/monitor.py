@@ -14,8 +14,6 @@ with the highest L2 among those whose L1 is at least step 0's minus MARGIN point
 
 from __future__ import annotations
 
-import csv
-import io
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -27,8 +25,8 @@ from transformers import TrainerCallback
 from ..config import EvalConfig, TrainConfig
 from ..errors import UserError
 from ..files import read_json, write_atomically, write_json
+from ..monitor_history import curves, group_scores, read_history, write_history
 
-COLUMNS = ("step", "task", "language", "group", "weighted_f1", "seconds")
 DEFAULT_MARGIN = 2.0
 
 
@@ -88,7 +86,8 @@ def prepare_probe(cfg: TrainConfig) -> Probe | None:
         )
     parse_keep_best(cfg.keep_best)
     eval_cfg = EvalConfig(model=cfg.model, task=cfg.monitor_task, data=cfg.monitor_data, split=cfg.monitor_split,
-                          limit=cfg.monitor_limit, prompt_langs=cfg.monitor_prompt_langs, batch_size=32,
+                          limit=cfg.monitor_limit, prompt_langs=cfg.monitor_prompt_langs, batch_size=64,
+                          templates=cfg.monitor_templates,
                           output="(monitor)")  # fmt: skip
     names = task_names(cfg.monitor_task)
     roots = data_roots(cfg.monitor_data, names)
@@ -196,50 +195,3 @@ class MonitorCallback(TrainerCallback):
         write_json(tmp / "instructalign_best.json", self.best)
         shutil.rmtree(best, ignore_errors=True)
         tmp.rename(best)
-
-
-def group_scores(history: list[dict]) -> dict[int, dict[str, float]]:
-    """step -> group -> mean weighted F1 over the probe's tasks."""
-    sums: dict[int, dict[str, list[float]]] = {}
-    for r in history:
-        if not r["language"] and r["group"]:
-            sums.setdefault(r["step"], {}).setdefault(r["group"], []).append(r["weighted_f1"])
-    return {s: {g: sum(v) / len(v) for g, v in groups.items()} for s, groups in sums.items()}
-
-
-def curves(history: list[dict]) -> bytes:
-    """monitor.png: each group's weighted F1 (x100, mean over the probe's tasks) against the step."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..report.plots import save
-
-    steps = group_scores(history)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for group in dict.fromkeys(g for s in steps.values() for g in s):
-        points = sorted((s, g[group]) for s, g in steps.items() if group in g)
-        ax.plot([s for s, _ in points], [100 * v for _, v in points], "o-", label=group)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("weighted F1 (x100), probe")
-    ax.set_title("train --monitor: each group while training")
-    ax.legend(fontsize=8)
-    return save(fig, plt)
-
-
-def read_history(out: Path) -> list[dict]:
-    path = out / "monitor.csv"
-    if not path.is_file():
-        return []
-    with open(path, encoding="utf-8", newline="") as f:
-        return [{"step": int(r["step"]), "task": r["task"], "language": r["language"], "group": r["group"],
-                 "weighted_f1": float(r["weighted_f1"]), "seconds": float(r["seconds"])} for r in csv.DictReader(f)]  # fmt: skip
-
-
-def write_history(out: Path, history: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_atomically(out / "monitor.csv", buffer.getvalue())
