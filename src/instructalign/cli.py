@@ -21,6 +21,7 @@ from .config import (
     ReportConfig,
     StudyConfig,
     TrainConfig,
+    VocabAuditConfig,
 )
 from .errors import UserError
 from .flags import add_flags, allow_negative_numbers, overrides
@@ -40,6 +41,7 @@ class Command:
 
 GROUPS = {  # parent commands that only hold subcommands
     "data": "build and inspect training data",
+    "vocab": "a tokenizer's vocabulary for new languages",
     "export": "this project's tasks and results for other tools",
 }
 
@@ -162,6 +164,12 @@ def run_card(args) -> None:
     add_results(cfg.model, cfg.eval)
 
 
+def run_vocab_audit(args) -> None:
+    from .vocab.audit import audit
+
+    audit(config_for(args, "vocab"))
+
+
 def run_download(args) -> None:
     from pathlib import Path
 
@@ -182,6 +190,7 @@ COMMANDS = {  # every command with a config, declared once: the parser, config s
     "study": Command(("study",), StudyConfig, run_study, "one of the paper's studies on the demo's stand-in (or your model)"),
     "export": Command(("export", "lm-eval"), ExportConfig, run_export, "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)"),
     "card": Command(("card",), CardConfig, run_card, "add an evaluation's scores to a model's card (hub model-index)"),
+    "vocab": Command(("vocab", "audit"), VocabAuditConfig, run_vocab_audit, "how a model's tokenizer cuts each language: tokens per word, fragments"),
 }  # fmt: skip
 
 

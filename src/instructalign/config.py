@@ -153,6 +153,26 @@ class CardConfig:
 
 
 @dataclass
+class VocabAuditConfig:
+    """`instructalign vocab audit`: how a model's tokenizer cuts each language (tokens per word, characters per token, words in 3+ pieces, byte/unknown tokens)."""
+
+    model: str | None = None
+    """Model or tokenizer: hub id or local folder."""
+    data: list[str] = field(default_factory=list, metadata=REPEAT)
+    """Text to audit, as for data build's bitext: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a JSONL of pairs, or hf:NAME[:CONFIG]."""
+    split: str = "train"
+    """Split to read (the test split is refused: its sentences stay unseen)."""
+    langs: list[str] = field(default_factory=list)
+    """Languages to audit (default: every language of the data)."""
+    pivots: list[str] = field(default_factory=lambda: ["eng", "ind"])
+    """Known languages audited beside them, for comparison."""
+    limit: int | None = field(default=2000, metadata=at_least(1))
+    """Distinct sentences per language (None: all)."""
+    output: str | None = None
+    """Folder for audit.csv (default: the console table only)."""
+
+
+@dataclass
 class TrainConfig:
     """`instructalign train`: continual instruction tuning on a built `train.jsonl` (alignment + replay).
 

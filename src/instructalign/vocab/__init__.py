@@ -1,0 +1,1 @@
+"""Vocabulary for new languages: how a tokenizer cuts each language (`audit.py`)."""
