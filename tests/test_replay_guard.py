@@ -63,6 +63,12 @@ def test_each_pool_is_walked_whole_in_each_pass_and_slots_are_fixed():
     assert (
         slots.replay_used(ShareSchedule(0.0), 3, 4) == 0 and slots.replay_used(ShareSchedule(1.0), 3, 4) == 12
     )
+    lengths = np.array([5, 9, 2, 7, 8, 1])
+    grouped = PairedSlots(list(range(6)), replayed, 12, seed=3, lengths=lengths, group=2)
+    aligned = [grouped[i]["align"] for i in range(4)]  # one pass of the alignment pool, in runs of 2
+    assert sorted(aligned) == [0, 2, 4, 5] and all(
+        lengths[a] >= lengths[b] for a, b in (aligned[:2], aligned[2:])
+    )
 
 
 def test_choose_keeps_the_replay_candidate_where_u_is_below_the_share():

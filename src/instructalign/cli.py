@@ -22,6 +22,7 @@ from .config import (
     StudyConfig,
     TrainConfig,
     VocabAuditConfig,
+    VocabExtendConfig,
 )
 from .errors import UserError
 from .flags import add_flags, allow_negative_numbers, overrides
@@ -167,7 +168,13 @@ def run_card(args) -> None:
 def run_vocab_audit(args) -> None:
     from .vocab.audit import audit
 
-    audit(config_for(args, "vocab"))
+    audit(config_for(args, "audit"))
+
+
+def run_vocab_extend(args) -> None:
+    from .vocab.extend import extend
+
+    extend(config_for(args, "extend"))
 
 
 def run_download(args) -> None:
@@ -190,7 +197,8 @@ COMMANDS = {  # every command with a config, declared once: the parser, config s
     "study": Command(("study",), StudyConfig, run_study, "one of the paper's studies on the demo's stand-in (or your model)"),
     "export": Command(("export", "lm-eval"), ExportConfig, run_export, "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)"),
     "card": Command(("card",), CardConfig, run_card, "add an evaluation's scores to a model's card (hub model-index)"),
-    "vocab": Command(("vocab", "audit"), VocabAuditConfig, run_vocab_audit, "how a model's tokenizer cuts each language: tokens per word, fragments"),
+    "audit": Command(("vocab", "audit"), VocabAuditConfig, run_vocab_audit, "how a model's tokenizer cuts each language: tokens per word, fragments"),
+    "extend": Command(("vocab", "extend"), VocabExtendConfig, run_vocab_extend, "new tokens for new languages, their embeddings initialised from the old ones"),
 }  # fmt: skip
 
 

@@ -173,6 +173,32 @@ class VocabAuditConfig:
 
 
 @dataclass
+class VocabExtendConfig:
+    """`instructalign vocab extend`: new byte-level BPE tokens learned from the new languages' training text, their embedding rows initialised from the old ones."""
+
+    model: str | None = None
+    """Model to extend: hub id or local folder (a byte-level BPE tokenizer: GPT-2, BLOOM, Llama 3, Qwen)."""
+    data: list[str] = field(default_factory=list, metadata=REPEAT)
+    """Training text, as for data build's bitext (its test sentences, and those of a NusaX or SIB-200 folder given here, never reach the new tokens)."""
+    split: str = "train"
+    """Split to learn from (the test split is refused)."""
+    langs: list[str] = field(default_factory=list)
+    """The new languages whose text the tokens are learned from."""
+    add: int = field(default=2000, metadata=at_least(1))
+    """New tokens to add, at most (fewer when the text has no more pairs to merge)."""
+    init: str = "mean"
+    """Initialisation of the new rows: mean (of the old pieces' rows) or focus (a sparsemax-weighted sum of similar old tokens' rows)."""
+    exclude: list[str] = field(default_factory=list, metadata=REPEAT)
+    """More evaluation texts to keep out, as for data build."""
+    limit: int | None = field(default=None, metadata=at_least(1))
+    """Distinct sentences per language to learn from (None: all)."""
+    output: str | None = None
+    """Folder for the extended model and tokenizer (from_pretrained loads it)."""
+    overwrite: bool = False
+    """Replace a non-empty output folder."""
+
+
+@dataclass
 class TrainConfig:
     """`instructalign train`: continual instruction tuning on a built `train.jsonl` (alignment + replay).
 

@@ -2,7 +2,8 @@
 share of replay that is fixed, or that reacts to forgetting.
 
 Every slot of every batch holds one candidate from each pool (each pool walked in its own seeded order,
-reshuffled at each pass) and a uniform number u; the trainer keeps the replay candidate where u < the share of
+reshuffled at each pass, sorted by length within runs of 50 batches so that batches pad little) and a
+uniform number u; the trainer keeps the replay candidate where u < the share of
 the step being trained, else the alignment one. Slots are fixed by their index, so a resume, DDP and gradient
 accumulation see the same candidates, and the choice is made when the step starts — after the probes of the
 steps before it — whatever the data loader has prefetched.
@@ -77,16 +78,23 @@ class PairedSlots(torch.utils.data.Dataset):
     """Slot i: the i-th alignment candidate, the i-th replay candidate and u_i, from the examples of `dataset`
     split by `replayed` into two pools, each in its own seeded order per pass."""
 
-    def __init__(self, dataset, replayed: np.ndarray, slots: int, seed: int):
+    def __init__(self, dataset, replayed: np.ndarray, slots: int, seed: int, lengths=None, group: int = 1):
         self.dataset, self.slots, self.seed = dataset, slots, seed
         self.pools = (np.flatnonzero(~replayed), np.flatnonzero(replayed))
+        self.lengths, self.group = lengths, group
 
     def __len__(self) -> int:
         return self.slots
 
     @lru_cache(maxsize=8)  # noqa: B019 — one slot object per run; a pass's order is reused for its slots
     def order(self, pool: int, epoch: int) -> np.ndarray:
-        return np.random.default_rng([self.seed, pool, epoch]).permutation(self.pools[pool])
+        """A seeded permutation of the pool; with lengths, sorted longest first within runs of `group` rows
+        (as the length-grouped sampler does with its megabatches), so that a batch's rows pad little."""
+        order = np.random.default_rng([self.seed, pool, epoch]).permutation(self.pools[pool])
+        if self.lengths is None or self.group <= 1:
+            return order
+        runs = [order[i : i + self.group] for i in range(0, len(order), self.group)]
+        return np.concatenate([r[np.argsort(-self.lengths[r], kind="stable")] for r in runs])
 
     def candidate(self, pool: int, i: int) -> dict:
         epoch, at = divmod(i, len(self.pools[pool]))
@@ -201,7 +209,7 @@ class Pools:
     global_batch: int
 
     @classmethod
-    def make(cls, cfg, dataset, replayed: np.ndarray, args, resume, collator, monitor) -> Pools:
+    def make(cls, cfg, dataset, replayed: np.ndarray, lengths, args, resume, collator, monitor) -> Pools:
         from ..files import read_json
         from .data import PaddingCollator
 
@@ -210,7 +218,9 @@ class Pools:
         saved = resume and read_json(Path(resume) / GUARD_STATE, default=None)
         schedule = ShareSchedule.from_state(saved) if saved else ShareSchedule(start, cfg.replay_guard)
         global_batch = args.per_device_train_batch_size * args.gradient_accumulation_steps * args.world_size
-        slots = PairedSlots(dataset, replayed, cfg.max_steps * global_batch, cfg.seed)
+        slots = PairedSlots(
+            dataset, replayed, cfg.max_steps * global_batch, cfg.seed, lengths, 50 * global_batch
+        )
         paired = PairedCollator(PaddingCollator(collator.pad_id, collator.seq2seq), collator.counts)
         print(f"two pools: {int((~replayed).sum()):,} alignment and {int(replayed.sum()):,} replay rows; replay "
               f"share {schedule.share_at(1):g}" + (f", guarded (margin {cfg.replay_guard:g} points)"
@@ -236,11 +246,12 @@ def check_pool_settings(cfg) -> None:
         )
 
 
-def two_pools(cfg, dataset, cache_key: str, args, resume, collator, monitor) -> Pools | None:
+def two_pools(cfg, dataset, lengths, cache_key: str, args, resume, collator, monitor) -> Pools | None:
     """--replay-share/--replay-guard: the slots, their collator, the share schedule (restored from the
     checkpoint resumed from) and its callback; None for plain sampling."""
     if cfg.replay_share is None and cfg.replay_guard is None:
         return None
     from .cache import replay_flags
 
-    return Pools.make(cfg, dataset, replay_flags(cache_key), args, resume, collator, monitor)
+    lengths = lengths if cfg.group_by_length else None
+    return Pools.make(cfg, dataset, replay_flags(cache_key), lengths, args, resume, collator, monitor)

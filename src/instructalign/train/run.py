@@ -222,7 +222,7 @@ def run_training(
     keep = parse_keep_best(cfg.keep_best)
     monitor = probe and MonitorCallback(probe, out, cfg.monitor_every, tokenizer, seq2seq, keep)
     args = training_arguments(cfg, out)
-    pools = two_pools(cfg, dataset, cache_key, args, resume, collator, monitor)
+    pools = two_pools(cfg, dataset, lengths, cache_key, args, resume, collator, monitor)
     # the guard reads the probe; the checkpoint marker comes after the guard's file; the caller's last
     ordered = [progress, *filter(None, [monitor, pools and pools.callback]), CompleteCheckpointCallback(), tensorboard(out), *callbacks]  # fmt: skip
     trainer = AlignTrainer(

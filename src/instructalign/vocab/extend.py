@@ -1,0 +1,252 @@
+"""`instructalign vocab extend`: new tokens for new languages, with embeddings initialised from the old ones.
+
+1. Learn up to N merges from the target languages' training text only (test sentences of NusaX/SIB-200
+   folders and of `--exclude` files are left out first): a BPE of the tokenizer's own kind is trained on the
+   text (`train_new_from_iterator`: same pre-tokenizer, same byte alphabet) and its merges are kept in order
+   where they make a token the old vocabulary lacks.
+2. Append them after the old merges of a byte-level BPE tokenizer (GPT-2, BLOOM, Llama 3, Qwen): every old
+   token keeps its id, old merges keep their priority, so a text changes its tokens only where a new merge
+   applies. Other tokenizer types (SentencePiece/Unigram as in mT5, WordPiece) are refused in one line.
+3. Resize the input embeddings (and an untied LM head) and initialise each new row:
+   - `mean` (FVT, Gee et al. 2022): the mean of the rows of the pieces the old tokenizer makes of the token;
+   - `focus` (after FOCUS, Dobler & de Melo 2023): a sparsemax-weighted sum of the rows of old tokens that
+     are similar to it in an auxiliary embedding space learned from the same target text (here PPMI
+     co-occurrence vectors reduced by SVD, standing in for FOCUS's fastText); a token with no similar old
+     token falls back to `mean`.
+4. Save model + tokenizer (`from_pretrained` loads them; `train` and `eval` take the folder), a model card and
+   `instructalign_vocab.json` (languages, N, method, each new token and its id).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ..config import VocabExtendConfig
+from ..errors import UserError
+from ..files import write_atomically, write_json
+from .audit import texts_by_language
+
+METHODS = ("mean", "focus")
+
+
+def check(cfg: VocabExtendConfig) -> None:
+    if not cfg.model or not cfg.data or not cfg.langs or not cfg.output:
+        raise UserError(
+            "vocab extend needs --model, --data (training text), --langs (the new languages) and --output"
+        )
+    if "test" in re.split(r"[+,]", cfg.split):
+        raise UserError(
+            f"--split {cfg.split}: new tokens are learned from training text only (train or valid)"
+        )
+    if cfg.init not in METHODS:
+        raise UserError(f"--init {cfg.init}: choose one of {', '.join(METHODS)}")
+    out = Path(cfg.output)
+    if out.exists() and any(out.iterdir()) and not cfg.overwrite:
+        raise UserError(f"{out}: not empty; choose a new --output or pass --overwrite")
+
+
+def byte_level_bpe(tokenizer) -> dict:
+    """The tokenizer's state (tokenizer.json as a dict), or a one-line refusal for a type this cannot extend."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    state = json.loads(backend.to_str()) if backend is not None else {}
+    model = state.get("model") or {}
+    if model.get("type") != "BPE" or "ByteLevel" not in json.dumps(state.get("pre_tokenizer")):
+        kind = model.get("type") or type(tokenizer).__name__
+        raise UserError(
+            f"tokenizer type {kind}: vocab extend adds merges to byte-level BPE tokenizers (GPT-2, BLOOM, Llama 3, "
+            "Qwen); SentencePiece/Unigram and WordPiece tokenizers are not supported"
+        )
+    return state
+
+
+def merge_pair(merge) -> tuple[str, str]:
+    return tuple(merge.split(" ", 1)) if isinstance(merge, str) else (merge[0], merge[1])
+
+
+def learn_merges(tokenizer, state: dict, texts: list[str], n: int) -> list[tuple[str, str]]:
+    """Up to `n` merges, in the order a BPE trained on `texts` learns them, that make tokens the vocabulary lacks."""
+    known = set(state["model"]["vocab"])
+    size = 256 + 2 * n + 256
+    while True:
+        fresh = json.loads(
+            tokenizer.train_new_from_iterator(texts, vocab_size=size).backend_tokenizer.to_str()
+        )
+        merges = [merge_pair(m) for m in fresh["model"]["merges"]]
+        have, added = set(known), []
+        for a, b in merges:
+            if a + b not in have:
+                added.append((a, b))
+                have.add(a + b)
+                if len(added) == n:
+                    return added
+        if len(merges) < size - 512:  # the text has no more pairs to merge
+            return added
+        size *= 2
+
+
+def extended_tokenizer(tokenizer, state: dict, merges: list[tuple[str, str]]):
+    """The tokenizer with `merges` appended and their tokens given the next free ids; (tokenizer, first new id)."""
+    from transformers import AutoTokenizer
+
+    vocab = state["model"]["vocab"]
+    first = 1 + max([*vocab.values(), *(t["id"] for t in state.get("added_tokens", []))])
+    for i, (a, b) in enumerate(merges):
+        vocab[a + b] = first + i
+    old = state["model"]["merges"]
+    as_strings = bool(old) and isinstance(old[0], str)
+    state["model"]["merges"] = old + [f"{a} {b}" if as_strings else [a, b] for a, b in merges]
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer.save_pretrained(tmp)
+        (Path(tmp) / "tokenizer.json").write_text(json.dumps(state, ensure_ascii=False), "utf-8")
+        return AutoTokenizer.from_pretrained(tmp), first
+
+
+def old_pieces(old_tokenizer, new_tokenizer, ids: list[int]) -> list[list[int]]:
+    """For each new token id: the old tokenizer's ids for the same text."""
+    return [old_tokenizer(new_tokenizer.decode([i]), add_special_tokens=False)["input_ids"] for i in ids]
+
+
+def sparsemax(z: np.ndarray) -> np.ndarray:
+    """Sparsemax (Martins & Astudillo, 2016): the Euclidean projection of z onto the simplex."""
+    s = np.sort(z)[::-1]
+    cumulative = np.cumsum(s)
+    k = np.arange(1, len(z) + 1)
+    support = k[1 + k * s > cumulative].max()
+    tau = (cumulative[support - 1] - 1) / support
+    return np.maximum(z - tau, 0)
+
+
+def auxiliary_vectors(
+    new_tokenizer, texts: list[str], dim: int = 64, window: int = 4
+) -> dict[int, np.ndarray]:
+    """Token vectors from the target text (tokenized with the extended tokenizer): positive PMI of
+    co-occurrence within `window` tokens, reduced to `dim` by truncated SVD, unit length."""
+    from scipy.sparse import coo_matrix
+    from sklearn.decomposition import TruncatedSVD
+
+    encoded = new_tokenizer(texts, add_special_tokens=False)["input_ids"]
+    ids = sorted({i for seq in encoded for i in seq})
+    index = {t: k for k, t in enumerate(ids)}
+    pairs: Counter = Counter()
+    for seq in encoded:
+        rows = [index[t] for t in seq]
+        for p, a in enumerate(rows):
+            for b in rows[p + 1 : p + 1 + window]:
+                pairs[a, b] += 1
+                pairs[b, a] += 1
+    keys = np.array(list(pairs), dtype=np.int64).reshape(-1, 2)
+    counts = np.array(list(pairs.values()), dtype=np.float64)
+    total, by_row = counts.sum(), np.bincount(keys[:, 0], weights=counts, minlength=len(ids))
+    pmi = np.log(counts * total / (by_row[keys[:, 0]] * by_row[keys[:, 1]]))
+    keep = pmi > 0
+    matrix = coo_matrix((pmi[keep], (keys[keep, 0], keys[keep, 1])), shape=(len(ids), len(ids))).tocsr()
+    reduced = TruncatedSVD(n_components=min(dim, len(ids) - 1), random_state=0).fit_transform(matrix)
+    reduced /= np.maximum(np.linalg.norm(reduced, axis=1, keepdims=True), 1e-12)
+    return {t: reduced[index[t]] for t in ids}
+
+
+def focus_weights(
+    vectors: dict[int, np.ndarray], new_ids: list[int], old_size: int
+) -> dict[int, dict[int, float]]:
+    """For each new token present in the text: sparsemax weights over the old tokens most similar to it."""
+    overlap = [t for t in vectors if t < old_size]
+    if not overlap:
+        return {}
+    old = np.stack([vectors[t] for t in overlap])
+    weights = {}
+    for t in new_ids:
+        if t in vectors:
+            w = sparsemax(
+                old @ vectors[t] / 0.1
+            )  # a temperature sharpens cosine similarities into a few tokens
+            weights[t] = {overlap[j]: float(w[j]) for j in np.flatnonzero(w)}
+    return weights
+
+
+def initialise(matrix, rows: dict[int, list[int] | dict[int, float]]) -> None:
+    """Set each new row: the mean of a list of old rows, or the weighted sum of a {row: weight} mapping."""
+    import torch
+
+    with torch.no_grad():
+        for new, source in rows.items():
+            if isinstance(source, dict):
+                ids = list(source)
+                w = torch.tensor([source[i] for i in ids], dtype=matrix.dtype).unsqueeze(1)
+                matrix[new] = (matrix[ids] * w).sum(0) / w.sum()
+            else:
+                matrix[new] = matrix[source].mean(0)
+
+
+def extend(cfg: VocabExtendConfig) -> dict:
+    """Extend the model's vocabulary for `cfg.langs`; returns the record written as instructalign_vocab.json."""
+    from ..data.contamination import eval_files, load_exclusions, normalize, texts_of_file
+    from ..languages import resolve_list
+    from ..models import load_model
+
+    check(cfg)
+    langs = resolve_list(cfg.langs, "--langs")
+    model, tokenizer, seq2seq = load_model(cfg.model)
+    state = byte_level_bpe(tokenizer)
+    excluded, _ = load_exclusions(cfg.exclude)
+    for source in cfg.data:  # a benchmark folder read for its training text guards its own test sets
+        if not source.startswith("hf:") and Path(source).is_dir():
+            for path in eval_files(Path(source)):
+                excluded |= texts_of_file(path)
+    texts = texts_by_language(cfg.data, cfg.split, langs, cfg.limit)
+    corpus = [t for lang in langs for t in texts.get(lang, []) if normalize(t) not in excluded]
+    if not corpus:
+        raise UserError(
+            f"--langs {','.join(langs)}: no training text of these languages in {', '.join(cfg.data)}"
+        )
+    merges = learn_merges(tokenizer, state, corpus, cfg.add)
+    new_tokenizer, first = extended_tokenizer(tokenizer, json.loads(json.dumps(state)), merges)
+    new_ids = list(range(first, first + len(merges)))
+    old_rows = model.get_input_embeddings().weight.shape[0]
+    model.resize_token_embeddings(max(old_rows, first + len(merges)), mean_resizing=False)
+    pieces = dict(zip(new_ids, old_pieces(tokenizer, new_tokenizer, new_ids)))
+    sources: dict[int, list[int] | dict[int, float]] = dict(pieces)
+    if cfg.init == "focus":
+        sources |= focus_weights(auxiliary_vectors(new_tokenizer, corpus), new_ids, first)
+    initialise(model.get_input_embeddings().weight, sources)
+    head = model.get_output_embeddings()
+    if head is not None and head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
+        initialise(head.weight, sources)  # an untied head: its new rows from its own old rows
+    record = {"base_model": cfg.model, "languages": langs, "added": len(merges), "asked": cfg.add, "init": cfg.init,
+              "sentences": len(corpus), "first_new_id": first,
+              "tokens": {new_tokenizer.convert_ids_to_tokens(i): i for i in new_ids}}  # fmt: skip
+    save(model, new_tokenizer, record, Path(cfg.output), cfg.overwrite)
+    print(f"added {len(merges):,} tokens (ids {first:,}-{first + len(merges) - 1:,}) for {', '.join(langs)}, "
+          f"initialised by {cfg.init}; model and tokenizer in {cfg.output}")  # fmt: skip
+    return record
+
+
+def save(model, tokenizer, record: dict, out: Path, overwrite: bool) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    write_json(tmp / "instructalign_vocab.json", record)
+    method = "the mean of its old pieces' rows (FVT)" if record["init"] == "mean" else (
+        "a sparsemax-weighted sum of similar old tokens' rows (after FOCUS)")  # fmt: skip
+    write_atomically(
+        tmp / "README.md",
+        f"""---
+tags: [instructalign, vocabulary-extension]
+---
+# {record["base_model"]} with {record["added"]:,} new tokens
+
+Extended by `instructalign vocab extend` for {", ".join(record["languages"])}: {record["added"]:,} byte-level BPE
+merges learned from {record["sentences"]:,} training sentences (test sentences excluded), appended after the
+old merges (every old token keeps its id). Each new embedding row was initialised from {method}.
+""",
+    )
+    if out.exists() and overwrite:
+        shutil.rmtree(out)
+    tmp.rename(out)
