@@ -4,6 +4,7 @@ import csv
 import json
 
 import pytest
+import torch
 
 import tiny
 from conftest import write
@@ -201,3 +202,48 @@ def test_a_tokenizer_that_is_not_byte_level_bpe_is_refused():
         UserError, match="tokenizer type WordLevel: vocab extend adds merges to byte-level BPE"
     ):
         byte_level_bpe(PreTrainedTokenizerFast(tokenizer_object=backend))
+
+
+def test_embeddings_warmup_trains_only_the_new_rows_then_everything(model, nusax_like, tmp_path):
+    from safetensors.torch import load_file
+
+    out = extended(model, nusax_like, tmp_path / "ext")
+    first = json.loads((out / "instructalign_vocab.json").read_text())["first_new_id"]
+    rows = [
+        {"prompt": "Terjemahkan: Hotel itu bersih.", "target": "makessing senna' malempu"} for _ in range(8)
+    ]
+    data = write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
+    common = ["train", "--model", str(out), "--data", str(data), "--lr", "1e-2", "--weight-decay", "0.1",
+              "--embeddings-warmup", "3", "--save-steps", "100"]  # fmt: skip
+    base = load_file(str(out / "model.safetensors"))
+    for steps in ("3", "5"):
+        assert main([*common, "--max-steps", steps, "--output", str(tmp_path / f"w{steps}")]) == 0
+    warm = load_file(str(tmp_path / "w3" / "final" / "model.safetensors"))
+    key = next(k for k in base if "wte" in k)
+    assert (warm[key][first:] - base[key][first:]).abs().max() > 1e-4  # the new rows trained
+    assert torch.equal(warm[key][:first], base[key][:first])  # old rows untouched, weight decay too
+    assert all(torch.equal(warm[k], base[k]) for k in base if k != key)  # and every other weight
+    after = load_file(str(tmp_path / "w5" / "final" / "model.safetensors"))
+    assert any(not torch.equal(after[k], base[k]) for k in base if k != key)  # after 3 steps, everything
+
+
+def test_embeddings_lr_and_bad_warmup_input(model, nusax_like, tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    out = extended(model, nusax_like, tmp_path / "ext")
+    rows = [
+        {"prompt": "Terjemahkan: Hotel itu bersih.", "target": "makessing senna' malempu"} for _ in range(8)
+    ]
+    data = write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
+    common = ["train", "--model", str(out), "--data", str(data), "--lr", "1e-2", "--max-steps", "2"]
+    assert main([*common, "--embeddings-lr", "1e-12", "--output", str(tmp_path / "slow")]) == 0
+    base, slow = (
+        load_file(str(out / "model.safetensors")),
+        load_file(str(tmp_path / "slow" / "final" / "model.safetensors")),
+    )
+    key = next(k for k in base if "wte" in k)
+    assert (slow[key] - base[key]).abs().max() < 1e-6  # the embeddings at their own, tiny rate
+    assert any((slow[k] - base[k]).abs().max() > 1e-4 for k in base if k != key)  # the rest at --lr
+    assert main(["train", "--model", model, "--data", str(data), "--embeddings-warmup", "2",
+                 "--output", str(tmp_path / "x")]) == 2  # fmt: skip
+    assert "holds no instructalign_vocab.json" in capsys.readouterr().err and not (tmp_path / "x").exists()

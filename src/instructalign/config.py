@@ -283,6 +283,10 @@ class TrainConfig:
     """Templates of each of those languages in the probe, the task's first N (as eval scores them given the same number)."""
     monitor_roles: str | None = None
     """Language groups of the probe, e.g. 'L1=eng,ind;L2=jav,sun' (default: L1 = the data's pivots, L2 = its targets, L3 = the task's other languages)."""
+    embeddings_warmup: int = field(default=0, metadata=at_least(0))
+    """For a model from vocab extend: train only the new embedding rows (and an untied head's) for the first K steps, then everything."""
+    embeddings_lr: float | None = field(default=None, metadata=above(0))
+    """A learning rate of their own for the embedding matrix (and an untied head) (default: the run's lr)."""
     replay_share: float | None = field(default=None, metadata=at_least(0))
     """Draw alignment and replay rows (source: replay) as two pools, this share of each batch replayed (needs a step count, max_steps; default: plain sampling of the mix as built)."""
     replay_guard: float | None = field(default=None, metadata=above(0))

@@ -202,3 +202,11 @@ class SeededLengthGroupedSampler(LengthGroupedSampler):
     def __iter__(self):
         self.generator = torch.Generator().manual_seed(self.seed + self.epoch)
         return super().__iter__()
+
+
+def report_truncation(stats, max_length: int) -> None:
+    if stats["truncated_prompt"] or stats["dropped_target_too_long"]:
+        print(
+            f"max-length {max_length}: {stats['truncated_prompt']} prompts cut from the left, "
+            f"{stats['dropped_target_too_long']} examples dropped (target alone too long)"
+        )

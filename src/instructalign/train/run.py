@@ -22,7 +22,8 @@ from ..options import validate
 from ..outputs import check_output as check_output_folder
 from ..outputs import disk_full_error, is_disk_full, is_main_process, maybe_locked
 from .card import model_card
-from .data import PaddingCollator, build_dataset
+from .data import PaddingCollator, build_dataset, report_truncation
+from .embeddings import EmbeddingWarmup, first_new_id
 from .guard import check_pool_settings, two_pools
 from .monitor import MonitorCallback, parse_keep_best, prepare_probe
 from .trainer import (
@@ -219,12 +220,14 @@ def run_training(
     write_json(out / RUN_FILE, identity)
     collator = PaddingCollator(tokenizer.pad_token_id, seq2seq)
     progress = ThroughputCallback(collator)
-    keep = parse_keep_best(cfg.keep_best)
-    monitor = probe and MonitorCallback(probe, out, cfg.monitor_every, tokenizer, seq2seq, keep)
+    monitor = probe and MonitorCallback(
+        probe, out, cfg.monitor_every, tokenizer, seq2seq, parse_keep_best(cfg.keep_best)
+    )
     args = training_arguments(cfg, out)
     pools = two_pools(cfg, dataset, lengths, cache_key, args, resume, collator, monitor)
     # the guard reads the probe; the checkpoint marker comes after the guard's file; the caller's last
-    ordered = [progress, *filter(None, [monitor, pools and pools.callback]), CompleteCheckpointCallback(), tensorboard(out), *callbacks]  # fmt: skip
+    warmup = cfg.embeddings_warmup and EmbeddingWarmup(model, first_new_id(cfg.model), cfg.embeddings_warmup)
+    ordered = [progress, *filter(None, [monitor, pools and pools.callback, warmup]), CompleteCheckpointCallback(), tensorboard(out), *callbacks]  # fmt: skip
     trainer = AlignTrainer(
         model=model,
         args=args,
@@ -235,12 +238,11 @@ def run_training(
         lengths=lengths,
         head_on_targets=cfg.head_on_targets,
         pools=pools and (pools.schedule, collator.counts, seq2seq),
+        embeddings_lr=cfg.embeddings_lr,
     )
+    if (monitor or warmup) and trainer.is_fsdp_enabled:
+        raise UserError("--monitor and --embeddings-warmup under FSDP: train without them, or with DDP")
     if monitor:
-        if trainer.is_fsdp_enabled:
-            raise UserError(
-                "--monitor under FSDP: the probe would need every rank; train without it, or with DDP"
-            )
         monitor.trainer = trainer
     loss_path = "head on targets" if trainer.target_positions_only(trainer.model) else "model's own loss"
     if cfg.head_on_targets and loss_path != "head on targets":
@@ -289,14 +291,6 @@ def run_training(
             f"padding {100 * summary['padding_share']:.1f}%; model in {out / 'final'}"
         )
     return summary
-
-
-def report_truncation(stats, max_length: int) -> None:
-    if stats["truncated_prompt"] or stats["dropped_target_too_long"]:
-        print(
-            f"max-length {max_length}: {stats['truncated_prompt']} prompts cut from the left, "
-            f"{stats['dropped_target_too_long']} examples dropped (target alone too long)"
-        )
 
 
 def save_final(model, state_dict, tokenizer, cfg: TrainConfig, final: Path, seq2seq: bool) -> None:

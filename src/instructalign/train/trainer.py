@@ -62,11 +62,24 @@ class AlignTrainer(Trainer):
     or DDP, full fine-tuning or LoRA; FSDP keeps the model's own loss): the same loss as the model's own,
     without a vocabulary-sized softmax over every prompt token."""
 
-    def __init__(self, *args, lengths=None, head_on_targets: bool = True, pools=None, **kwargs):
+    def __init__(
+        self, *args, lengths=None, head_on_targets: bool = True, pools=None, embeddings_lr=None, **kwargs
+    ):
+        self.embeddings_lr = embeddings_lr  # read by create_optimizer, which the Trainer may call early
         super().__init__(*args, **kwargs)
         self.lengths = lengths  # the examples' token counts (numpy), for the length-grouped sampler
         self.head_on_targets = head_on_targets
         self.pools = pools  # --replay-share/--replay-guard: (ShareSchedule, the run's token counts, seq2seq)
+
+    def create_optimizer(self, model=None):
+        """The Trainer's optimizer; with --embeddings-lr the embedding matrices in groups of their own."""
+        optimizer = super().create_optimizer(model)
+        if self.embeddings_lr is not None:
+            from .embeddings import with_embedding_lr
+
+            unwrapped = self.accelerator.unwrap_model(model if model is not None else self.model)
+            with_embedding_lr(optimizer, unwrapped, self.embeddings_lr)
+        return optimizer
 
     def get_batch_samples(self, epoch_iterator, num_batches, device):
         """With two pools, each slot's row is chosen here, at the start of the step, at the step's share."""
