@@ -189,3 +189,40 @@ def test_a_users_model_without_its_replay_data_is_one_line(nusax, tmp_path, caps
     assert (
         err.count("\n") == 1 and "--base-model needs --replay-data" in err and not (tmp_path / "o").exists()
     )
+
+
+@pytest.mark.slow
+def test_guard_study_reports_the_replay_rows_each_run_used_and_the_curves(cache, nusax, tmp_path, capsys):
+    out = tmp_path / "guard"
+    assert main(["study", "guard", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
+    table = rows(out)
+    assert [r["run"] for r in table] == [
+        "replay-only",
+        "replay-0.5",
+        "replay-0.1",
+        "no-replay",
+        "guard-from-0",
+    ]
+    report = (out / "report.md").read_text()
+    used = {}
+    for name in ("replay-0.5", "replay-0.1", "no-replay"):
+        line = next(x for x in report.splitlines() if x.startswith(f"| {name} | "))
+        used[name] = int(line.split("|")[2].replace(",", ""))
+    assert used["no-replay"] == 0 < used["replay-0.1"] < used["replay-0.5"]  # rows from train_summary.json
+    assert "**The question.**" in report and "## While training" in report
+    assert (out / "training_curves.png").stat().st_size > 1000
+    summaries = [json.loads(p.read_text()) for p in out.glob("runs/seed0/*guard2*/model/train_summary.json")]
+    assert len(summaries) == 1 and summaries[0]["replay_schedule"]["margin"] == 2.0
+
+
+@pytest.mark.extended
+def test_vocab_study_extends_a_base_that_never_saw_l2(cache, nusax, tmp_path, capsys):
+    out = tmp_path / "vocab"
+    assert main(["study", "vocab", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
+    assert [r["run"] for r in rows(out)] == ["replay-only", "no-extension", "extended-mean", "extended-focus"]
+    extended = sorted(out.glob("runs/seed0/*vocab2000*/extended/instructalign_vocab.json"))
+    assert len(extended) == 2 and {json.loads(p.read_text())["init"] for p in extended} == {"mean", "focus"}
+    report = (out / "report.md").read_text()
+    line = next(x for x in report.splitlines() if x.startswith("| extended-mean | "))
+    assert float(line.split("|")[3].strip().rstrip("%")) <= -25  # L2 tokens per word cut by a quarter or more
+    assert "`extended-mean` vs `no-extension` on L2:" in report and "train target tokens/s" in report

@@ -388,7 +388,8 @@ class StudyConfig(DemoConfig):
     study: str = field(default="objectives", metadata=YAML_ONLY)
     """The study, a name in `instructalign.study.STUDIES`: objectives (mt, tlm, xss, mlm alone and all), replay
     (share of the mix), interpolate (α), transfer (three tasks, unseen-language gain against similarity), scale
-    (three model sizes) or guard (fixed replay shares against the replay guard)."""
+    (three model sizes), guard (fixed replay shares against the replay guard) or vocab (new L2 tokens on a base that
+    never saw L2)."""
 
 
 @dataclass(frozen=True)
@@ -411,6 +412,8 @@ class Recipe:
     """Its attention heads (must divide d_model)."""
     n_positions: int = field(default=512, metadata=at_least(16))
     """Its longest sequence."""
+    tokenizer_l2: bool = True
+    """The stand-in's tokenizer is also fit on the L2 languages' train text (off: on L1 text and the base's instruction data only, as a base that never saw them; the vocab study)."""
     dropout: float = field(default=0.0, metadata=at_least(0))
     """Dropout everywhere in the stand-in."""
     activation: Literal["gelu", "gelu_new", "relu", "silu"] = "gelu"

@@ -106,11 +106,11 @@ def base_mix(nusax: Path, sentiment: Path, seed: int, output: Path) -> None:
 BASE_FORMAT = 2  # bump when the way a base is built changes (2: tokenizer fit on L1/L2 + instruction data)
 
 
-def tokenizer_texts(nusax: Path, instructions: Path) -> list[str]:
-    """What the stand-in's tokenizer is fit on: NusaX mt/train in the L1 and L2 languages and the base's own
-    L1 instruction data, so that no L3 (unseen) language and no test sentence shapes its vocabulary (and,
-    as in BLOOMZ's vocabulary, the label words are whole tokens)."""
-    known = set(L1) | set(L2)
+def tokenizer_texts(nusax: Path, instructions: Path, with_l2: bool = True) -> list[str]:
+    """What the stand-in's tokenizer is fit on: NusaX mt/train in the L1 and L2 languages (L1 only without
+    `with_l2`) and the base's own L1 instruction data, so that no L3 (unseen) language and no test sentence
+    shapes its vocabulary (and, as in BLOOMZ's vocabulary, the label words are whole tokens)."""
+    known = set(L1) | (set(L2) if with_l2 else set())
     texts = [t for row in read_bitext(str(nusax), "train") for lang, t in row.texts.items() if lang in known]
     for line in (instructions / "train.jsonl").read_text("utf-8").splitlines():
         row = json.loads(line)
@@ -127,6 +127,8 @@ def base_folder(nusax: Path, recipe: Recipe, seed: int) -> Path:
         nusax / "sentiment" / "indonesian" / "train.csv",
     ]
     settings = {k: v for k, v in asdict(recipe).items() if k in BASE_SETTINGS}
+    if not recipe.tokenizer_l2:  # keyed only when off, so that the bases cached before it stay found
+        settings["tokenizer_l2"] = False
     templates = load_task("nusax_senti").fingerprint()  # the base learns sentiment with the task's templates
     key = json.dumps(
         [BASE_FORMAT, __version__, settings, seed, files_digest(inputs), templates], sort_keys=True
@@ -159,7 +161,8 @@ def cached_or_built(
     senti = work / "sentiment.jsonl"
     senti.write_text("".join(dumps(r) + "\n" for r in sentiment_examples(nusax, seed)), "utf-8")
     base_mix(nusax, senti, seed, work / "data")
-    init_model(standin_tokenizer(tokenizer_texts(nusax, work / "data"), recipe), recipe, seed, work / "init")
+    texts = tokenizer_texts(nusax, work / "data", recipe.tokenizer_l2)
+    init_model(standin_tokenizer(texts, recipe), recipe, seed, work / "init")
     stages = [
         ("stage1", work / "init", recipe.base_full_steps, recipe.base_full_lr, True),
         ("stage2", work / "stage1" / "final", recipe.base_target_steps, recipe.base_target_lr, False),

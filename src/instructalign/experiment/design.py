@@ -30,12 +30,15 @@ class Design:
     alphas: tuple[float, ...] = ()  # also evaluated merged toward the base at these α; () as trained only
     sampled_share: float | None = None  # train draws alignment and replay as two pools at this share
     guard: float | None = None  # ... and the replay guard moves the share (margin in L1 points)
+    vocab_init: str | None = None  # train from the base extended by `vocab extend` (mean or focus) ...
+    vocab_add: int = 2000  # ... with this many new tokens learned from the L2 languages' training text
 
     def trained(self) -> tuple:
         """What the run trains (its folder's name hash): objectives, replay share, LoRA (and the two-pool
         share and guard, where set)."""
         pools = () if self.sampled_share is None and self.guard is None else (self.sampled_share, self.guard)
-        return (self.objectives, self.replay_share, self.lora, *pools)
+        vocab = () if self.vocab_init is None else (self.vocab_init, self.vocab_add)
+        return (self.objectives, self.replay_share, self.lora, *pools, *vocab)
 
 
 # the reference runs

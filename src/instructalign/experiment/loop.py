@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..config import MergeConfig, Recipe, StudyConfig
+from ..config import MergeConfig, Recipe, StudyConfig, VocabExtendConfig
 from ..errors import UserError
 from ..evaluate.tasks import load_examples, load_task
 from ..files import cache_dir, check_writable
@@ -27,8 +27,8 @@ from .estimate import estimate_minutes
 from .evaluation import compare_runs, evaluate_model
 from .jobs import Job, prefixed, run_jobs
 from .mixes import aligned_mix, control_mix, replay_pool
-from .recipe import BASE, ROLES
-from .runs import is_trained, run_folder, run_record, runs_root, train_run
+from .recipe import BASE, L2, ROLES
+from .runs import extended_train_run, is_trained, run_folder, run_record, runs_root, train_run
 from .sources import align_source, resolve_data
 from .study import Experiment, Results, Study
 
@@ -163,6 +163,11 @@ def train_job(
         stage = replace(stage, monitor=True, monitor_data=str(exp.nusax), monitor_roles=ROLES,
                         monitor_every=recipe.monitor_every or 100, monitor_limit=recipe.monitor_limit)  # fmt: skip
     record = run_record(exp.cfg, recipe, design, seed, base)
+    if design.vocab_init:  # from the base with new L2 tokens (learned from the alignment text's train split)
+        extension = VocabExtendConfig(model=str(base), data=[str(exp.nusax)], langs=L2, add=design.vocab_add,
+                                      init=design.vocab_init, output=str(folder / "extended"), overwrite=True)  # fmt: skip
+        stage = replace(stage, model=extension.output)
+        return Job(f"train {design.name}", extended_train_run, (stage, folder, record, extension))
     return Job(f"train {design.name}", train_run, (stage, folder, record))
 
 

@@ -42,6 +42,7 @@ def run_folder(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int) -> P
     what = "+".join(design.objectives) or "replay"
     pools = "" if design.sampled_share is None else f"-s{design.sampled_share:g}"
     pools += "" if design.guard is None else f"-guard{design.guard:g}"
+    pools += "" if design.vocab_init is None else f"-vocab{design.vocab_add}{design.vocab_init}"
     slug = f"{what}-r{design.replay_share:g}{pools}{'-lora' if design.lora else ''}"
     return runs_root(cfg, seed) / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
@@ -61,6 +62,15 @@ def train_run(stage, folder: Path, record: dict) -> None:
     write_json(folder / RECORD, record | {"weights": weights_digest(folder / "model" / "final")})
     for checkpoint in (folder / "model").glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
+
+
+def extended_train_run(stage, folder: Path, record: dict, extension) -> None:
+    """`train_run` from the base extended by `vocab extend` (written into the run folder first)."""
+    from ..vocab.extend import extend
+
+    if not (Path(extension.output) / "instructalign_vocab.json").is_file():
+        extend(extension)
+    train_run(stage, folder, record)
 
 
 def is_trained(folder: Path, record: dict) -> bool:

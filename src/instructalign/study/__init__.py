@@ -9,10 +9,10 @@ from __future__ import annotations
 from ..config import Recipe, StudyConfig
 from ..errors import UserError
 from ..experiment.study import Study
-from . import guard, interpolate, objectives, replay, scale, transfer
+from . import guard, interpolate, objectives, replay, scale, transfer, vocab
 
 STUDIES: dict[str, Study] = {
-    s.STUDY.name: s.STUDY for s in (objectives, replay, interpolate, transfer, scale, guard)
+    s.STUDY.name: s.STUDY for s in (objectives, replay, interpolate, transfer, scale, guard, vocab)
 }
 
 

@@ -1,0 +1,138 @@
+"""`instructalign study vocab`: what new tokens for the L2 languages buy, on a base that never saw them.
+
+The base's tokenizer is fit on L1 text and its own instruction data only (recipe `tokenizer_l2: false`), as
+a real base model's vocabulary was built without Javanese or Buginese. From it: the replay-only control,
+aligned+replay without extension, and aligned+replay from the base extended by `vocab extend` with 2,000
+tokens learned from the L2 languages' training text, initialised by `mean` and by `focus`; same steps.
+Reported: L2 tokens per word (and L1 words whose tokenization changed), L2 weighted F1 with extension vs
+without (non-inferiority with a 2-point margin, or a gain: the 95% interval of the paired difference), L1
+kept, training target tokens/s and evaluation prompts/s.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+from ..data.bitext import read_bitext
+from ..experiment.design import ALIGN_OBJECTIVES, REPLAY_ONLY, Design, aligned_replay
+from ..experiment.recipe import L1, L2
+from ..experiment.study import Experiment, Results, Study
+from ..files import read_json
+from ..report.compare import Comparer
+from ..report.tables import fmt_delta
+from .findings import shown, study_findings
+
+NO_EXTENSION = "no-extension"
+METHODS = ("mean", "focus")
+MARGIN = 2.0  # weighted-F1 points: extension non-inferior to no extension
+
+
+def designs(recipe) -> list[Design]:
+    share = recipe.replay_share
+    extended = [Design(f"extended-{m}", ALIGN_OBJECTIVES, share, vocab_init=m) for m in METHODS]
+    return [REPLAY_ONLY, aligned_replay(share, NO_EXTENSION), *extended]
+
+
+def variants(exp: Experiment) -> dict:
+    return {"": replace(exp.recipe, tokenizer_l2=False)}
+
+
+def tokenizers(results: Results) -> dict[str, str]:
+    """The tokenizer each aligned run started from (seed 0): the base's, or its extended copy."""
+    out = {}
+    for name, folders in results.eval_dirs[""].items():
+        model = read_json(Path(folders[0]) / "results.json", default={}).get("model", "")
+        if name == "base":
+            out[name] = model
+        elif name.startswith("extended-"):
+            out[name] = str(Path(model).parent.parent / "extended")
+    return out
+
+
+def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
+    """L2 and L1 tokens per word for each starting tokenizer, and the L1 words each extension re-cuts."""
+    from transformers import AutoTokenizer
+
+    from ..vocab.audit import fertility
+
+    rows = list(read_bitext(str(nusax), "train"))
+    texts = {group: [r.texts[lang] for r in rows for lang in langs if lang in r.texts] for group, langs in (("L2", L2), ("L1", L1))}  # fmt: skip
+    l1_words = sorted({w for t in texts["L1"] for w in t.split()})
+    loaded = {name: AutoTokenizer.from_pretrained(path) for name, path in paths.items()}
+    cut = {name: [tok(" " + w, add_special_tokens=False)["input_ids"] for w in l1_words] for name, tok in loaded.items()}  # fmt: skip
+    base_l2 = fertility(loaded["base"], texts["L2"]).row()["tokens_per_word"]
+    lines = [
+        "| starting tokenizer | L2 tokens/word | vs base | L1 tokens/word | L1 word types re-cut |",
+        "|---|---|---|---|---|",
+    ]
+    for name, tok in loaded.items():
+        l2, l1 = (fertility(tok, texts[g]).row()["tokens_per_word"] for g in ("L2", "L1"))
+        changed = sum(a != b for a, b in zip(cut[name], cut["base"]))
+        lines.append(f"| {name} | {l2:.2f} | {100 * (l2 / base_l2 - 1):+.1f}% | {l1:.2f} | "
+                     f"{changed:,} of {len(l1_words):,} ({100 * changed / len(l1_words):.2f}%) |")  # fmt: skip
+    return ["\n".join(lines)]
+
+
+def speeds(exp: Experiment, results: Results) -> list[str]:
+    """Training target tokens/s and evaluation prompts/s per run, means over seeds, and ratios to no extension."""
+    rows = {}
+    for name, folders in results.eval_dirs[""].items():
+        train, evals = [], []
+        for seed, folder in enumerate(folders):
+            result = read_json(Path(folder) / "results.json", default={})
+            summary = read_json(Path(result.get("model", "")).parent / "train_summary.json", default={})
+            if "target_tokens_per_second" in summary:
+                train.append(summary["target_tokens_per_second"])
+            prompts = sum(
+                m.get("n", 0) * len(m.get("templates", {}))
+                for m in next(iter(result["tasks"].values())).values()
+            )
+            seconds = exp.job_seconds.get(f"seed {seed}", {}).get(f"eval {name}")
+            if seconds:
+                evals.append(prompts / seconds)
+        rows[name] = (statistics.fmean(train) if train else None, statistics.fmean(evals) if evals else None)
+    ref = rows.get(NO_EXTENSION, (None, None))
+    lines = [
+        "| run | train target tokens/s | vs no-extension | eval prompts/s | vs no-extension |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (t, e) in rows.items():
+        ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "—"  # noqa: E731
+        lines.append(
+            f"| {name} | {f'{t:,.0f}' if t else '—'} | {ratio(t, ref[0])} | {f'{e:,.0f}' if e else '—'} | {ratio(e, ref[1])} |"
+        )
+    return [
+        "\n".join(lines)
+        + "\n\nSpeeds are each job's wall time with two jobs running side by side (1 thread each)."
+    ]
+
+
+def answer(exp: Experiment, results: Results) -> list[str]:
+    """Tokens per word, extension vs no extension on L2 (paired interval), and the speeds."""
+    report = results.reports[""]
+    runs = {r.name: r for r in report["runs"]}
+    l2 = report["roles"].get("L2", [])
+    comparer = Comparer(report["task"], 2000, 0)
+    words = []
+    for m in METHODS:
+        name = f"extended-{m}"
+        if name in runs and NO_EXTENSION in runs and l2:
+            c = comparer.compare(runs[name], runs[NO_EXTENSION], l2)
+            verdict = "a gain" if shown(c) else "non-inferior" if shown(c, -MARGIN / 100) else "not shown"
+            words.append(f"`{name}` vs `{NO_EXTENSION}` on L2: {fmt_delta(c, tag=False)} — {verdict} "
+                         f"(non-inferiority margin {MARGIN:g} points; {c['method'] or 'no interval'}).")  # fmt: skip
+    notes = fertility_rows(exp.nusax, tokenizers(results)) if tokenizers(results).get("base") else []
+    return notes + ["**Extension vs none.** " + " ".join(words)] + speeds(exp, results)
+
+
+STUDY = Study(
+    name="vocab",
+    title="InstructAlign study: vocabulary extension",
+    designs=designs,
+    findings=partial(study_findings, more=answer),
+    variants=variants,
+    user_model=False,
+)
