@@ -204,9 +204,10 @@ def test_guard_study_reports_the_replay_rows_each_run_used_and_the_curves(cache,
         "guard-from-0",
     ]
     report = (out / "report.md").read_text()
+    table = report.split("| run | replay rows used")[1].split("\n\n")[0].splitlines()
     used = {}
     for name in ("replay-0.5", "replay-0.1", "no-replay"):
-        line = next(x for x in report.splitlines() if x.startswith(f"| {name} | "))
+        line = next(x for x in table if x.startswith(f"| {name} | "))
         used[name] = int(line.split("|")[2].replace(",", ""))
     assert used["no-replay"] == 0 < used["replay-0.1"] < used["replay-0.5"]  # rows from train_summary.json
     assert "**The question.**" in report and "## While training" in report
@@ -223,6 +224,7 @@ def test_vocab_study_extends_a_base_that_never_saw_l2(cache, nusax, tmp_path, ca
     extended = sorted(out.glob("runs/seed0/*vocab2000*/extended/instructalign_vocab.json"))
     assert len(extended) == 2 and {json.loads(p.read_text())["init"] for p in extended} == {"mean", "focus"}
     report = (out / "report.md").read_text()
-    line = next(x for x in report.splitlines() if x.startswith("| extended-mean | "))
+    table = report.split("| starting tokenizer |")[1].split("\n\n")[0].splitlines()
+    line = next(x for x in table if x.startswith("| extended-mean | "))
     assert float(line.split("|")[3].strip().rstrip("%")) <= -25  # L2 tokens per word cut by a quarter or more
     assert "`extended-mean` vs `no-extension` on L2:" in report and "train target tokens/s" in report
