@@ -186,6 +186,8 @@ class VocabExtendConfig:
     """The new languages whose text the tokens are learned from."""
     add: int = field(default=2000, metadata=at_least(1))
     """New tokens to add, at most (fewer when the text has no more pairs to merge)."""
+    pivots: list[str] = field(default_factory=lambda: ["eng", "ind"])
+    """Languages whose words keep their tokens: no merge of two tokens adjacent in their text (from the same data) is added (empty: no protection)."""
     init: str = "mean"
     """Initialisation of the new rows: mean (of the old pieces' rows) or focus (a sparsemax-weighted sum of similar old tokens' rows)."""
     exclude: list[str] = field(default_factory=list, metadata=REPEAT)

@@ -57,15 +57,23 @@ def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
     from transformers import AutoTokenizer
 
     from ..vocab.audit import fertility
+    from ..vocab.extend import tokenizer_with_new_tokens
 
     rows = list(read_bitext(str(nusax), "train"))
     texts = {group: [r.texts[lang] for r in rows for lang in langs if lang in r.texts] for group, langs in (("L2", L2), ("L1", L1))}  # fmt: skip
-    l1_words = sorted({w for t in texts["L1"] for w in t.split()})
+    # re-cut L1 words are counted on the valid split: words the extension's pivot protection did not see
+    l1_words = sorted(
+        {w for r in read_bitext(str(nusax), "valid") for lang in L1 for w in r.texts.get(lang, "").split()}
+    )
     loaded = {name: AutoTokenizer.from_pretrained(path) for name, path in paths.items()}
+    # the same extension without protecting the pivots' words (tokenizer only): what the protection costs
+    loaded["extended, pivots unprotected"] = tokenizer_with_new_tokens(loaded["base"], texts["L2"], 2000, [])[
+        0
+    ]
     cut = {name: [tok(" " + w, add_special_tokens=False)["input_ids"] for w in l1_words] for name, tok in loaded.items()}  # fmt: skip
     base_l2 = fertility(loaded["base"], texts["L2"]).row()["tokens_per_word"]
     lines = [
-        "| starting tokenizer | L2 tokens/word | vs base | L1 tokens/word | L1 word types re-cut |",
+        "| starting tokenizer | L2 tokens/word | vs base | L1 tokens/word | L1 valid-split word types re-cut |",
         "|---|---|---|---|---|",
     ]
     for name, tok in loaded.items():

@@ -4,6 +4,8 @@
    folders and of `--exclude` files are left out first): a BPE of the tokenizer's own kind is trained on the
    text (`train_new_from_iterator`: same pre-tokenizer, same byte alphabet) and its merges are kept in order
    where they make a token the old vocabulary lacks.
+   A merge of two tokens that stand side by side anywhere in the pivot languages' text (as the old tokenizer
+   cuts it; `--pivots`, default eng,ind; none to allow it) is left out, so the pivots' words keep their tokens.
 2. Append them after the old merges of a byte-level BPE tokenizer (GPT-2, BLOOM, Llama 3, Qwen): every old
    token keeps its id, old merges keep their priority, so a text changes its tokens only where a new merge
    applies. Other tokenizer types (SentencePiece/Unigram as in mT5, WordPiece) are refused in one line.
@@ -70,18 +72,29 @@ def merge_pair(merge) -> tuple[str, str]:
     return tuple(merge.split(" ", 1)) if isinstance(merge, str) else (merge[0], merge[1])
 
 
-def learn_merges(tokenizer, state: dict, texts: list[str], n: int) -> list[tuple[str, str]]:
-    """Up to `n` merges, in the order a BPE trained on `texts` learns them, that make tokens the vocabulary lacks."""
+def pivot_pairs(tokenizer, texts: list[str]) -> set[tuple[str, str]]:
+    """Every pair of adjacent tokens in the old tokenization of the pivot languages' text: a new merge of
+    such a pair would re-cut a pivot word, so none is added."""
+    pairs: set[tuple[str, str]] = set()
+    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []:
+        tokens = tokenizer.convert_ids_to_tokens(ids)
+        pairs.update(zip(tokens, tokens[1:]))
+    return pairs
+
+
+def learn_merges(
+    tokenizer, state: dict, texts: list[str], n: int, blocked=frozenset()
+) -> list[tuple[str, str]]:
+    """Up to `n` merges, in the order a BPE trained on `texts` learns them, that make tokens the vocabulary
+    lacks; a merge of a `blocked` pair is left out, and so is every later merge that needs its token."""
     known = set(state["model"]["vocab"])
     size = 256 + 2 * n + 256
     while True:
-        fresh = json.loads(
-            tokenizer.train_new_from_iterator(texts, vocab_size=size).backend_tokenizer.to_str()
-        )
-        merges = [merge_pair(m) for m in fresh["model"]["merges"]]
+        trained = tokenizer.train_new_from_iterator(texts, vocab_size=size)
+        merges = [merge_pair(m) for m in json.loads(trained.backend_tokenizer.to_str())["model"]["merges"]]
         have, added = set(known), []
         for a, b in merges:
-            if a + b not in have:
+            if a + b not in have and a in have and b in have and (a, b) not in blocked:
                 added.append((a, b))
                 have.add(a + b)
                 if len(added) == n:
@@ -184,6 +197,15 @@ def initialise(matrix, rows: dict[int, list[int] | dict[int, float]]) -> None:
                 matrix[new] = matrix[source].mean(0)
 
 
+def tokenizer_with_new_tokens(tokenizer, corpus: list[str], n: int, pivot_text: list[str]):
+    """(extended tokenizer, first new id, the merges added): up to `n` merges learned from `corpus`, none
+    that would re-cut the pivot text's words."""
+    state = byte_level_bpe(tokenizer)
+    merges = learn_merges(tokenizer, state, corpus, n, pivot_pairs(tokenizer, pivot_text))
+    new_tokenizer, first = extended_tokenizer(tokenizer, state, merges)
+    return new_tokenizer, first, merges
+
+
 def extend(cfg: VocabExtendConfig) -> dict:
     """Extend the model's vocabulary for `cfg.langs`; returns the record written as instructalign_vocab.json."""
     from ..data.contamination import eval_files, load_exclusions, normalize, texts_of_file
@@ -193,7 +215,7 @@ def extend(cfg: VocabExtendConfig) -> dict:
     check(cfg)
     langs = resolve_list(cfg.langs, "--langs")
     model, tokenizer, seq2seq = load_model(cfg.model)
-    state = byte_level_bpe(tokenizer)
+    byte_level_bpe(tokenizer)  # a tokenizer this cannot extend: refused before the text is read
     excluded, _ = load_exclusions(cfg.exclude)
     for source in cfg.data:  # a benchmark folder read for its training text guards its own test sets
         if not source.startswith("hf:") and Path(source).is_dir():
@@ -205,8 +227,11 @@ def extend(cfg: VocabExtendConfig) -> dict:
         raise UserError(
             f"--langs {','.join(langs)}: no training text of these languages in {', '.join(cfg.data)}"
         )
-    merges = learn_merges(tokenizer, state, corpus, cfg.add)
-    new_tokenizer, first = extended_tokenizer(tokenizer, json.loads(json.dumps(state)), merges)
+    pivots = resolve_list(cfg.pivots, "--pivots") if cfg.pivots else []
+    pivot_text = [
+        t for lang in pivots for t in texts_by_language(cfg.data, cfg.split, pivots, cfg.limit).get(lang, [])
+    ]
+    new_tokenizer, first, merges = tokenizer_with_new_tokens(tokenizer, corpus, cfg.add, pivot_text)
     new_ids = list(range(first, first + len(merges)))
     old_rows = model.get_input_embeddings().weight.shape[0]
     model.resize_token_embeddings(max(old_rows, first + len(merges)), mean_resizing=False)
@@ -218,7 +243,7 @@ def extend(cfg: VocabExtendConfig) -> dict:
     head = model.get_output_embeddings()
     if head is not None and head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
         initialise(head.weight, sources)  # an untied head: its new rows from its own old rows
-    record = {"base_model": cfg.model, "languages": langs, "added": len(merges), "asked": cfg.add, "init": cfg.init,
+    record = {"base_model": cfg.model, "languages": langs, "added": len(merges), "asked": cfg.add, "init": cfg.init, "protected_pivots": pivots,
               "sentences": len(corpus), "first_new_id": first,
               "tokens": {new_tokenizer.convert_ids_to_tokens(i): i for i in new_ids}}  # fmt: skip
     save(model, new_tokenizer, record, Path(cfg.output), cfg.overwrite)
