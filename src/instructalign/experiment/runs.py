@@ -30,7 +30,10 @@ def runs_root(cfg: StudyConfig, seed: int) -> Path:
 
 def run_settings(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int) -> list:
     """What a run trains: the parts of its folder's name hash."""
-    key_parts = [__version__, list(design.trained()), asdict(recipe), seed, cfg.align_data]
+    settings = asdict(recipe)
+    if recipe.tokenizer_l2:  # hashed only when off, so that runs trained before the setting existed are found
+        del settings["tokenizer_l2"]
+    key_parts = [__version__, list(design.trained()), settings, seed, cfg.align_data]
     if cfg.base_model:  # the stand-in's runs keep their names; a user's model is part of the key
         key_parts += [cfg.base_model, cfg.replay_data]
     return key_parts

@@ -31,7 +31,8 @@ def study_table(report: dict, entries: list[tuple[str, Design, float | None]]) -
     groups = {g["role"]: g for g in report["groups"]}
     rows = []
     for name, d, alpha in entries:
-        row = {"run": name, "objectives": "+".join(d.objectives) or "none", "replay_share": d.replay_share}
+        share = d.replay_share if d.sampled_share is None else d.sampled_share  # two pools: the sampled share
+        row = {"run": name, "objectives": "+".join(d.objectives) or "none", "replay_share": share}
         row |= {"lora": d.lora, "alpha": alpha, "design": d.name}
         for role, ref, label in ROLES_VS:
             row[f"{role} vs {label}"] = groups[role].get(f"{name} vs {ref}") if role in groups else None
