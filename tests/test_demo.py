@@ -39,6 +39,10 @@ def test_quick_demo_writes_a_report_with_the_four_runs(quick_demo):
     assert html.count("data:image/png;base64,") >= 3
     groups = {line.split("|")[1].strip() for line in md.splitlines() if re.match(r"\| L[123] \|", line)}
     assert groups == {"L1", "L2", "L3"}
+    # every run trained with --monitor: the report draws its probe curves (seeds thin, mean thick)
+    assert "## While training" in md and (out / "training_curves.png").stat().st_size > 1000
+    for run in ("replay-only", "aligned+replay", "aligned-no-replay"):
+        assert f"{run}: 1" in md.split("## While training")[1][:800], run
 
 
 def test_quick_demo_evaluates_twelve_languages_per_run(quick_demo):
