@@ -30,6 +30,14 @@ def first_new_id(model_path: str) -> int:
     return int(record["first_new_id"])
 
 
+def check_warmup_settings(cfg) -> None:
+    """The warm-up's settings, checked before anything loads."""
+    if cfg.embeddings_warmup and cfg.lora:
+        raise UserError("--embeddings-warmup trains embedding rows, which LoRA adapters do not: drop --lora")
+    if cfg.embeddings_warmup:
+        first_new_id(cfg.model)  # a model that vocab extend did not write: refused here
+
+
 def embedding_matrices(model) -> list[torch.nn.Parameter]:
     """The input embedding matrix, and the LM head's when it is a separate (untied) matrix."""
     inputs = model.get_input_embeddings().weight

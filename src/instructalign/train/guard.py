@@ -234,13 +234,7 @@ class Pools:
 
 
 def check_pool_settings(cfg) -> None:
-    """The two-pool settings (and the embedding warm-up's) checked before anything loads."""
-    if cfg.embeddings_warmup and cfg.lora:
-        raise UserError("--embeddings-warmup trains embedding rows, which LoRA adapters do not: drop --lora")
-    if cfg.embeddings_warmup:
-        from .embeddings import first_new_id
-
-        first_new_id(cfg.model)  # a model that vocab extend did not write: refused here
+    """The two-pool settings, checked before anything loads."""
     if cfg.replay_share is not None and cfg.replay_share > 1:
         raise UserError(f"--replay-share {cfg.replay_share:g}: a share of each batch, in [0, 1]")
     if cfg.replay_guard is not None and not cfg.monitor:

@@ -23,7 +23,7 @@ from ..outputs import check_output as check_output_folder
 from ..outputs import disk_full_error, is_disk_full, is_main_process, maybe_locked
 from .card import model_card
 from .data import PaddingCollator, build_dataset, report_truncation
-from .embeddings import EmbeddingWarmup, first_new_id
+from .embeddings import EmbeddingWarmup, check_warmup_settings, first_new_id
 from .guard import check_pool_settings, two_pools
 from .monitor import MonitorCallback, parse_keep_best, prepare_probe
 from .trainer import (
@@ -52,6 +52,7 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     if not 0 <= cfg.warmup_ratio < 1:
         raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
     check_pool_settings(cfg)
+    check_warmup_settings(cfg)
     inputs = [("--model", cfg.model), ("--data", cfg.data)]
     check_output_folder(Path(cfg.output), inputs, replaces=cfg.overwrite)
     return data_file, Path(cfg.output)
