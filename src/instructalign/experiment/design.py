@@ -2,9 +2,10 @@
 
 A run is its objectives and its replay share (and whether it trains LoRA adapters); no objectives is the
 replay-only control. A run may instead sample its mix's alignment and replay rows as two pools at a share of
-its own, fixed or moved by the replay guard (`train --replay-share/--replay-guard`). Every experiment also evaluates the base, the reference for forgetting. A run with
-α values is also evaluated merged back toward the base at each α (WiSE-FT); its folder name does not
-depend on them, so runs that train the same thing are shared.
+its own, fixed or moved by the replay guard (`train --replay-share/--replay-guard`), or start from the base
+extended with new L2 tokens (`vocab extend`). Every experiment also evaluates the base, the reference for
+forgetting. A run with α values is also evaluated merged back toward the base at each α (WiSE-FT); its folder
+name does not depend on them, so runs that train the same thing are shared.
 """
 
 from __future__ import annotations

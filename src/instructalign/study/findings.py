@@ -40,6 +40,18 @@ def study_table(report: dict, entries: list[tuple[str, Design, float | None]]) -
     return rows
 
 
+def training_summary(eval_folder: str | Path) -> dict:
+    """The train_summary.json of the training whose model an eval folder scored ({} where there is none)."""
+    from ..files import read_json
+
+    model = read_json(Path(eval_folder) / "results.json", default={}).get("model")
+    return (
+        read_json(Path(model).parent / "train_summary.json", default={})
+        if isinstance(model, str) and model
+        else {}
+    )
+
+
 def shown(c: dict | None, above: float = 0.0) -> bool:
     return c is not None and not math.isnan(c["lo"]) and c["lo"] > above
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import statistics
 from functools import partial
-from pathlib import Path
 
 from ..config import Recipe
 from ..experiment.design import ALIGN_OBJECTIVES, REPLAY_ONLY, Design
 from ..experiment.recipe import CONTROL
 from ..experiment.study import Experiment, Results, Study
-from ..files import read_json
 from ..report.tables import fmt_delta
-from .findings import error_bars, shown, study_findings, study_table
+from .findings import error_bars, shown, study_findings, study_table, training_summary
 
 MARGIN = 2.0  # points of L1: the guard's margin and the non-inferiority margin of the verdict
 GUARD = "guard-from-0"
@@ -34,13 +32,8 @@ def designs(recipe: Recipe) -> list[Design]:
 
 def replay_rows(folders: list[str]) -> list[int]:
     """Replay rows each seed's training used (train_summary.json beside the model its eval scored)."""
-    used = []
-    for folder in folders:
-        model = read_json(Path(folder) / "results.json", default={}).get("model", "")
-        summary = read_json(Path(model).parent / "train_summary.json", default={}) if model else {}
-        if "replay_rows_used" in summary:
-            used.append(summary["replay_rows_used"])
-    return used
+    summaries = [training_summary(folder) for folder in folders]
+    return [s["replay_rows_used"] for s in summaries if "replay_rows_used" in s]
 
 
 def draw(ax, rows: list[dict]) -> None:

@@ -23,7 +23,7 @@ from ..experiment.study import Experiment, Results, Study
 from ..files import read_json
 from ..report.compare import Comparer
 from ..report.tables import fmt_delta
-from .findings import shown, study_findings
+from .findings import shown, study_findings, training_summary
 
 NO_EXTENSION = "no-extension"
 METHODS = ("mean", "focus")
@@ -70,7 +70,8 @@ def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
     loaded["extended, pivots unprotected"] = tokenizer_with_new_tokens(loaded["base"], texts["L2"], 2000, [])[
         0
     ]
-    cut = {name: [tok(" " + w, add_special_tokens=False)["input_ids"] for w in l1_words] for name, tok in loaded.items()}  # fmt: skip
+    spaced = [" " + w for w in l1_words]  # as each word stands inside a sentence
+    cut = {name: tok(spaced, add_special_tokens=False)["input_ids"] for name, tok in loaded.items()}
     base_l2 = fertility(loaded["base"], texts["L2"]).row()["tokens_per_word"]
     lines = [
         "| starting tokenizer | L2 tokens/word | vs base | L1 tokens/word | L1 valid-split word types re-cut |",
@@ -91,7 +92,7 @@ def speeds(exp: Experiment, results: Results) -> list[str]:
         train, evals = [], []
         for seed, folder in enumerate(folders):
             result = read_json(Path(folder) / "results.json", default={})
-            summary = read_json(Path(result.get("model", "")).parent / "train_summary.json", default={})
+            summary = training_summary(folder)
             if "target_tokens_per_second" in summary:
                 train.append(summary["target_tokens_per_second"])
             prompts = sum(
@@ -132,7 +133,8 @@ def answer(exp: Experiment, results: Results) -> list[str]:
             verdict = "a gain" if shown(c) else "non-inferior" if shown(c, -MARGIN / 100) else "not shown"
             words.append(f"`{name}` vs `{NO_EXTENSION}` on L2: {fmt_delta(c, tag=False)} — {verdict} "
                          f"(non-inferiority margin {MARGIN:g} points; {c['method'] or 'no interval'}).")  # fmt: skip
-    notes = fertility_rows(exp.nusax, tokenizers(results)) if tokenizers(results).get("base") else []
+    paths = tokenizers(results)
+    notes = fertility_rows(exp.nusax, paths) if paths.get("base") else []
     return notes + ["**Extension vs none.** " + " ".join(words)] + speeds(exp, results)
 
 

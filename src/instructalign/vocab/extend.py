@@ -221,16 +221,14 @@ def extend(cfg: VocabExtendConfig) -> dict:
         if not source.startswith("hf:") and Path(source).is_dir():
             for path in eval_files(Path(source)):
                 excluded |= texts_of_file(path)
-    texts = texts_by_language(cfg.data, cfg.split, langs, cfg.limit)
+    pivots = resolve_list(cfg.pivots, "--pivots") if cfg.pivots else []
+    texts = texts_by_language(cfg.data, cfg.split, langs + pivots, cfg.limit)  # one pass over the data
     corpus = [t for lang in langs for t in texts.get(lang, []) if normalize(t) not in excluded]
     if not corpus:
         raise UserError(
             f"--langs {','.join(langs)}: no training text of these languages in {', '.join(cfg.data)}"
         )
-    pivots = resolve_list(cfg.pivots, "--pivots") if cfg.pivots else []
-    pivot_text = [
-        t for lang in pivots for t in texts_by_language(cfg.data, cfg.split, pivots, cfg.limit).get(lang, [])
-    ]
+    pivot_text = [t for lang in pivots if lang not in langs for t in texts.get(lang, [])]
     new_tokenizer, first, merges = tokenizer_with_new_tokens(tokenizer, corpus, cfg.add, pivot_text)
     new_ids = list(range(first, first + len(merges)))
     old_rows = model.get_input_embeddings().weight.shape[0]
