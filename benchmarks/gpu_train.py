@@ -132,6 +132,18 @@ def step_flops(spec: dict, shape: dict, parameters: int) -> float:
     return forward * (1 + backward) + forward_head * (1 + backward)
 
 
+def target_tokens(spec: dict) -> int:
+    return max(1, round(spec["seq"] * spec["target_share"]))
+
+
+def peak_mb(cuda: bool) -> float:
+    import torch
+
+    if cuda:
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_arm(spec: dict) -> dict:
     import torch
 
@@ -151,7 +163,8 @@ def run_arm(spec: dict) -> dict:
         if spec["device"] == "cuda":
             torch.cuda.reset_peak_memory_stats()
         result = trainer.train()
-        path = "head on targets" if trainer.target_positions_only(trainer.model_wrapped) else "model's own loss"
+        on_targets = trainer.target_positions_only(trainer.model_wrapped)
+        path = "head on targets" if on_targets else "model's own loss"
     seconds = timer.seconds / max(timer.steps, 1)
     cuda = spec["device"] == "cuda"
     return {
@@ -159,10 +172,9 @@ def run_arm(spec: dict) -> dict:
         "attention": getattr(getattr(model, "config", None), "_attn_implementation", "?"),
         "step_seconds": seconds,
         "tokens_per_second": spec["batch"] * spec["seq"] / seconds,
-        "target_tokens_per_second": spec["batch"] * max(1, round(spec["seq"] * spec["target_share"])) / seconds,
+        "target_tokens_per_second": spec["batch"] * target_tokens(spec) / seconds,
         "achieved_tflops": step_flops(spec, shape, parameters) / seconds / 1e12,
-        "peak_mb": torch.cuda.max_memory_allocated() / 2**20 if cuda
-        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # fmt: skip
+        "peak_mb": peak_mb(cuda),
         "train_loss": result.training_loss,
         "device_name": torch.cuda.get_device_name() if cuda else "cpu",
     }
@@ -181,7 +193,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--tiny", action="store_true", help="a toy model (2 layers, width 64, 2k vocabulary)")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq", type=int, default=512)
-    parser.add_argument("--target-share", type=float, default=0.2, help="share of each example that is target")
+    parser.add_argument("--target-share", type=float, default=0.2, help="target share of each example")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per arm")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
     parser.add_argument("--repeats", type=int, default=1, help="rounds of every arm, alternated")

@@ -24,7 +24,7 @@ if __name__ == "__main__":
         probing.update(step=step, l1=set(self.probe.roles.get("L1", [])))
         return real_run(self, step, model)
 
-    def scripted(model, tokenizer, seq2seq, task, data, prompt_langs, cfg):
+    def scripted(model, tokenizer, seq2seq, task, data, prompt_langs, cfg, prompts=None):
         score = script[probing["step"]]
         return {lang: {"weighted_f1": score if lang in probing["l1"] else 0.5} for lang in data}, []
 

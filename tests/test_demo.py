@@ -79,14 +79,15 @@ def test_demo_without_nusax_says_how_to_get_it(tmp_path, capsys, monkeypatch):
     assert "instructalign data download nusax" in err and err.count("\n") == 1
 
 
-def test_the_standin_tokenizer_sees_no_unseen_language_and_no_test_sentence(nusax, tmp_path):
+def test_the_standin_tokenizer_sees_no_unseen_language_and_no_test_sentence(nusax, sib200, tmp_path):
     from instructalign.data.bitext import read_bitext
     from instructalign.data.build import dumps
-    from instructalign.experiment.base import base_mix, sentiment_examples, tokenizer_texts
+    from instructalign.experiment.base import base_mix, sentiment_examples, tokenizer_texts, topic_examples
     from instructalign.experiment.recipe import L1, L2, L3
 
+    topics = topic_examples(sib200, 0)
     senti = tmp_path / "sentiment.jsonl"
-    senti.write_text("".join(dumps(r) + "\n" for r in sentiment_examples(nusax, 0)), "utf-8")
+    senti.write_text("".join(dumps(r) + "\n" for r in sentiment_examples(nusax, 0) + topics), "utf-8")
     base_mix(nusax, senti, 0, tmp_path / "data")
     texts = tokenizer_texts(nusax, tmp_path / "data")
     train = list(read_bitext(str(nusax), "train"))
@@ -96,8 +97,18 @@ def test_the_standin_tokenizer_sees_no_unseen_language_and_no_test_sentence(nusa
     held_out = [
         t for split in ("valid", "test") for row in read_bitext(str(nusax), split) for t in row.texts.values()
     ]
+    # the topic task: its L1 train sentences are in, its dev and test sentences and every other language are not
+    sib_train = {r.texts["eng"] for r in read_bitext(str(sib200), "train")}
+    sib_held_out = [
+        t for split in ("dev", "test") for r in read_bitext(str(sib200), split) for t in r.texts.values()
+    ]
+    sib_other = [
+        t for r in read_bitext(str(sib200), "train") for lang, t in r.texts.items() if lang not in L1
+    ]
+    assert len(topics) == 2 * len(sib_train) and {r["src_lang"] for r in topics} == set(L1)
     corpus = "\n".join(texts)
-    for sentence in sorted(l3_only)[:150] + held_out[::12]:
+    assert sum(t in corpus for t in sorted(sib_train)[:50]) == 50
+    for sentence in sorted(l3_only)[:150] + held_out[::12] + sib_held_out[::25] + sib_other[::40]:
         assert sentence not in corpus, sentence[:60]
 
 

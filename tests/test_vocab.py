@@ -189,19 +189,87 @@ def test_the_extended_model_trains_its_new_rows_and_evaluates(model, nusax_like,
                  "--limit", "2", "--prompt-langs", "en", "--templates", "1", "--output", str(tmp_path / "ev")]) == 0  # fmt: skip
 
 
+def cuts(tok, words: list[str]) -> list[list[str]]:
+    """Each word's tokens as it stands inside a sentence (after a space)."""
+    return [
+        tok.convert_ids_to_tokens(ids)
+        for ids in tok([" " + w for w in words], add_special_tokens=False)["input_ids"]
+    ]
+
+
+def test_new_merges_continue_the_bpe_where_the_text_is_cut_most():
+    from collections import Counter
+
+    from instructalign.vocab.extend import tokenizer_with_new_tokens
+
+    tok = tiny.tokenizer()
+    words = ["makessing", "malempu", "ripakalebbi", "mappatabe", "sipakatau", "malebbi", "warekkada"]
+    corpus = [" " + " ".join(words[i % 7 : i % 7 + 3] + ["makessing"] * (i % 3)) for i in range(30)]
+    running = [w for s in corpus for w in s.split()]
+    old = cuts(tok, running)
+    pairs = Counter(
+        p for pieces in old for p in zip(pieces, pieces[1:]) if p[0] + p[1] not in tok.get_vocab()
+    )
+    top = max(pairs.values())
+    new_tok, first, merges = tokenizer_with_new_tokens(tok, corpus, 12, [])
+    assert len(merges) == 12 and first == len(tok)
+    assert merges[0] == min(p for p, c in pairs.items() if c == top)  # the most frequent pair first
+    expected = []
+    for pieces in old:  # the merges, applied in order to the old cuts, give the new tokenizer's cuts
+        for a, b in merges:
+            merged, i = [], 0
+            while i < len(pieces):
+                if i + 1 < len(pieces) and (pieces[i], pieces[i + 1]) == (a, b):
+                    merged.append(a + b)
+                    i += 2
+                else:
+                    merged.append(pieces[i])
+                    i += 1
+            pieces = merged
+        expected.append(pieces)
+    assert cuts(new_tok, running) == expected
+    saved = sum(map(len, old)) - sum(map(len, expected))
+    assert saved >= top and len(new_tok(corpus[0])["input_ids"]) < len(tok(corpus[0])["input_ids"])
+
+
+def test_pivot_data_protects_more_pivot_words(model, nusax_like, tmp_path, capsys):
+    tok = tiny.tokenizer()
+    more = ["makessing", "malempu", "sipakatau"]  # Indonesian text that shares these (borrowed) words
+    pivot_file = write(tmp_path / "more.csv", "ind\n" + "".join(f"Kami {w} sekali.\n" for w in more))
+    plain = extended(model, nusax_like, tmp_path / "plain")
+    protected = extended(model, nusax_like, tmp_path / "protected", "--pivot-data", str(pivot_file))
+    from transformers import AutoTokenizer
+
+    before = cuts(tok, more)
+    assert cuts(AutoTokenizer.from_pretrained(protected), more) == before  # every word of the pivot data kept
+    assert cuts(AutoTokenizer.from_pretrained(plain), more) != before  # which the extension would re-cut
+    record = json.loads((protected / "instructalign_vocab.json").read_text())
+    assert (
+        0 < record["added"] <= 40 and record["pivot_sentences"] == 2 * 41 + 3
+    )  # eng, ind of the data; 3 more
+    bug_only = write(tmp_path / "bug.csv", "bug\nmakessing\n")
+    args = ["vocab", "extend", "--model", model, "--data", str(nusax_like), "--langs", "bug",
+            "--pivot-data", str(bug_only), "--output", str(tmp_path / "x")]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no train text of the pivots (eng, ind)" in err and err.count("\n") == 1
+    assert not (tmp_path / "x").exists()
+
+
 def test_a_tokenizer_that_is_not_byte_level_bpe_is_refused():
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     from instructalign.errors import UserError
-    from instructalign.vocab.extend import byte_level_bpe
+    from instructalign.vocab.extend import tokenizer_state
 
     backend = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
     backend.pre_tokenizer = pre_tokenizers.Whitespace()
     with pytest.raises(
-        UserError, match="tokenizer type WordLevel: vocab extend adds merges to byte-level BPE"
+        UserError,
+        match="tokenizer type WordLevel: vocab extend adds merges to byte-level BPE.*pieces to Unigram",
     ):
-        byte_level_bpe(PreTrainedTokenizerFast(tokenizer_object=backend))
+        tokenizer_state(PreTrainedTokenizerFast(tokenizer_object=backend))
 
 
 def test_embeddings_warmup_trains_only_the_new_rows_then_everything(model, nusax_like, tmp_path):
@@ -247,3 +315,57 @@ def test_embeddings_lr_and_bad_warmup_input(model, nusax_like, tmp_path, capsys)
     assert main(["train", "--model", model, "--data", str(data), "--embeddings-warmup", "2",
                  "--output", str(tmp_path / "x")]) == 2  # fmt: skip
     assert "holds no instructalign_vocab.json" in capsys.readouterr().err and not (tmp_path / "x").exists()
+
+
+@pytest.fixture
+def unigram_model(tmp_path):
+    """A tiny mT5 (untied head) with a SentencePiece/Unigram tokenizer fit on the tiny corpus."""
+    from tokenizers import SentencePieceUnigramTokenizer
+    from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerFast
+
+    backend = SentencePieceUnigramTokenizer()
+    backend.train_from_iterator(tiny.CORPUS, vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"],
+                                unk_token="<unk>", show_progress=False)  # fmt: skip
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
+    )
+    torch.manual_seed(0)
+    cfg = MT5Config(num_layers=1, num_decoder_layers=1, d_model=16, d_ff=32, num_heads=2, d_kv=8,
+                    vocab_size=len(tok), pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+                    decoder_start_token_id=tok.pad_token_id, tie_word_embeddings=False)  # fmt: skip
+    MT5ForConditionalGeneration(cfg).save_pretrained(tmp_path / "mt5")
+    tok.save_pretrained(tmp_path / "mt5")
+    return str(tmp_path / "mt5")
+
+
+def test_a_unigram_tokenizer_gets_new_pieces(unigram_model, nusax_like, tmp_path):
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    out = extended(unigram_model, nusax_like, tmp_path / "ext")
+    record = json.loads((out / "instructalign_vocab.json").read_text())
+    old_tok, new_tok = AutoTokenizer.from_pretrained(unigram_model), AutoTokenizer.from_pretrained(out)
+    first, n = record["first_new_id"], record["added"]
+    assert record["kind"] == "unigram" and n == 40 and first == len(old_tok) and len(new_tok) == first + n
+    assert all(
+        new_tok.get_vocab()[t] == i for t, i in old_tok.get_vocab().items()
+    )  # old pieces keep their ids
+    old_model, new_model = (AutoModelForSeq2SeqLM.from_pretrained(p) for p in (unigram_model, out))
+    old_rows, new_rows = old_model.get_input_embeddings().weight, new_model.get_input_embeddings().weight
+    old_head, new_head = old_model.get_output_embeddings().weight, new_model.get_output_embeddings().weight
+    for token, i in record["tokens"].items():
+        pieces = [t.id for t in old_tok.backend_tokenizer.model.tokenize(token)]
+        assert len(pieces) >= 2 and torch.allclose(new_rows[i], old_rows[pieces].mean(0), atol=1e-6), token
+        assert torch.allclose(new_head[i], old_head[pieces].mean(0), atol=1e-6)  # the untied head's rows too
+    bug = [line.split(",")[2] for line in (nusax_like / "mt" / "train.csv").read_text().splitlines()[1:41]]
+    before, after = (sum(len(ids) for ids in t(bug)["input_ids"]) for t in (old_tok, new_tok))
+    assert after < 0.8 * before  # the new language's text in fewer tokens
+    pivots = ["Hotel 7 itu bersih.", "The hotel 7 is clean."]  # sentences of the pivots' text
+    ids = old_tok(pivots, return_tensors="pt", padding=True)
+    assert (
+        new_tok(pivots, return_tensors="pt", padding=True)["input_ids"].tolist() == ids["input_ids"].tolist()
+    )
+    with torch.no_grad():
+        a = old_model(**ids, decoder_input_ids=ids["input_ids"][:, :4]).logits
+        b = new_model(**ids, decoder_input_ids=ids["input_ids"][:, :4]).logits[..., : old_rows.shape[0]]
+    assert torch.allclose(a, b, atol=1e-6)  # the old tokens' logits unchanged
+    assert not any("zqx" in t.lower() for t in record["tokens"])  # the test sentence reached no new piece

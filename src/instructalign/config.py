@@ -174,10 +174,10 @@ class VocabAuditConfig:
 
 @dataclass
 class VocabExtendConfig:
-    """`instructalign vocab extend`: new byte-level BPE tokens learned from the new languages' training text, their embedding rows initialised from the old ones."""
+    """`instructalign vocab extend`: new tokens (byte-level BPE merges or Unigram pieces) learned from the new languages' training text, their embedding rows initialised from the old ones."""
 
     model: str | None = None
-    """Model to extend: hub id or local folder (a byte-level BPE tokenizer: GPT-2, BLOOM, Llama 3, Qwen)."""
+    """Model to extend: hub id or local folder (a byte-level BPE tokenizer: GPT-2, BLOOM, Llama 3, Qwen; or a Unigram/SentencePiece one: T5, mT5, XLM-R)."""
     data: list[str] = field(default_factory=list, metadata=REPEAT)
     """Training text, as for data build's bitext (its test sentences, and those of a NusaX or SIB-200 folder given here, never reach the new tokens)."""
     split: str = "train"
@@ -187,7 +187,9 @@ class VocabExtendConfig:
     add: int = field(default=2000, metadata=at_least(1))
     """New tokens to add, at most (fewer when the text has no more pairs to merge)."""
     pivots: list[str] = field(default_factory=lambda: ["eng", "ind"])
-    """Languages whose words keep their tokens: no merge of two tokens adjacent in their text (from the same data) is added (empty: no protection)."""
+    """Languages whose words keep their tokens: no merge of two tokens adjacent in a word of their text (from the data and pivot_data) is added (empty: no protection)."""
+    pivot_data: list[str] = field(default_factory=list, metadata=REPEAT)
+    """More text of the pivot languages, sources as for data (same split): only protects their words, no token is learned from it."""
     init: str = "mean"
     """Initialisation of the new rows: mean (of the old pieces' rows) or focus (a sparsemax-weighted sum of similar old tokens' rows)."""
     exclude: list[str] = field(default_factory=list, metadata=REPEAT)
@@ -416,6 +418,8 @@ class Recipe:
     """Its longest sequence."""
     tokenizer_l2: bool = True
     """The stand-in's tokenizer is also fit on the L2 languages' train text (off: on L1 text and the base's instruction data only, as a base that never saw them; the vocab study)."""
+    base_topics: bool = False
+    """The stand-in base also learns SIB-200 topic classification in English and Indonesian (train split): a second task it knows in L1 only, whose transfer to L2 can be measured."""
     dropout: float = field(default=0.0, metadata=at_least(0))
     """Dropout everywhere in the stand-in."""
     activation: Literal["gelu", "gelu_new", "relu", "silu"] = "gelu"

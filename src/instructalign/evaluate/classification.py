@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tqdm.auto import tqdm
 
 from ..data.prompts import render
@@ -28,15 +30,41 @@ def task_choices(task, prompt_lang: str) -> list[str]:
     return [task.target_delimiter + task.verbalizers[prompt_lang][label] for label in task.labels]
 
 
-def score_all(model, tokenizer, seq2seq, prompts: dict, lengths: dict, choices: list[str], cfg, bar) -> dict:
-    """Scores of every prompt of every (language, template) cell that shares these choices, batched across
+@dataclass
+class PromptSet:
+    """Every (language, template) cell's prompts, rendered and tokenized once: a monitor that probes the
+    same rows at every step keeps one and scores it again."""
+
+    templates: list  # (template id, prompt language, template) as `task.template_ids` gives them
+    prompts: dict  # (language, template id) -> prompt texts, one per row
+    ids: dict  # (language, template id) -> the prompts' token ids
+
+
+def render_prompts(task, data: dict, tokenizer, prompt_langs, n_templates) -> PromptSet:
+    templates = task.template_ids(prompt_langs, n_templates)
+    prompts = {
+        (lang, tid): [render(template, **({"options": task.options(pl)} | {k: str(v) for k, v in row.items()}))
+                      for row in rows]
+        for lang, rows in data.items()
+        for tid, pl, template in templates
+    }  # fmt: skip
+    return PromptSet(templates, prompts, {cell: tokenizer(ps)["input_ids"] for cell, ps in prompts.items()})
+
+
+def score_all(
+    model, tokenizer, seq2seq, prompts: PromptSet, cells: list, choices: list[str], cfg, bar
+) -> dict:
+    """Scores of every prompt of these (language, template) cells, which share these choices, batched across
     cells by token length (similar lengths share a batch: little padding, few half-empty batches)."""
-    items = [(cell, i) for cell, ps in prompts.items() for i in range(len(ps))]
-    items.sort(key=lambda item: lengths[item[0]][item[1]])
-    scores = {cell: [None] * len(ps) for cell, ps in prompts.items()}
+    items = [(cell, i) for cell in cells for i in range(len(prompts.prompts[cell]))]
+    items.sort(key=lambda item: len(prompts.ids[item[0]][item[1]]))
+    scores = {cell: [None] * len(prompts.prompts[cell]) for cell in cells}
     for batch in batches(items, cfg.batch_size):
-        texts = [prompts[cell][i] for cell, i in batch]
-        scored = score_choices(model, tokenizer, texts, [choices] * len(batch), seq2seq, cfg.max_length)
+        texts = [prompts.prompts[cell][i] for cell, i in batch]
+        encoded = [prompts.ids[cell][i] for cell, i in batch]
+        scored = score_choices(
+            model, tokenizer, texts, [choices] * len(batch), seq2seq, cfg.max_length, encoded
+        )
         for (cell, i), s in zip(batch, scored):
             scores[cell][i] = s
         bar.update(len(batch))
@@ -89,33 +117,31 @@ def check_prompt_budget(
 
 
 def evaluate_classification(
-    model, tokenizer, seq2seq, task, data, prompt_langs, cfg
+    model, tokenizer, seq2seq, task, data, prompt_langs, cfg, prompts: PromptSet | None = None
 ) -> tuple[dict, list[dict]]:
     """Rank-classify every row of every language with every template: per-language metrics (mean over
-    templates) and one prediction record per (row, template)."""
-    templates = task.template_ids(prompt_langs, cfg.templates)
-    prompts = {
-        (lang, tid): [render(template, **({"options": task.options(pl)} | {k: str(v) for k, v in row.items()}))
-                      for row in rows]
-        for lang, rows in data.items()
-        for tid, pl, template in templates
-    }  # fmt: skip
-    lengths = {cell: [len(ids) for ids in tokenizer(ps)["input_ids"]] for cell, ps in prompts.items()}
+    templates) and one prediction record per (row, template). `prompts`: these rows' prompts, rendered by
+    `render_prompts` with this tokenizer and these settings (rendered here when not given)."""
+    prompts = prompts or render_prompts(task, data, tokenizer, prompt_langs, cfg.templates)
+    templates = prompts.templates
     scores = {}
-    with tqdm(total=sum(len(p) for p in prompts.values()), desc=f"eval {task.name}", unit="ex") as bar:
+    with tqdm(
+        total=sum(len(p) for p in prompts.prompts.values()), desc=f"eval {task.name}", unit="ex"
+    ) as bar:
         for pl in dict.fromkeys(pl for _, pl, _ in templates):
             bar.set_postfix_str(f"{pl} prompts")
-            cells = {(lang, tid): prompts[(lang, tid)] for lang in data for tid, p, _ in templates if p == pl}
-            scores |= score_all(model, tokenizer, seq2seq, cells, lengths, task_choices(task, pl), cfg, bar)
+            cells = [(lang, tid) for lang in data for tid, p, _ in templates if p == pl]
+            scores |= score_all(model, tokenizer, seq2seq, prompts, cells, task_choices(task, pl), cfg, bar)
     per_lang, predictions = {}, []
     for lang, rows in data.items():
         per_template = {}
         for tid, pl, _ in templates:
-            records = cell_records(task, rows, lang, tid, pl, prompts[(lang, tid)], scores[(lang, tid)], cfg)
+            cell = (lang, tid)
+            records = cell_records(task, rows, lang, tid, pl, prompts.prompts[cell], scores[cell], cfg)
             gold, pred = [r["gold"] for r in records], [r["pred"] for r in records]
             metrics = classification_metrics(gold, pred, task.labels) | label_spread(gold, pred, task.labels)
             budget = prompt_budget(model, tokenizer, seq2seq, task_choices(task, pl), cfg.max_length)
-            metrics["prompts_truncated"] = sum(n > budget for n in lengths[(lang, tid)])
+            metrics["prompts_truncated"] = sum(len(ids) > budget for ids in prompts.ids[cell])
             per_template[tid] = metrics
             predictions += records
         per_lang[lang] = mean_over_templates(per_template) | {"templates": per_template}

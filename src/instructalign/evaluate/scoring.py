@@ -77,9 +77,11 @@ def encode_all_choices(tokenizer, choices: list[list[str]]) -> list[list[list[in
     return encoded
 
 
-def encode_prompts(tokenizer, prompts: list[str], max_tokens: int) -> list[list[int]]:
-    """Token ids of the prompts; a too-long prompt keeps its end, where the question sits."""
-    return [ids[-max_tokens:] for ids in tokenizer(list(prompts))["input_ids"]]
+def encode_prompts(tokenizer, prompts: list[str], max_tokens: int, encoded=None) -> list[list[int]]:
+    """Token ids of the prompts (`encoded`: ids the caller already has); a too-long prompt keeps its end,
+    where the question sits."""
+    ids = encoded if encoded is not None else tokenizer(list(prompts))["input_ids"]
+    return [x[-max_tokens:] for x in ids]
 
 
 def context_limit(model, max_length: int) -> int:
@@ -96,12 +98,14 @@ def model_device(model) -> torch.device:
 
 @torch.inference_mode()
 def score_causal(
-    model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048
+    model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048, encoded=None
 ) -> list[ChoiceScores]:
     pad_value = pad_id(tokenizer)
     choice_ids = encode_all_choices(tokenizer, choices)
     longest_choice = max(len(c) for cs in choice_ids for c in cs)
-    prompt_ids = encode_prompts(tokenizer, prompts, context_limit(model, max_length) - longest_choice)
+    prompt_ids = encode_prompts(
+        tokenizer, prompts, context_limit(model, max_length) - longest_choice, encoded
+    )
     shared = choice_ids[0]
     if (
         longest_choice > 1
@@ -165,13 +169,13 @@ def cached_scores(
 
 @torch.inference_mode()
 def score_seq2seq(
-    model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048
+    model, tokenizer, prompts: list[str], choices: list[list[str]], max_length: int = 2048, encoded=None
 ) -> list[ChoiceScores]:
     device = model_device(model)
     pad_value = pad_id(tokenizer)
     choice_ids = encode_all_choices(tokenizer, choices)
-    ids, mask = pad(encode_prompts(tokenizer, prompts, max_length), pad_value, device=device)
-    encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    ids, mask = pad(encode_prompts(tokenizer, prompts, max_length, encoded), pad_value, device=device)
+    hidden = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
 
     owner, labels, label_mask = choice_rows(choice_ids, pad_value, device)
     start = torch.full((len(owner), 1), model.config.decoder_start_token_id, dtype=torch.long, device=device)
@@ -179,7 +183,7 @@ def score_seq2seq(
     from transformers.modeling_outputs import BaseModelOutput
 
     out = model(
-        encoder_outputs=BaseModelOutput(last_hidden_state=encoded[owner]),
+        encoder_outputs=BaseModelOutput(last_hidden_state=hidden[owner]),
         attention_mask=mask[owner],
         decoder_input_ids=decoder_input,
         decoder_attention_mask=label_mask,
@@ -201,8 +205,15 @@ def collect(
 
 
 def score_choices(
-    model, tokenizer, prompts: list[str], choices: list[list[str]], seq2seq: bool, max_length: int = 2048
+    model,
+    tokenizer,
+    prompts: list[str],
+    choices: list[list[str]],
+    seq2seq: bool,
+    max_length: int = 2048,
+    encoded: list[list[int]] | None = None,
 ) -> list[ChoiceScores]:
-    """Summed log-probability of every choice given its prompt, for one batch of prompts."""
+    """Summed log-probability of every choice given its prompt, for one batch of prompts (`encoded`: the
+    prompts' token ids where the caller has them, as the tokenizer makes them)."""
     fn = score_seq2seq if seq2seq else score_causal
-    return fn(model, tokenizer, prompts, choices, max_length)
+    return fn(model, tokenizer, prompts, choices, max_length, encoded)

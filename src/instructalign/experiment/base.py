@@ -1,7 +1,8 @@
 """The stand-in base model, cached: instruction-tuned on L1 only, as BLOOMZ was before alignment.
 
-Its instruction data (English/Indonesian sentiment, en<->id MT, L1 denoising) is what later runs replay,
-as xP3 is for BLOOMZ.
+Its instruction data (English/Indonesian sentiment, en<->id MT, L1 denoising; with the recipe's `base_topics`
+also English/Indonesian SIB-200 topic classification, a second task it knows in L1 only) is what later runs
+replay, as xP3 is for BLOOMZ.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 import json
 import random
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -22,7 +23,7 @@ from ..config import BuildConfig, Recipe, TrainConfig
 from ..data.bitext import read_bitext
 from ..data.build import build, dumps
 from ..data.prompts import render
-from ..evaluate.tasks import load_task
+from ..evaluate.tasks import load_examples, load_task
 from ..files import cache_dir, files_digest
 from ..standin import init_model, standin_tokenizer
 from ..train import train
@@ -86,6 +87,22 @@ def sentiment_examples(nusax: Path, seed: int) -> list[dict]:
     return rows
 
 
+def topic_examples(sib200: Path, seed: int) -> list[dict]:
+    """English and Indonesian SIB-200 topics (train split only) as instructions, with the sib200 task's templates."""
+    task = load_task("sib200")
+    train = replace(task, data=task.data | {"split": "train"})
+    rng = random.Random(f"{seed}:topic")
+    rows = []
+    for lang in L1:
+        for row in load_examples(train, str(sib200), lang):
+            pl = rng.choice(sorted(task.templates))
+            options = task.options(pl)
+            rows.append({"prompt": render(rng.choice(task.templates[pl]), text=row["text"], options=options),
+                         "target": task.verbalizers[pl][row[task.label_column]], "objective": "topic",
+                         "src_lang": lang, "tgt_lang": lang, "prompt_lang": pl, "source": "replay"})  # fmt: skip
+    return rows
+
+
 def base_mix(nusax: Path, sentiment: Path, seed: int, output: Path) -> None:
     """The base model's L1-only instruction data: en<->id MT, L1 denoising and the sentiment rows."""
     build(
@@ -118,9 +135,9 @@ def tokenizer_texts(nusax: Path, instructions: Path, with_l2: bool = True) -> li
     return texts
 
 
-def base_folder(nusax: Path, recipe: Recipe, seed: int) -> Path:
+def base_folder(nusax: Path, recipe: Recipe, seed: int, sib200: Path | None = None) -> Path:
     """The cache folder of a base model: a hash of the version, the base's settings, seed, inputs and the
-    sentiment templates it learns."""
+    templates of the tasks it learns."""
     inputs = [
         nusax / "mt" / "train.csv",
         nusax / "sentiment" / "english" / "train.csv",
@@ -130,6 +147,11 @@ def base_folder(nusax: Path, recipe: Recipe, seed: int) -> Path:
     if not recipe.tokenizer_l2:  # keyed only when off, so that the bases cached before it stay found
         settings["tokenizer_l2"] = False
     templates = load_task("nusax_senti").fingerprint()  # the base learns sentiment with the task's templates
+    if recipe.base_topics:  # keyed only when on (as tokenizer_l2): the topic files and templates
+        settings["base_topics"] = True
+        task = load_task("sib200")
+        inputs += [sib200 / task.data["dirs"][lang] / "train.tsv" for lang in L1]
+        templates = [templates, task.fingerprint()]
     key = json.dumps(
         [BASE_FORMAT, __version__, settings, seed, files_digest(inputs), templates], sort_keys=True
     )
@@ -137,18 +159,21 @@ def base_folder(nusax: Path, recipe: Recipe, seed: int) -> Path:
     return cache_dir() / "demo" / f"base-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
-def base_model(nusax: Path, recipe: Recipe, seed: int, console: Console) -> tuple[Path, Path]:
-    """The cached base model folder and its L1-only instruction data (the replay source). Two experiments
-    that need the same base at once take turns: the second waits and then finds it cached."""
-    folder = base_folder(nusax, recipe, seed)
+def base_model(
+    nusax: Path, recipe: Recipe, seed: int, console: Console, sib200: Path | None = None
+) -> tuple[Path, Path]:
+    """The cached base model folder and its L1-only instruction data (the replay source); `sib200`: the SIB-200
+    folder a base with `base_topics` learns from. Two experiments that need the same base at once take turns:
+    the second waits and then finds it cached."""
+    folder = base_folder(nusax, recipe, seed, sib200)
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.with_name(folder.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        return cached_or_built(folder, nusax, recipe, seed, console)
+        return cached_or_built(folder, nusax, recipe, seed, console, sib200)
 
 
 def cached_or_built(
-    folder: Path, nusax: Path, recipe: Recipe, seed: int, console: Console
+    folder: Path, nusax: Path, recipe: Recipe, seed: int, console: Console, sib200: Path | None
 ) -> tuple[Path, Path]:
     model, data = folder / "model", folder / "data"
     if (model / "config.json").is_file():
@@ -159,7 +184,8 @@ def cached_or_built(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     senti = work / "sentiment.jsonl"
-    senti.write_text("".join(dumps(r) + "\n" for r in sentiment_examples(nusax, seed)), "utf-8")
+    rows = sentiment_examples(nusax, seed) + (topic_examples(sib200, seed) if recipe.base_topics else [])
+    senti.write_text("".join(dumps(r) + "\n" for r in rows), "utf-8")
     base_mix(nusax, senti, seed, work / "data")
     texts = tokenizer_texts(nusax, work / "data", recipe.tokenizer_l2)
     init_model(standin_tokenizer(texts, recipe), recipe, seed, work / "init")

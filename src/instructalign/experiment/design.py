@@ -33,12 +33,15 @@ class Design:
     guard: float | None = None  # ... and the replay guard moves the share (margin in L1 points)
     vocab_init: str | None = None  # train from the base extended by `vocab extend` (mean or focus) ...
     vocab_add: int = 2000  # ... with this many new tokens learned from the L2 languages' training text
+    vocab_pivot_data: tuple[
+        str, ...
+    ] = ()  # ... the L1 words of these sources protected too ("sib200"), not only NusaX's
 
     def trained(self) -> tuple:
         """What the run trains (its folder's name hash): objectives, replay share, LoRA (and the two-pool
         share and guard, where set)."""
         pools = () if self.sampled_share is None and self.guard is None else (self.sampled_share, self.guard)
-        vocab = () if self.vocab_init is None else (self.vocab_init, self.vocab_add)
+        vocab = () if self.vocab_init is None else (self.vocab_init, self.vocab_add, *self.vocab_pivot_data)
         return (self.objectives, self.replay_share, self.lora, *pools, *vocab)
 
 

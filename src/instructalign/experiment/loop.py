@@ -29,8 +29,10 @@ from .jobs import Job, prefixed, run_jobs
 from .mixes import aligned_mix, control_mix, replay_pool
 from .recipe import BASE, L2, ROLES
 from .runs import extended_train_run, is_trained, run_folder, run_record, runs_root, train_run
-from .sources import align_source, resolve_data
+from .sources import align_source, resolve_data, sib200_folder
 from .study import Experiment, Results, Study
+
+PIVOT_SOURCES = {"sib200": sib200_folder}  # what a design's vocab_pivot_data names: where that folder is
 
 
 def run_experiment(study: Study, cfg: StudyConfig, recipe: Recipe, console: Console | None = None) -> dict:
@@ -108,7 +110,8 @@ def seed_jobs(
         base, base_data = cfg.base_model, Path(cfg.replay_data)
         base_dir = runs_root(cfg, seed) / f"base-{hashlib.sha256(cfg.base_model.encode()).hexdigest()[:10]}"
     else:
-        base, base_data = base_model(exp.nusax, recipe, seed, exp.console)
+        topics = sib200_folder(cfg, exp.nusax) if recipe.base_topics else None
+        base, base_data = base_model(exp.nusax, recipe, seed, exp.console, topics)
         base_dir = runs_root(cfg, seed) / base.parent.name
     exp.timings[" ".join(filter(None, ("base", label, f"seed {seed}")))] = time.perf_counter() - t0
     eval_name = f"eval-{split}-{recipe.eval_limit or 'all'}"
@@ -164,8 +167,10 @@ def train_job(
                         monitor_every=recipe.monitor_every or 100, monitor_limit=recipe.monitor_limit)  # fmt: skip
     record = run_record(exp.cfg, recipe, design, seed, base)
     if design.vocab_init:  # from the base with new L2 tokens (learned from the alignment text's train split)
+        pivot_data = [str(PIVOT_SOURCES[name](exp.cfg, exp.nusax)) for name in design.vocab_pivot_data]
         extension = VocabExtendConfig(model=str(base), data=[str(exp.nusax)], langs=L2, add=design.vocab_add,
-                                      init=design.vocab_init, output=str(folder / "extended"), overwrite=True)  # fmt: skip
+                                      pivot_data=pivot_data, init=design.vocab_init, output=str(folder / "extended"),
+                                      overwrite=True)  # fmt: skip
         stage = replace(stage, model=extension.output)
         return Job(f"train {design.name}", extended_train_run, (stage, folder, record, extension))
     return Job(f"train {design.name}", train_run, (stage, folder, record))

@@ -32,7 +32,8 @@ MARGIN = 2.0  # weighted-F1 points: extension non-inferior to no extension
 
 def designs(recipe) -> list[Design]:
     share = recipe.replay_share
-    extended = [Design(f"extended-{m}", ALIGN_OBJECTIVES, share, vocab_init=m) for m in METHODS]
+    extended = [Design(f"extended-{m}", ALIGN_OBJECTIVES, share, vocab_init=m, vocab_pivot_data=("sib200",))
+                for m in METHODS]  # fmt: skip
     return [REPLAY_ONLY, aligned_replay(share, NO_EXTENSION), *extended]
 
 
@@ -53,35 +54,50 @@ def tokenizers(results: Results) -> dict[str, str]:
 
 
 def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
-    """L2 and L1 tokens per word for each starting tokenizer, and the L1 words each extension re-cuts."""
+    """L2 tokens per word (the text the tokens were learned from, and held-out valid text) and L1 tokens per
+    word for each starting tokenizer, and the L1 valid-split words each extension re-cuts — with two
+    tokenizer-only variants beside the study's: pivots protected by NusaX's text only, and not protected."""
     from transformers import AutoTokenizer
 
     from ..vocab.audit import fertility
     from ..vocab.extend import tokenizer_with_new_tokens
 
-    rows = list(read_bitext(str(nusax), "train"))
-    texts = {group: [r.texts[lang] for r in rows for lang in langs if lang in r.texts] for group, langs in (("L2", L2), ("L1", L1))}  # fmt: skip
+    def texts(source, split, langs):
+        return [r.texts[lang] for r in read_bitext(str(source), split) for lang in langs if lang in r.texts]
+
+    l2, l2_valid, l1 = texts(nusax, "train", L2), texts(nusax, "valid", L2), texts(nusax, "train", L1)
     # re-cut L1 words are counted on the valid split: words the extension's pivot protection did not see
-    l1_words = sorted(
-        {w for r in read_bitext(str(nusax), "valid") for lang in L1 for w in r.texts.get(lang, "").split()}
-    )
+    running = [w for t in texts(nusax, "valid", L1) for w in t.split()]
+    l1_words = sorted(set(running))
     loaded = {name: AutoTokenizer.from_pretrained(path) for name, path in paths.items()}
-    # the same extension without protecting the pivots' words (tokenizer only): what the protection costs
-    loaded["extended, pivots unprotected"] = tokenizer_with_new_tokens(loaded["base"], texts["L2"], 2000, [])[
-        0
-    ]
+    base = loaded["base"]
+    loaded["extended, pivots protected by NusaX text only (tokenizer only)"] = tokenizer_with_new_tokens(
+        base, l2, 2000, l1
+    )[0]
+    loaded["extended, pivots unprotected (tokenizer only)"] = tokenizer_with_new_tokens(base, l2, 2000, [])[0]
     spaced = [" " + w for w in l1_words]  # as each word stands inside a sentence
     cut = {name: tok(spaced, add_special_tokens=False)["input_ids"] for name, tok in loaded.items()}
-    base_l2 = fertility(loaded["base"], texts["L2"]).row()["tokens_per_word"]
+    before = {
+        name: fertility(base, t).row()["tokens_per_word"] for name, t in (("train", l2), ("valid", l2_valid))
+    }
     lines = [
-        "| starting tokenizer | L2 tokens/word | vs base | L1 tokens/word | L1 valid-split word types re-cut |",
-        "|---|---|---|---|---|",
+        "| starting tokenizer | L2 tokens/word (train text) | vs base | L2 tokens/word (valid text) | vs base "
+        "| L1 tokens/word | L1 valid-split words re-cut: types | occurrences |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, tok in loaded.items():
-        l2, l1 = (fertility(tok, texts[g]).row()["tokens_per_word"] for g in ("L2", "L1"))
-        changed = sum(a != b for a, b in zip(cut[name], cut["base"]))
-        lines.append(f"| {name} | {l2:.2f} | {100 * (l2 / base_l2 - 1):+.1f}% | {l1:.2f} | "
-                     f"{changed:,} of {len(l1_words):,} ({100 * changed / len(l1_words):.2f}%) |")  # fmt: skip
+        per_word = {
+            split: fertility(tok, t).row()["tokens_per_word"]
+            for split, t in (("train", l2), ("valid", l2_valid))
+        }
+        recut = {w for w, a, b in zip(l1_words, cut[name], cut["base"]) if a != b}
+        hits = sum(w in recut for w in running)
+        lines.append(
+            f"| {name} | {per_word['train']:.2f} | {100 * (per_word['train'] / before['train'] - 1):+.1f}% | "
+            f"{per_word['valid']:.2f} | {100 * (per_word['valid'] / before['valid'] - 1):+.1f}% | "
+            f"{fertility(tok, l1).row()['tokens_per_word']:.2f} | {len(recut):,} of {len(l1_words):,} "
+            f"({100 * len(recut) / len(l1_words):.2f}%) | {hits:,} of {len(running):,} ({100 * hits / len(running):.2f}%) |"
+        )  # fmt: skip
     return ["\n".join(lines)]
 
 

@@ -114,6 +114,7 @@ class MonitorCallback(TrainerCallback):
     history: list[dict] = field(default_factory=list)
     best: dict | None = None
     writer: object = None
+    prompts: dict = field(default_factory=dict)  # task name -> its PromptSet, rendered at the first probe
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if not state.is_world_process_zero:
@@ -132,7 +133,7 @@ class MonitorCallback(TrainerCallback):
             write_atomically(self.out / "monitor.png", curves(self.history))
 
     def run(self, step: int, model) -> None:
-        from ..evaluate.classification import evaluate_classification
+        from ..evaluate.classification import evaluate_classification, render_prompts
         from ..evaluate.metrics import group_means
 
         start, rows = time.perf_counter(), []
@@ -141,8 +142,12 @@ class MonitorCallback(TrainerCallback):
         model.eval()
         with torch.no_grad():
             for p in self.probe.prepared:
+                if p.task.name not in self.prompts:  # the same rows every probe: rendered and tokenized once
+                    self.prompts[p.task.name] = render_prompts(p.task, p.data, self.tokenizer, p.prompt_langs,
+                                                               self.probe.eval_cfg.templates)  # fmt: skip
                 per_lang, _ = evaluate_classification(model, self.tokenizer, self.seq2seq, p.task, p.data,
-                                                      p.prompt_langs, self.probe.eval_cfg)  # fmt: skip
+                                                      p.prompt_langs, self.probe.eval_cfg,
+                                                      self.prompts[p.task.name])  # fmt: skip
                 rows += [{"step": step, "task": p.task.name, "language": lang, "group": group_of.get(lang, ""),
                           "weighted_f1": m["weighted_f1"]} for lang, m in per_lang.items()]  # fmt: skip
                 for role, g in group_means(per_lang, self.probe.roles).items():

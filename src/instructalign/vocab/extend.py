@@ -1,14 +1,18 @@
 """`instructalign vocab extend`: new tokens for new languages, with embeddings initialised from the old ones.
 
-1. Learn up to N merges from the target languages' training text only (test sentences of NusaX/SIB-200
-   folders and of `--exclude` files are left out first): a BPE of the tokenizer's own kind is trained on the
-   text (`train_new_from_iterator`: same pre-tokenizer, same byte alphabet) and its merges are kept in order
-   where they make a token the old vocabulary lacks.
-   A merge of two tokens that stand side by side anywhere in the pivot languages' text (as the old tokenizer
-   cuts it; `--pivots`, default eng,ind; none to allow it) is left out, so the pivots' words keep their tokens.
-2. Append them after the old merges of a byte-level BPE tokenizer (GPT-2, BLOOM, Llama 3, Qwen): every old
-   token keeps its id, old merges keep their priority, so a text changes its tokens only where a new merge
-   applies. Other tokenizer types (SentencePiece/Unigram as in mT5, WordPiece) are refused in one line.
+1. Learn up to N new tokens from the target languages' training text only (test sentences of NusaX/SIB-200
+   folders and of `--exclude` files are left out first) by continuing the tokenizer's own segmentation there
+   (`learn.py`: the most frequent adjacent pair of the old tokenizer's cuts joined, again and again), none that
+   would re-cut a word of the pivot languages' text (`--pivots`, default eng,ind, from `--data` and
+   `--pivot-data`; none to allow it).
+2. Write them the way the tokenizer's type allows; every old token keeps its id:
+   - byte-level BPE (GPT-2, BLOOM, Llama 3, Qwen): merges appended after the old ones, so old merges keep
+     their priority, a text changes its tokens only where a new merge applies, and the new tokenizer cuts the
+     text exactly as the merges were learned;
+   - Unigram / SentencePiece (T5, mT5, XLM-R): pieces appended to the vocabulary, each scored a little above
+     the two it joins (so Viterbi prefers it where it fits: the cut follows the learned one closely, not
+     exactly); a piece occurs in no pivot word, so a pivot word seen in the text keeps its cut.
+   Other types (WordPiece, SentencePiece-BPE without byte-level pre-tokenization) are refused in one line.
 3. Resize the input embeddings (and an untied LM head) and initialise each new row:
    - `mean` (FVT, Gee et al. 2022): the mean of the rows of the pieces the old tokenizer makes of the token;
    - `focus` (after FOCUS, Dobler & de Melo 2023): a sparsemax-weighted sum of the rows of old tokens that
@@ -34,6 +38,7 @@ from ..config import VocabExtendConfig
 from ..errors import UserError
 from ..files import write_atomically, write_json
 from .audit import texts_by_language
+from .learn import Protection, learn_pairs
 
 METHODS = ("mean", "focus")
 
@@ -54,76 +59,64 @@ def check(cfg: VocabExtendConfig) -> None:
         raise UserError(f"{out}: not empty; choose a new --output or pass --overwrite")
 
 
-def byte_level_bpe(tokenizer) -> dict:
-    """The tokenizer's state (tokenizer.json as a dict), or a one-line refusal for a type this cannot extend."""
+UNIGRAM_BONUS = 1.0  # a new piece's log-probability above the sum of the two it joins
+
+
+def tokenizer_state(tokenizer) -> tuple[str, dict]:
+    """("bpe" or "unigram", the tokenizer's state as a dict), or a one-line refusal for a type this cannot extend."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     state = json.loads(backend.to_str()) if backend is not None else {}
     model = state.get("model") or {}
-    if model.get("type") != "BPE" or "ByteLevel" not in json.dumps(state.get("pre_tokenizer")):
-        kind = model.get("type") or type(tokenizer).__name__
-        raise UserError(
-            f"tokenizer type {kind}: vocab extend adds merges to byte-level BPE tokenizers (GPT-2, BLOOM, Llama 3, "
-            "Qwen); SentencePiece/Unigram and WordPiece tokenizers are not supported"
-        )
-    return state
+    if model.get("type") == "BPE" and "ByteLevel" in json.dumps(state.get("pre_tokenizer")):
+        return "bpe", state
+    if model.get("type") == "Unigram":
+        beyond = [t["content"] for t in state.get("added_tokens", []) if t["id"] >= len(model["vocab"])]
+        if beyond:
+            raise UserError(
+                f"Unigram tokenizer with added tokens after its vocabulary ({beyond[0]}, ...): new pieces would "
+                "take their ids; vocab extend cannot extend this tokenizer"
+            )
+        return "unigram", state
+    kind = model.get("type") or type(tokenizer).__name__
+    raise UserError(
+        f"tokenizer type {kind}: vocab extend adds merges to byte-level BPE tokenizers (GPT-2, BLOOM, Llama 3, "
+        "Qwen) and pieces to Unigram/SentencePiece ones (T5, mT5, XLM-R); WordPiece and SentencePiece-BPE are "
+        "not supported"
+    )
 
 
-def merge_pair(merge) -> tuple[str, str]:
-    return tuple(merge.split(" ", 1)) if isinstance(merge, str) else (merge[0], merge[1])
+def known_tokens(kind: str, state: dict) -> set[str]:
+    vocab = state["model"]["vocab"]
+    return set(vocab) if kind == "bpe" else {piece for piece, _ in vocab}
 
 
-def pivot_pairs(tokenizer, texts: list[str]) -> set[tuple[str, str]]:
-    """Every pair of adjacent tokens in the old tokenization of the pivot languages' text: a new merge of
-    such a pair would re-cut a pivot word, so none is added."""
-    pairs: set[tuple[str, str]] = set()
-    for ids in tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []:
-        tokens = tokenizer.convert_ids_to_tokens(ids)
-        pairs.update(zip(tokens, tokens[1:]))
-    return pairs
-
-
-def learn_merges(
-    tokenizer, state: dict, texts: list[str], n: int, blocked=frozenset()
-) -> list[tuple[str, str]]:
-    """Up to `n` merges, in the order a BPE trained on `texts` learns them, that make tokens the vocabulary
-    lacks; a merge of a `blocked` pair is left out, and so is every later merge that needs its token."""
-    known = set(state["model"]["vocab"])
-    size = 256 + 2 * n + 256
-    while True:
-        trained = tokenizer.train_new_from_iterator(texts, vocab_size=size)
-        merges = [merge_pair(m) for m in json.loads(trained.backend_tokenizer.to_str())["model"]["merges"]]
-        have, added = set(known), []
-        for a, b in merges:
-            if a + b not in have and a in have and b in have and (a, b) not in blocked:
-                added.append((a, b))
-                have.add(a + b)
-                if len(added) == n:
-                    return added
-        if len(merges) < size - 512:  # the text has no more pairs to merge
-            return added
-        size *= 2
-
-
-def extended_tokenizer(tokenizer, state: dict, merges: list[tuple[str, str]]):
-    """The tokenizer with `merges` appended and their tokens given the next free ids; (tokenizer, first new id)."""
+def extended_tokenizer(tokenizer, kind: str, state: dict, pairs: list[tuple[str, str]]):
+    """The tokenizer with the joined pairs added (merges or pieces) and given the next free ids; (tokenizer,
+    first new id)."""
     from transformers import AutoTokenizer
 
-    vocab = state["model"]["vocab"]
-    first = 1 + max([*vocab.values(), *(t["id"] for t in state.get("added_tokens", []))])
-    for i, (a, b) in enumerate(merges):
-        vocab[a + b] = first + i
-    old = state["model"]["merges"]
-    as_strings = bool(old) and isinstance(old[0], str)
-    state["model"]["merges"] = old + [f"{a} {b}" if as_strings else [a, b] for a, b in merges]
+    model = state["model"]
+    if kind == "bpe":
+        first = 1 + max([*model["vocab"].values(), *(t["id"] for t in state.get("added_tokens", []))])
+        for i, (a, b) in enumerate(pairs):
+            model["vocab"][a + b] = first + i
+        as_strings = bool(model["merges"]) and isinstance(model["merges"][0], str)
+        model["merges"] += [f"{a} {b}" if as_strings else [a, b] for a, b in pairs]
+    else:
+        first, score = len(model["vocab"]), dict(map(tuple, model["vocab"]))
+        for a, b in pairs:  # in the order learned: a piece's parts are scored before it
+            score[a + b] = score[a] + score[b] + UNIGRAM_BONUS
+            model["vocab"].append([a + b, score[a + b]])
     with tempfile.TemporaryDirectory() as tmp:
         tokenizer.save_pretrained(tmp)
         (Path(tmp) / "tokenizer.json").write_text(json.dumps(state, ensure_ascii=False), "utf-8")
         return AutoTokenizer.from_pretrained(tmp), first
 
 
-def old_pieces(old_tokenizer, new_tokenizer, ids: list[int]) -> list[list[int]]:
-    """For each new token id: the old tokenizer's ids for the same text."""
-    return [old_tokenizer(new_tokenizer.decode([i]), add_special_tokens=False)["input_ids"] for i in ids]
+def old_pieces(old_tokenizer, tokens: list[str]) -> list[list[int]]:
+    """For each new token: the ids of the pieces the old tokenizer's model cuts its text into."""
+    model = old_tokenizer.backend_tokenizer.model
+    return [[t.id for t in model.tokenize(token)] for token in tokens]
 
 
 def sparsemax(z: np.ndarray) -> np.ndarray:
@@ -198,12 +191,13 @@ def initialise(matrix, rows: dict[int, list[int] | dict[int, float]]) -> None:
 
 
 def tokenizer_with_new_tokens(tokenizer, corpus: list[str], n: int, pivot_text: list[str]):
-    """(extended tokenizer, first new id, the merges added): up to `n` merges learned from `corpus`, none
+    """(extended tokenizer, first new id, the pairs joined): up to `n` new tokens learned from `corpus`, none
     that would re-cut the pivot text's words."""
-    state = byte_level_bpe(tokenizer)
-    merges = learn_merges(tokenizer, state, corpus, n, pivot_pairs(tokenizer, pivot_text))
-    new_tokenizer, first = extended_tokenizer(tokenizer, state, merges)
-    return new_tokenizer, first, merges
+    kind, state = tokenizer_state(tokenizer)
+    protection = Protection(kind, tokenizer, pivot_text) if pivot_text else None
+    pairs = learn_pairs(tokenizer, known_tokens(kind, state), corpus, n, protection)
+    new_tokenizer, first = extended_tokenizer(tokenizer, kind, state, pairs)
+    return new_tokenizer, first, pairs
 
 
 def extend(cfg: VocabExtendConfig) -> dict:
@@ -215,7 +209,7 @@ def extend(cfg: VocabExtendConfig) -> dict:
     check(cfg)
     langs = resolve_list(cfg.langs, "--langs")
     model, tokenizer, seq2seq = load_model(cfg.model)
-    byte_level_bpe(tokenizer)  # a tokenizer this cannot extend: refused before the text is read
+    kind, _ = tokenizer_state(tokenizer)  # a tokenizer this cannot extend: refused before the text is read
     excluded, _ = load_exclusions(cfg.exclude)
     for source in cfg.data:  # a benchmark folder read for its training text guards its own test sets
         if not source.startswith("hf:") and Path(source).is_dir():
@@ -229,11 +223,18 @@ def extend(cfg: VocabExtendConfig) -> dict:
             f"--langs {','.join(langs)}: no training text of these languages in {', '.join(cfg.data)}"
         )
     pivot_text = [t for lang in pivots if lang not in langs for t in texts.get(lang, [])]
+    if cfg.pivot_data:
+        protected = [p for p in pivots if p not in langs]
+        more = texts_by_language(cfg.pivot_data, cfg.split, protected, None) if protected else {}
+        if not any(more.values()):
+            raise UserError(f"--pivot-data {', '.join(cfg.pivot_data)}: no {cfg.split} text of the pivots "
+                            f"({', '.join(protected) or 'none given'}); give a source with their text, or drop it")  # fmt: skip
+        pivot_text += [t for found in more.values() for t in found]
     new_tokenizer, first, merges = tokenizer_with_new_tokens(tokenizer, corpus, cfg.add, pivot_text)
     new_ids = list(range(first, first + len(merges)))
     old_rows = model.get_input_embeddings().weight.shape[0]
     model.resize_token_embeddings(max(old_rows, first + len(merges)), mean_resizing=False)
-    pieces = dict(zip(new_ids, old_pieces(tokenizer, new_tokenizer, new_ids)))
+    pieces = dict(zip(new_ids, old_pieces(tokenizer, [a + b for a, b in merges])))
     sources: dict[int, list[int] | dict[int, float]] = dict(pieces)
     if cfg.init == "focus":
         sources |= focus_weights(auxiliary_vectors(new_tokenizer, corpus), new_ids, first)
@@ -241,8 +242,8 @@ def extend(cfg: VocabExtendConfig) -> dict:
     head = model.get_output_embeddings()
     if head is not None and head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
         initialise(head.weight, sources)  # an untied head: its new rows from its own old rows
-    record = {"base_model": cfg.model, "languages": langs, "added": len(merges), "asked": cfg.add, "init": cfg.init, "protected_pivots": pivots,
-              "sentences": len(corpus), "first_new_id": first,
+    record = {"base_model": cfg.model, "languages": langs, "added": len(merges), "asked": cfg.add, "init": cfg.init, "kind": kind, "protected_pivots": pivots,
+              "pivot_sentences": len(pivot_text), "sentences": len(corpus), "first_new_id": first,
               "tokens": {new_tokenizer.convert_ids_to_tokens(i): i for i in new_ids}}  # fmt: skip
     save(model, new_tokenizer, record, Path(cfg.output), cfg.overwrite)
     print(f"added {len(merges):,} tokens (ids {first:,}-{first + len(merges) - 1:,}) for {', '.join(langs)}, "
@@ -256,6 +257,8 @@ def save(model, tokenizer, record: dict, out: Path, overwrite: bool) -> None:
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     write_json(tmp / "instructalign_vocab.json", record)
+    written = ("byte-level BPE merges appended after the old merges" if record["kind"] == "bpe"
+               else "Unigram pieces appended to the vocabulary")  # fmt: skip
     method = "the mean of its old pieces' rows (FVT)" if record["init"] == "mean" else (
         "a sparsemax-weighted sum of similar old tokens' rows (after FOCUS)")  # fmt: skip
     write_atomically(
@@ -265,9 +268,9 @@ tags: [instructalign, vocabulary-extension]
 ---
 # {record["base_model"]} with {record["added"]:,} new tokens
 
-Extended by `instructalign vocab extend` for {", ".join(record["languages"])}: {record["added"]:,} byte-level BPE
-merges learned from {record["sentences"]:,} training sentences (test sentences excluded), appended after the
-old merges (every old token keeps its id). Each new embedding row was initialised from {method}.
+Extended by `instructalign vocab extend` for {", ".join(record["languages"])}: {record["added"]:,} new tokens
+learned from {record["sentences"]:,} training sentences (test sentences excluded), {written} (every old token keeps
+its id). Each new embedding row was initialised from {method}.
 """,
     )
     if out.exists() and overwrite:
