@@ -122,8 +122,53 @@ def test_transfer_study_pools_unseen_languages_of_three_tasks(cache, nusax, tmp_
     for task in ("sib200", "nusawrites_senti"):
         assert "## Group means" in (out / task / "report.md").read_text()
     report = (out / "report.md").read_text()
-    assert f"n = {len(l3)} task-language points" in report and "Fisher z" in report
+    refused = {t for t in ("nusax_senti", "sib200", "nusawrites_senti") if f"**{t}**: no verdict" in report}
+    usable = [p for p in l3 if p["task"] not in refused]
+    assert (
+        f"n = {len(usable)} task-language points" in report and "can the base do each task in L1?" in report
+    )
     assert (out / "transfer.png").stat().st_size > 1000
+
+
+def test_transfer_verdicts_are_refused_for_a_task_the_base_cannot_do_in_l1(tmp_path):
+    from instructalign.study.transfer import l1_floors, tasks_dir
+    from instructalign.study.transfer_report import transfer_notes
+
+    def result(task, scores):  # weighted F1 per L1 language; always guessing the majority label scores 0.10
+        langs = {lang: {"weighted_f1": f, "majority_f1": 0.10} for lang, f in scores.items()}
+        return json.dumps({"tasks": {task: langs}})
+
+    base_dirs = []
+    for seed, (senti, topic) in enumerate(((0.60, 0.12), (0.64, 0.13))):
+        folder = tmp_path / f"seed{seed}" / "eval"
+        (folder).mkdir(parents=True)
+        (folder / "results.json").write_text(result("nusax_senti", {"eng": senti, "ind": senti}))
+        (tasks_dir(folder) / "sib200").mkdir(parents=True)
+        (tasks_dir(folder) / "sib200" / "results.json").write_text(
+            result("sib200", {"eng": topic, "ind": topic})
+        )
+        base_dirs.append(str(folder))
+    floors = l1_floors(base_dirs)
+    assert floors["nusax_senti"]["base"] == pytest.approx(62.0) and not floors["nusax_senti"]["at_floor"]
+    assert floors["sib200"]["base"] == pytest.approx(12.5) and floors["sib200"]["majority"] == pytest.approx(
+        10.0
+    )
+    assert floors["sib200"]["at_floor"]  # 2.5 points above always guessing: less than the 5 required
+    assert not floors["nusawrites_senti"]["at_floor"]  # no L1 test set: NusaX sentiment stands in
+    assert l1_floors([str(tmp_path / "missing")])["sib200"]["at_floor"]  # no score: no verdict either
+    delta = {"delta": 0.05, "lo": 0.01, "hi": 0.09, "method": "t"}
+    reports = {task: {"groups": [{"role": "L2", "languages": ["jav"], "aligned+replay vs replay-only": delta}]}
+               for task in ("nusax_senti", "sib200")}  # fmt: skip
+    points = [{"task": t, "role": "L3", "gain_control": delta} for t in ("nusax_senti", "sib200", "sib200")]
+    notes = "\n".join(transfer_notes(points, {}, reports, 2, floors))
+    assert "**sib200**: no verdict — the base cannot do this task in L1 (12.5 vs 10.0" in notes
+    assert "**nusax_senti**: L2 change of aligned+replay over the control +5.0 [+1.0, +9.0] (shown" in notes
+    assert "n = 1 task-language points; left out: sib200" in notes
+    assert (
+        notes.index("can the base do each task in L1?")
+        < notes.index("**Within each task**")
+        < notes.index("pooled:")
+    )
 
 
 def test_scale_sizes_span_eight_times_the_parameters_and_the_count_is_exact():

@@ -418,8 +418,8 @@ class Recipe:
     """Its longest sequence."""
     tokenizer_l2: bool = True
     """The stand-in's tokenizer is also fit on the L2 languages' train text (off: on L1 text and the base's instruction data only, as a base that never saw them; the vocab study)."""
-    base_topics: bool = False
-    """The stand-in base also learns SIB-200 topic classification in English and Indonesian (train split): a second task it knows in L1 only, whose transfer to L2 can be measured."""
+    base_topics: int = field(default=0, metadata=at_least(0))
+    """Times each English/Indonesian SIB-200 train example enters the stand-in base's instruction data (0: none): a second task it knows in L1 only, whose transfer to L2 can be measured (the transfer study)."""
     dropout: float = field(default=0.0, metadata=at_least(0))
     """Dropout everywhere in the stand-in."""
     activation: Literal["gelu", "gelu_new", "relu", "silu"] = "gelu"

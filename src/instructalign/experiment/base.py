@@ -87,8 +87,9 @@ def sentiment_examples(nusax: Path, seed: int) -> list[dict]:
     return rows
 
 
-def topic_examples(sib200: Path, seed: int) -> list[dict]:
-    """English and Indonesian SIB-200 topics (train split only) as instructions, with the sib200 task's templates."""
+def topic_examples(sib200: Path, seed: int, repeats: int = 1) -> list[dict]:
+    """English and Indonesian SIB-200 topics (train split only) as instructions, with the sib200 task's templates;
+    the whole list `repeats` times (the same prompts again: more epochs of the task than of the rest)."""
     task = load_task("sib200")
     train = replace(task, data=task.data | {"split": "train"})
     rng = random.Random(f"{seed}:topic")
@@ -100,7 +101,7 @@ def topic_examples(sib200: Path, seed: int) -> list[dict]:
             rows.append({"prompt": render(rng.choice(task.templates[pl]), text=row["text"], options=options),
                          "target": task.verbalizers[pl][row[task.label_column]], "objective": "topic",
                          "src_lang": lang, "tgt_lang": lang, "prompt_lang": pl, "source": "replay"})  # fmt: skip
-    return rows
+    return rows * repeats
 
 
 def base_mix(nusax: Path, sentiment: Path, seed: int, output: Path) -> None:
@@ -147,8 +148,8 @@ def base_folder(nusax: Path, recipe: Recipe, seed: int, sib200: Path | None = No
     if not recipe.tokenizer_l2:  # keyed only when off, so that the bases cached before it stay found
         settings["tokenizer_l2"] = False
     templates = load_task("nusax_senti").fingerprint()  # the base learns sentiment with the task's templates
-    if recipe.base_topics:  # keyed only when on (as tokenizer_l2): the topic files and templates
-        settings["base_topics"] = True
+    if recipe.base_topics:  # keyed only when on (as tokenizer_l2): the repeats, topic files and templates
+        settings["base_topics"] = recipe.base_topics
         task = load_task("sib200")
         inputs += [sib200 / task.data["dirs"][lang] / "train.tsv" for lang in L1]
         templates = [templates, task.fingerprint()]
@@ -184,7 +185,9 @@ def cached_or_built(
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     senti = work / "sentiment.jsonl"
-    rows = sentiment_examples(nusax, seed) + (topic_examples(sib200, seed) if recipe.base_topics else [])
+    rows = sentiment_examples(nusax, seed)
+    if recipe.base_topics:
+        rows += topic_examples(sib200, seed, recipe.base_topics)
     senti.write_text("".join(dumps(r) + "\n" for r in rows), "utf-8")
     base_mix(nusax, senti, seed, work / "data")
     texts = tokenizer_texts(nusax, work / "data", recipe.tokenizer_l2)
