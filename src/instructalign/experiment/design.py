@@ -33,9 +33,8 @@ class Design:
     guard: float | None = None  # ... and the replay guard moves the share (margin in L1 points)
     vocab_init: str | None = None  # train from the base extended by `vocab extend` (mean or focus) ...
     vocab_add: int = 2000  # ... with this many new tokens learned from the L2 languages' training text
-    vocab_pivot_data: tuple[
-        str, ...
-    ] = ()  # ... the L1 words of these sources protected too ("sib200"), not only NusaX's
+    # ... the L1 words of these sources protected too ("sib200"), not only NusaX's
+    vocab_pivot_data: tuple[str, ...] = ()
 
     def trained(self) -> tuple:
         """What the run trains (its folder's name hash): objectives, replay share, LoRA (and the two-pool

@@ -4,11 +4,12 @@ The base — one that also learned SIB-200 topic classification in English and I
 `base_topics`), so that a second task is known in L1 only — the replay-only control and aligned+replay are
 evaluated on three tasks (NusaX sentiment, SIB-200 topics, NusaWrites sentiment). The report first says
 whether the base can do each task in L1 (its score against always predicting the most frequent label); a task
-it cannot do gets no verdict and leaves the pooled correlation. Then, per task: the L2 change over the control
-and the within-task correlation of L3 gain with similarity, each with its interval. Every unseen (L3) language of every task becomes one point: its gain
-(aligned+replay against the control, and against the base) and its similarity to the seven L2 languages.
-The usable points are also pooled across tasks for one correlation with a 95% interval; the languages unrelated to the
-L2 set (SIB-200's French, German, Swahili, Yoruba, Vietnamese) are shown as a contrast, outside the fit.
+it cannot do gets no verdict and leaves the pooled correlation. Every unseen (L3) language of every task
+becomes one point: its gain (aligned+replay against the control, and against the base) and its similarity to
+the seven L2 languages. Per task: the L2 change over the control and the within-task correlation of L3 gain
+with similarity, each with its interval; then the usable points pooled across tasks for one correlation with a
+95% interval. The languages unrelated to the L2 set (SIB-200's French, German, Swahili, Yoruba, Vietnamese)
+are shown as a contrast, outside the fit.
 
 Similarity is measured two ways (report/similarity.py): character-trigram profile cosine from each
 language's train-split text of the three tasks (every point has it: the pooled correlation uses it), and
@@ -39,7 +40,7 @@ from ..report import write_report
 from ..report.similarity import language_similarity, monolingual_similarity
 from ..report.stats import correlation
 from .findings import study_findings
-from .transfer_report import FLOOR_POINTS, transfer_notes, write_transfer_outputs
+from .transfer_report import FLOOR_POINTS, transfer_notes, usable_points, write_transfer_outputs
 
 EXTRA_TASKS = ("sib200", "nusawrites_senti")
 ROLES = {
@@ -127,18 +128,14 @@ def transfer_findings(exp: Experiment, results: Results) -> list[str]:
         write_report(reports[task], out)
     floors = l1_floors(eval_dirs.get(BASE, []))
     points = transfer_points(reports, exp.prepared.folders, exp.prepared.texts)
-    usable = [
-        p for p in points if not floors[p["task"]]["at_floor"]
-    ]  # no verdict on a task the base cannot do
-    corr = correlations(usable)
+    corr = correlations(usable_points(points, floors))  # no verdict on a task the base cannot do
     write_transfer_outputs(exp.output, points, corr)
     return transfer_notes(points, corr, reports, exp.cfg.seeds, floors)
 
 
 L1_OF = {"nusax_senti": ["eng", "ind"], "sib200": ["eng", "ind"]}
-SAME_TASK = {
-    "nusawrites_senti": "nusax_senti"
-}  # no L1 test languages: NusaX sentiment, the same task, stands in
+# no L1 test languages: NusaX sentiment, the same task, stands in
+SAME_TASK = {"nusawrites_senti": "nusax_senti"}
 
 
 def l1_floors(base_dirs: list[str]) -> dict[str, dict]:
@@ -158,12 +155,9 @@ def l1_floors(base_dirs: list[str]) -> dict[str, dict]:
             scores += [per[lang]["weighted_f1"] for lang in langs if lang in per]
             floor += [per[lang]["majority_f1"] for lang in langs if "majority_f1" in per.get(lang, {})]
         base, majority = (100 * float(np.mean(v)) if v else math.nan for v in (scores, floor))
-        out[task] = {
-            "languages": langs,
-            "base": base,
-            "majority": majority,
-            "at_floor": not base - majority >= FLOOR_POINTS,
-        }  # fmt: skip (unknown: at the floor)
+        # a score that is missing (nan) counts as at the floor: no verdict without evidence the base can do it
+        at_floor = not base - majority >= FLOOR_POINTS
+        out[task] = {"languages": langs, "base": base, "majority": majority, "at_floor": at_floor}
     for task, same in SAME_TASK.items():
         out[task] = out[same] | {"languages": [], "stands_in": same}
     return out

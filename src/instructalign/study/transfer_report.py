@@ -13,9 +13,13 @@ from ..files import write_atomically
 from ..report.render import write_csv
 from .findings import against_zero, error_bars, shown
 
-FLOOR_POINTS = (
-    5.0  # a base less than this many points above always guessing the most frequent label cannot do a task
-)
+# a base less than this many points above always guessing the most frequent label cannot do a task
+FLOOR_POINTS = 5.0
+
+
+def usable_points(points: list[dict], floors: dict[str, dict]) -> list[dict]:
+    """The points of the tasks the base can do in L1 (the others get no verdict)."""
+    return [p for p in points if not floors.get(p["task"], {}).get("at_floor")]
 
 
 def r_text(c: dict | None) -> str:
@@ -90,7 +94,7 @@ def transfer_notes(
     points: list[dict], corr: dict, reports: dict[str, dict], seeds: int, floors: dict[str, dict]
 ) -> list[str]:
     main = corr.get("gain_control ~ sim_mono")
-    usable = [p for p in points if not floors.get(p["task"], {}).get("at_floor")]
+    usable = usable_points(points, floors)
     n_l3 = sum(p["role"] == "L3" for p in usable)
     contrast = [100 * p["gain_control"]["delta"] for p in usable if p["role"] == "contrast"]
     l3_gain = [100 * p["gain_control"]["delta"] for p in usable if p["role"] == "L3"] or [math.nan]
