@@ -5,6 +5,7 @@ import yaml
 
 from instructalign.config import BuildConfig, Recipe, config_classes
 from instructalign.errors import UserError
+from instructalign.experiment.recipe import preset
 from instructalign.options import load_config, read_recipe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,8 +28,8 @@ def test_every_shipped_config_loads(path):
         also = (Recipe,) if section in ("demo", "study") else ()
         cfg = load_config(config_classes()[section], str(path), {}, section, also=also)
         assert cfg is not None
-    if path.name == "demo.yaml":  # the demo's config writes out the recipe's defaults
-        assert read_recipe(Recipe, str(path), Recipe()) == Recipe()
+    if path.name == "demo.yaml":  # the demo's config writes out the demo's recipe
+        assert read_recipe(Recipe, str(path), Recipe()) == preset(False, demo=True)
     elif "recipe" in doc:
         read_recipe(Recipe, str(path), Recipe())
 

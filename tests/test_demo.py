@@ -56,17 +56,19 @@ def test_quick_demo_evaluates_twelve_languages_per_run(quick_demo):
         assert set(results["groups"]) == {"L1", "L2", "L3"}
 
 
-def test_second_run_reuses_the_cached_base(quick_demo, nusax, monkeypatch, capsys):
+def test_second_run_reuses_the_cached_base(quick_demo, nusax, sib200, monkeypatch, capsys):
     from rich.console import Console
 
     from instructalign.experiment.base import base_model
-    from instructalign.experiment.recipe import QUICK
+    from instructalign.experiment.recipe import preset
 
     _, cache = quick_demo
     bases = [p for p in (cache / "demo").glob("base-*") if p.is_dir()]
     assert len(bases) == 1 and (bases[0] / "model" / "config.json").is_file()
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(cache))
-    model, data = base_model(nusax, QUICK, 0, Console())
+    model, data = base_model(
+        nusax, preset(True, demo=True), 0, Console(), sib200
+    )  # the demo's: SIB-200 topics too
     assert model == bases[0] / "model" and (data / "train.jsonl").is_file()
     assert "cached" in capsys.readouterr().out
 

@@ -79,3 +79,24 @@ def test_the_live_view_updates_while_two_workers_train(tmp_path):
     assert len(steps) >= 3, snapshots  # refreshed several times while both trained side by side
     assert steps[-1][0] > steps[0][0] and steps[-1][1] > steps[0][1]  # and each one's step moved on
     assert "3/3 jobs done" in snapshots[-1] and "waiting" in snapshots[0]
+
+
+def test_trainings_that_evaluations_wait_for_start_first_the_heaviest_first():
+    from instructalign.experiment.jobs import next_jobs
+
+    jobs = [
+        Job("eval base", print, ()),
+        Job("train control", print, (), weight=1.0),
+        Job("eval control", print, (), after="train control"),
+        Job("train aligned", print, (), weight=1.5),
+        Job("eval aligned", print, (), after="train aligned"),
+        Job("train no-replay", print, (), weight=2.0),
+        Job("eval no-replay", print, (), after="train no-replay"),
+    ]
+    first = next_jobs(jobs, set(), 2)
+    assert [j.name for j in first] == ["train no-replay", "train aligned"]
+    rest = [j for j in jobs if j not in first]
+    assert [j.name for j in next_jobs(rest, set(), 1)] == ["train control"]
+    later = [j for j in rest if j.name != "train control"]
+    # with the control trained, its evaluation and the base's are ready; nothing waits on either: list order
+    assert [j.name for j in next_jobs(later, {"train control"}, 5)] == ["eval base", "eval control"]

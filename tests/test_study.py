@@ -278,3 +278,20 @@ def test_vocab_study_extends_a_base_that_never_saw_l2(cache, nusax, tmp_path, ca
     assert recut(protected, 7) < recut(unprotected, 7)  # protecting the pivots re-cuts fewer L1 word types
     assert recut(protected, 8) <= recut(unprotected, 8)  # and fewer running words
     assert "`extended-mean` vs `no-extension` on L2:" in report and "train target tokens/s" in report
+
+
+def test_the_demo_says_whether_its_base_can_do_sib200_before_any_topic_verdict():
+    from instructalign.config import Recipe
+    from instructalign.demo.topics import topic_paragraph
+
+    gain = {"verdict": "shown", "comparison": {"delta": 0.06, "lo": 0.02, "hi": 0.10, "method": "t"}}
+    claims = {"L2 gain": gain, "L3 transfer": gain | {"verdict": "not shown"}}
+    able = {"base": 36.7, "majority": 10.0, "at_floor": False}
+    text = topic_paragraph(able, claims, Recipe())
+    assert "scores **36.7** there against **10.0** for always the most frequent topic" in text
+    assert "on L2 (the 7 aligned languages" in text and "+6.0 [+2.0, +10.0]" in text and "**shown**" in text
+    assert "**not shown**" in text  # each claim keeps its own verdict
+    floor = topic_paragraph(able | {"base": 12.0, "at_floor": True}, claims, Recipe())
+    assert (
+        "**no verdict**" in floor and "+6.0" not in floor
+    )  # at the floor, no change is reported as a result

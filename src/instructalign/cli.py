@@ -138,7 +138,7 @@ def run_demo(args) -> None:
     from .options import read_recipe
 
     cfg = config_for(args, "demo")
-    run_demo(cfg, read_recipe(Recipe, args.config, preset(cfg.quick)))
+    run_demo(cfg, read_recipe(Recipe, args.config, preset(cfg.quick, demo=True)))
 
 
 def run_study(args) -> None:

@@ -1,4 +1,5 @@
-"""`instructalign demo`: the offline end-to-end experiment, one more `Study` (its three continual runs)."""
+"""`instructalign demo`: the offline end-to-end experiment, one more `Study` (its three continual runs, each model
+evaluated on NusaX sentiment and on SIB-200 topics)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ..experiment.design import NO_REPLAY_RUN, REPLAY_ONLY, Design, aligned_repl
 from ..experiment.recipe import FULL, QUICK, preset
 from ..experiment.study import Study
 from .findings import demo_findings
+from .topics import TOPICS, topic_inputs
 
 
 def designs(recipe: Recipe) -> list[Design]:
@@ -22,6 +24,8 @@ DEMO = Study(
     findings=demo_findings,
     command="demo",
     similarity=True,
+    prepare=topic_inputs,  # SIB-200 topics: a second task, learned by the base in L1 only
+    extra_eval=TOPICS,
 )
 
 

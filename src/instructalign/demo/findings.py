@@ -15,6 +15,7 @@ from ..experiment.study import Experiment, Results
 from ..files import write_json
 from ..report import write_report
 from ..report.tables import fmt_delta, interval_words
+from .topics import topic_findings
 
 RUNS = [BASE, CONTROL, ALIGNED, NO_REPLAY]
 
@@ -42,7 +43,8 @@ def summary(report: dict, recipe: Recipe, cfg: StudyConfig, timings: dict) -> li
     notes = [
         f"**Setup.** A {recipe.n_layer}-layer GPT-2-style decoder (d={recipe.d_model}) with a byte-level BPE tokenizer "
         f"({recipe.vocab_size} tokens) fit on NusaX train text of the L1 and L2 languages only stands in for BLOOMZ: instruction-tuned on L1 only "
-        f"({recipe.base_full_steps} steps with the loss on the whole sequence, then {recipe.base_target_steps} on targets). "
+        f"({'sentiment, SIB-200 topics' if recipe.base_topics else 'sentiment'}, MT and denoising in English and Indonesian; "
+        f"{recipe.base_full_steps} steps with the loss on the whole sequence, then {recipe.base_target_steps} on targets). "
         f"From it, three runs of {recipe.stage_steps} steps each (batch {recipe.batch_size}, loss on {'prompt and target' if recipe.stage_loss_on_prompt else 'targets only'}): "
         f"aligned+replay (MT, TLM and XSS over {', '.join(L2)} with Indonesian and English, from {ALIGN_WORDS[cfg.align_data]}; "
         f"{recipe.replay_share:.0%} of every batch replayed "
@@ -91,7 +93,7 @@ def print_summary(report: dict, timings: dict, out: Path, console: Console) -> N
     for g in report["groups"]:
         table.add_row(g["role"], *[f"{100 * g[name][0]:.1f}" for name in RUNS])
     console.print(table)
-    for note in report["notes"][1:2]:
+    for note in report["notes"][1:3]:
         console.print(note.replace("**", ""))
     console.print(f"total time {timings['total'] / 60:.1f} min; report: {out / 'report.html'}")
 
@@ -99,7 +101,9 @@ def print_summary(report: dict, timings: dict, out: Path, console: Console) -> N
 def demo_findings(exp: Experiment, results: Results) -> dict:
     """The report with the demo's summary, demo_summary.json, and the group table on the console."""
     cfg, report = exp.cfg, results.reports[""]
-    report["notes"] = summary(report, exp.recipe, cfg, exp.timings)
+    topic_notes, topics = topic_findings(exp, results)
+    notes = summary(report, exp.recipe, cfg, exp.timings)
+    report["notes"] = notes[:2] + topic_notes + notes[2:]
     write_report(report, exp.output)
     record = {
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # Linux: KiB
@@ -113,6 +117,7 @@ def demo_findings(exp: Experiment, results: Results) -> dict:
         "timings_seconds": exp.timings,
         "job_seconds": exp.job_seconds,
         "groups": {g["role"]: {r: g[r][0] for r in RUNS} for g in report["groups"]},
+        "sib200": topics,  # the base's L1 score against the most frequent topic; aligned+replay vs control
         "eval_dirs": results.eval_dirs[""],  # run name -> its eval folder per seed
     }
     write_json(exp.output / "demo_summary.json", record)

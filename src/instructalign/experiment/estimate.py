@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from ..config import Recipe
 
-# seconds measured on the project's 2-core CPU for the demo's stand-in (d=192, 3 layers, batch 16)
-TRAIN_STEP_1_THREAD = 0.285
-BASE_STEP_2_THREADS = 0.17
-EVAL_PROMPTS_PER_SECOND_1_THREAD = 170
+# measured for the demo's stand-in (d=192, 3 layers, batch 16) in `demo --seeds 3` on 2026-12-05, a 2-core CPU of
+# 178 GFLOP/s single-thread (benchmarks/matmul_rate.py): a training step in one of two 1-thread workers (the
+# mean of the three runs: 101, 139 and 169 s for 700 steps), a base step on 2 threads (239 s for 2,400 steps),
+# NusaX prompts per second in a 1-thread worker (~445)
+TRAIN_STEP_1_THREAD = 0.195
+BASE_STEP_2_THREADS = 0.10
+EVAL_PROMPTS_PER_SECOND_1_THREAD = 445
 NUSAX_LANGUAGES, NUSAX_TEST = 12, 400
 
 

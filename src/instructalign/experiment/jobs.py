@@ -32,6 +32,16 @@ class Job:
     args: tuple
     after: str | None = None  # the job whose completion this one waits for
     seconds: float = 0.0
+    weight: float = 0.0  # its expected length, relative to the others: longer ones start first
+
+
+def next_jobs(pending: list[Job], done: set[str], free: int) -> list[Job]:
+    """The `free` jobs to start now among those ready: first the ones other jobs wait for (a training before
+    the evaluations, which wait for trainings), then the heaviest, then in list order — so that the longest
+    chain does not start last while a worker idles at the end."""
+    waited = {j.after for j in pending}
+    ready = [j for j in pending if j.after is None or j.after in done]
+    return sorted(ready, key=lambda j: (j.name not in waited, -j.weight))[:free]
 
 
 def worker_threads(jobs: int) -> int:
@@ -146,7 +156,7 @@ def run_jobs(
         Live(show(), console=console, auto_refresh=False) as live,
     ):
         while pending or running:
-            for job in [j for j in pending if j.after is None or j.after in done]:
+            for job in next_jobs(pending, done, n_workers - len(running)):
                 pending.remove(job)
                 state[job.name], started[job.name] = "running", time.perf_counter()
                 running[pool.submit(run_logged, job.fn, job.args, str(log_file(logs, job)), threads)] = job

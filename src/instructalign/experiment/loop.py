@@ -166,14 +166,18 @@ def train_job(
         stage = replace(stage, monitor=True, monitor_data=str(exp.nusax), monitor_roles=ROLES,
                         monitor_every=recipe.monitor_every or 100, monitor_limit=recipe.monitor_limit)  # fmt: skip
     record = run_record(exp.cfg, recipe, design, seed, base)
+    # alignment rows (a sentence and its translation or its noised copy) run longer than replay rows
+    weight = 1.0 + (1.0 - design.replay_share if design.objectives else 0.0)
     if design.vocab_init:  # from the base with new L2 tokens (learned from the alignment text's train split)
         pivot_data = [str(PIVOT_SOURCES[name](exp.cfg, exp.nusax)) for name in design.vocab_pivot_data]
         extension = VocabExtendConfig(model=str(base), data=[str(exp.nusax)], langs=L2, add=design.vocab_add,
                                       pivot_data=pivot_data, init=design.vocab_init, output=str(folder / "extended"),
                                       overwrite=True)  # fmt: skip
         stage = replace(stage, model=extension.output)
-        return Job(f"train {design.name}", extended_train_run, (stage, folder, record, extension))
-    return Job(f"train {design.name}", train_run, (stage, folder, record))
+        return Job(
+            f"train {design.name}", extended_train_run, (stage, folder, record, extension), weight=weight
+        )
+    return Job(f"train {design.name}", train_run, (stage, folder, record), weight=weight)
 
 
 def merged(base: str | Path, tuned: Path, alpha: float, out: Path) -> None:

@@ -2,7 +2,7 @@
 
 The stand-in at three sizes (the largest 8x the smallest in parameters), each with its own base built
 the same way. A recipe tuned at one size confounds the comparison, so each size first picks its
-continual-tuning learning rate on the valid split (seed 0, the same sweep of 0.5x, 1x and 2x the demo's rate,
+continual-tuning learning rate on the valid split (seed 0, the same sweep of 0.5x, 1x and 2x the studies' rate,
 by aligned+replay's L2 weighted F1; the control trains at the same rate). Only then are control and
 aligned+replay compared on test, over the seeds.
 """

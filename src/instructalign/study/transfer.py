@@ -19,7 +19,7 @@ chrF between translations where parallel text exists (NusaX mt/train, SIB-200 tr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from ..config import Recipe
 from ..evaluate.tasks import load_examples, load_task
 from ..experiment.design import REPLAY_ONLY, Design, aligned_replay
 from ..experiment.evaluation import compare_runs, recipe_eval_config
-from ..experiment.recipe import ALIGNED, BASE, CONTROL, L2
+from ..experiment.recipe import ALIGNED, BASE, CONTROL, L2, with_topics
 from ..experiment.recipe import ROLES as NUSAX_ROLES
 from ..experiment.sources import nusawrites_folder, sib200_folder
 from ..experiment.study import Experiment, ExtraEval, Results, Study
@@ -84,10 +84,10 @@ def check_transfer(folders: dict[str, Path], recipe: Recipe, split: str) -> dict
     return texts
 
 
-# SIB-200 costs ~5x NusaWrites per prompt for the stand-in (7 labels of several tokens each; FLORES sentences
-# in languages its tokenizer never saw run long), so the study reads 56 of its 204 test sentences per
-# language (8 per topic, spread over the file); NusaWrites gets the recipe's eval_limit.
-SIB200_LIMIT = 56
+# A SIB-200 prompt costs ~1.6x a NusaX one for the stand-in (7 labels of several tokens each; FLORES sentences
+# in languages its tokenizer never saw run long: 280 vs 445 prompts/s in the demo), so the study reads 56 of its
+# 204 test sentences per language (8 per topic, spread over the file); NusaWrites gets the recipe's eval_limit.
+SIB200_LIMIT, SIB200_COST = 56, 1.6
 
 
 def tasks_dir(eval_dir: Path) -> Path:
@@ -95,25 +95,32 @@ def tasks_dir(eval_dir: Path) -> Path:
     return eval_dir.with_name(f"{eval_dir.name}-tasks-sib{SIB200_LIMIT}")
 
 
-def evaluate_tasks(model: Path, inputs: TransferInputs, recipe: Recipe, split: str, out: Path) -> Path:
-    """SIB-200 and NusaWrites in one evaluation (the model loaded once, each task with its sentence limit):
-    out/<task>/results.json."""
+def evaluate_tasks(
+    model: Path, inputs: TransferInputs, recipe: Recipe, split: str, out: Path, tasks=EXTRA_TASKS
+) -> Path:
+    """The `tasks` (SIB-200 and NusaWrites) in one evaluation (the model loaded once, each task with its
+    sentence limit): out/<task>/results.json."""
     from ..evaluate.run import evaluate  # torch: imported by the worker that evaluates
 
     folders = inputs.folders
     sib_limit = min(recipe.eval_limit or SIB200_LIMIT, SIB200_LIMIT)
-    tasks = ("sib200", "nusawrites_senti")
     data = ",".join(f"{task}={folders[task]}" for task in tasks)
-    config = recipe_eval_config(recipe, model, split, task=",".join(tasks), data=data, output=str(out))
+    output = out if len(tasks) > 1 else out / tasks[0]  # one task writes to its output folder itself
+    config = recipe_eval_config(recipe, model, split, task=",".join(tasks), data=data, output=str(output))
     evaluate(config, console=Console(quiet=True), limits={"sib200": sib_limit})
     return out
 
 
-def extra_prompts(recipe: Recipe) -> int:
-    """Prompts of one model's SIB-200 + NusaWrites evaluation (x5 for SIB-200's longer, multi-token prompts)."""
+def sib200_prompts(recipe: Recipe) -> int:
+    """Prompts of one model's SIB-200 evaluation, in NusaX prompts' time (its own are longer)."""
     per = 3 * len(recipe.eval_prompt_langs)
-    limit = recipe.eval_limit or 500
-    return per * (5 * 24 * min(limit, SIB200_LIMIT) + 11 * min(limit, 500))
+    return round(SIB200_COST * per * 24 * min(recipe.eval_limit or SIB200_LIMIT, SIB200_LIMIT))
+
+
+def extra_prompts(recipe: Recipe) -> int:
+    """Prompts of one model's SIB-200 + NusaWrites evaluation (SIB-200's in NusaX prompts' time)."""
+    per = 3 * len(recipe.eval_prompt_langs)
+    return sib200_prompts(recipe) + per * 11 * min(recipe.eval_limit or 500, 500)
 
 
 def transfer_findings(exp: Experiment, results: Results) -> list[str]:
@@ -223,17 +230,10 @@ def designs(recipe: Recipe) -> list[Design]:
     return [REPLAY_ONLY, aligned_replay(recipe.replay_share)]
 
 
-# the base's SIB-200 topic rows repeated 4 times and its first stage 3 times as long: chosen on SIB-200 dev and
-# NusaX valid (seed 0; README) among 1, 2, 3, 4, 6 repeats and 1, 2, 3 times the steps
-TOPIC_REPEATS, TOPIC_STEPS_FACTOR = 4, 3
-
-
 def variants(exp: Experiment) -> dict:
     """A base that also learned SIB-200 topics in L1: a task whose transfer to L2 is measured where the base can
     do it (the L1 floor table says whether it can)."""
-    recipe = exp.recipe
-    steps = TOPIC_STEPS_FACTOR * recipe.base_full_steps
-    return {"": replace(recipe, base_topics=TOPIC_REPEATS, base_full_steps=steps)}
+    return {"": with_topics(exp.recipe)}
 
 
 STUDY = Study(
