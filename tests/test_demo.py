@@ -155,3 +155,23 @@ def test_two_demos_needing_the_same_base_take_turns(nusax, tmp_path, monkeypatch
         t.join()
     (a0, a1), (b0, b1) = sorted(spans)
     assert b0 >= a1  # the second started only after the first had finished
+
+
+def test_a_wrong_sib200_folder_is_refused_before_the_base_trains_not_replaced(nusax, sib200, tmp_path, capsys,
+                                                                               monkeypatch):  # fmt: skip
+    from instructalign.cli import main
+    from instructalign.config import DemoConfig
+    from instructalign.errors import UserError
+    from instructalign.experiment.sources import sib200_folder
+
+    wrong = tmp_path / "nowhere"
+    with pytest.raises(UserError, match="nowhere: not a SIB-200 folder"):  # not the one beside NusaX instead
+        sib200_folder(DemoConfig(sib200=str(wrong)), nusax)
+    monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    assert main(["demo", "--quick", "--data", str(nusax), "--sib200", str(wrong), "--output", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nowhere: not a SIB-200 folder" in err[0] and "--sib200" in err[0]
+    assert not out.exists() and not list(
+        (tmp_path / "cache").glob("demo/base-*")
+    )  # nothing trained or written

@@ -34,23 +34,23 @@ def align_source(cfg: StudyConfig, nusax: Path) -> tuple[str, str]:
 
 def sib200_folder(cfg: StudyConfig, nusax: Path) -> Path:
     """--sib200, else $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder."""
-    for candidate in (cfg.sib200, os.environ.get("INSTRUCTALIGN_SIB200"), str(nusax.parent / "sib200")):
-        if candidate and is_sib200_folder(Path(candidate)):
-            return Path(candidate)
-    where = cfg.sib200 or nusax.parent / "sib200"
-    raise UserError(f"{where}: not a SIB-200 folder (<lang>_<Script>/train.tsv); pass --sib200 PATH")
+    where = chosen_folder(cfg.sib200, "INSTRUCTALIGN_SIB200", nusax.parent / "sib200")
+    if not is_sib200_folder(where):
+        raise UserError(f"{where}: not a SIB-200 folder (<lang>_<Script>/train.tsv); pass --sib200 PATH")
+    return where
 
 
 def nusawrites_folder(cfg: StudyConfig, nusax: Path) -> Path:
     """--nusawrites, else $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder."""
-    for candidate in (
-        cfg.nusawrites,
-        os.environ.get("INSTRUCTALIGN_NUSAWRITES"),
-        str(nusax.parent / "nusawrites"),
-    ):
-        if candidate and any(Path(candidate).glob("nusa_kalimat-senti-*-test.csv")):
-            return Path(candidate)
-    where = cfg.nusawrites or nusax.parent / "nusawrites"
-    raise UserError(
-        f"{where}: not a NusaWrites folder (nusa_kalimat-senti-<lang>-test.csv); pass --nusawrites PATH"
-    )
+    where = chosen_folder(cfg.nusawrites, "INSTRUCTALIGN_NUSAWRITES", nusax.parent / "nusawrites")
+    if not any(where.glob("nusa_kalimat-senti-*-test.csv")):
+        raise UserError(
+            f"{where}: not a NusaWrites folder (nusa_kalimat-senti-<lang>-test.csv); pass --nusawrites PATH"
+        )
+    return where
+
+
+def chosen_folder(flag: str | None, variable: str, beside: Path) -> Path:
+    """The folder the user named (the flag, else the environment variable), else the default beside NusaX: a
+    named folder that is wrong is an error, never silently replaced by the default."""
+    return Path(flag or os.environ.get(variable) or beside)
