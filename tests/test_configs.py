@@ -52,3 +52,14 @@ def test_config_that_is_not_a_mapping(tmp_path):
 def test_accelerate_configs_parse(path):
     doc = yaml.safe_load(path.read_text())
     assert doc["distributed_type"] and doc["num_processes"] >= 1
+
+
+def test_the_demo_and_transfer_topic_base_is_applied_once():
+    from instructalign.experiment.recipe import FULL, with_topics
+
+    topics = with_topics(FULL)
+    assert topics.base_topics == 4 and topics.base_full_steps == 3 * FULL.base_full_steps
+    assert (
+        with_topics(topics) == topics
+    )  # a recipe that has topics (e.g. configs/demo.yaml) is not tripled again
+    assert preset(False, demo=True).base_full_steps == topics.base_full_steps and preset(False) == FULL

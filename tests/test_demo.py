@@ -56,6 +56,21 @@ def test_quick_demo_evaluates_twelve_languages_per_run(quick_demo):
         assert set(results["groups"]) == {"L1", "L2", "L3"}
 
 
+def test_quick_demo_evaluates_every_model_on_sib200_and_says_first_whether_the_base_can_do_it(quick_demo):
+    out, _ = quick_demo
+    summary = json.loads((out / "demo_summary.json").read_text())
+    topics = summary["sib200"]
+    assert topics["majority_l1"] == pytest.approx(10.0, abs=0.5) and "at_floor" in topics
+    md = (out / "report.md").read_text()
+    paragraph = md.split("**A task learned in L1 only: SIB-200 topics**")[1].split("\n")[0]
+    assert f"scores **{topics['base_l1']:.1f}** there against **{topics['majority_l1']:.1f}**" in paragraph
+    # no verdict exactly when the base is at the floor
+    assert ("**no verdict**" in paragraph) == topics["at_floor"]
+    sib = (out / "sib200" / "report.md").read_text()
+    for run in ("base", "replay-only", "aligned+replay", "aligned-no-replay"):
+        assert f" {run} " in sib, run
+
+
 def test_second_run_reuses_the_cached_base(quick_demo, nusax, sib200, monkeypatch, capsys):
     from rich.console import Console
 
@@ -66,9 +81,8 @@ def test_second_run_reuses_the_cached_base(quick_demo, nusax, sib200, monkeypatc
     bases = [p for p in (cache / "demo").glob("base-*") if p.is_dir()]
     assert len(bases) == 1 and (bases[0] / "model" / "config.json").is_file()
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(cache))
-    model, data = base_model(
-        nusax, preset(True, demo=True), 0, Console(), sib200
-    )  # the demo's: SIB-200 topics too
+    # the demo's recipe: its base also learns SIB-200 topics
+    model, data = base_model(nusax, preset(True, demo=True), 0, Console(), sib200)
     assert model == bases[0] / "model" and (data / "train.jsonl").is_file()
     assert "cached" in capsys.readouterr().out
 
@@ -172,6 +186,5 @@ def test_a_wrong_sib200_folder_is_refused_before_the_base_trains_not_replaced(nu
     assert main(["demo", "--quick", "--data", str(nusax), "--sib200", str(wrong), "--output", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nowhere: not a SIB-200 folder" in err[0] and "--sib200" in err[0]
-    assert not out.exists() and not list(
-        (tmp_path / "cache").glob("demo/base-*")
-    )  # nothing trained or written
+    # nothing trained or written
+    assert not out.exists() and not list((tmp_path / "cache").glob("demo/base-*"))

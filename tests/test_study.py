@@ -292,6 +292,5 @@ def test_the_demo_says_whether_its_base_can_do_sib200_before_any_topic_verdict()
     assert "on L2 (the 7 aligned languages" in text and "+6.0 [+2.0, +10.0]" in text and "**shown**" in text
     assert "**not shown**" in text  # each claim keeps its own verdict
     floor = topic_paragraph(able | {"base": 12.0, "at_floor": True}, claims, Recipe())
-    assert (
-        "**no verdict**" in floor and "+6.0" not in floor
-    )  # at the floor, no change is reported as a result
+    # at the floor, no change is reported as a result
+    assert "**no verdict**" in floor and "+6.0" not in floor

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import Recipe
 from ..experiment.evaluation import compare_runs
 from ..experiment.recipe import ALIGNED, BASE
 from ..experiment.sources import sib200_folder
@@ -32,7 +33,7 @@ def topic_inputs(exp: Experiment) -> TransferInputs:
     return TransferInputs(folders, check_transfer(folders, exp.recipe, exp.cfg.split))
 
 
-def evaluate_topics(model: Path, inputs: TransferInputs, recipe, split: str, out: Path) -> Path:
+def evaluate_topics(model: Path, inputs: TransferInputs, recipe: Recipe, split: str, out: Path) -> Path:
     return evaluate_tasks(model, inputs, recipe, split, out, tasks=(TASK,))
 
 
@@ -59,7 +60,7 @@ def topic_findings(exp: Experiment, results: Results) -> tuple[list[str], dict]:
     return [topic_paragraph(floor, claims, exp.recipe)], record
 
 
-def topic_paragraph(floor: dict, claims: dict, recipe) -> str:
+def topic_paragraph(floor: dict, claims: dict, recipe: Recipe) -> str:
     """The base's L1 score against always the most frequent topic, then — only if it can do the task — the L2
     and unseen-language changes of aligned+replay over the control, with their tests."""
     n = min(recipe.eval_limit or SIB200_LIMIT, SIB200_LIMIT)
