@@ -188,3 +188,31 @@ def test_a_wrong_sib200_folder_is_refused_before_the_base_trains_not_replaced(nu
     assert len(err) == 1 and "nowhere: not a SIB-200 folder" in err[0] and "--sib200" in err[0]
     # nothing trained or written
     assert not out.exists() and not list((tmp_path / "cache").glob("demo/base-*"))
+
+
+def test_a_base_without_topics_needs_no_sib200_and_is_not_evaluated_on_it(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from instructalign.config import StudyConfig
+    from instructalign.demo import DEMO
+    from instructalign.demo.topics import NOT_EVALUATED, topic_findings, topic_inputs
+    from instructalign.experiment.loop import eval_jobs
+    from instructalign.experiment.recipe import DEMO_QUICK
+    from instructalign.experiment.study import Experiment
+
+    monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(tmp_path / "cache"))  # no SIB-200 in the cache either
+    cfg = StudyConfig(study="demo", sib200=None, output=str(tmp_path / "out"))
+    lone = tmp_path / "nusax"  # NusaX with no SIB-200 beside it
+    (lone / "mt").mkdir(parents=True)
+    exp = Experiment(DEMO, cfg, replace(DEMO_QUICK, base_topics=0), lone, Console(quiet=True))
+    assert topic_inputs(exp) is None  # found nowhere, and not asked for
+    jobs = eval_jobs(exp, exp.recipe, "test", "base", "model", None, tmp_path / "eval")
+    assert [j.name for j in jobs] == ["eval base"]  # NusaX only
+    assert topic_findings(exp, None) == ([NOT_EVALUATED], {"evaluated": False})
+    exp.prepared = "SIB-200 read"  # a base with topics: both evaluations
+    jobs = eval_jobs(
+        replace(exp, recipe=DEMO_QUICK), DEMO_QUICK, "test", "base", "model", None, tmp_path / "e"
+    )
+    assert [j.name for j in jobs] == ["eval base", "eval tasks base"]

@@ -232,7 +232,7 @@ def test_new_merges_continue_the_bpe_where_the_text_is_cut_most():
     assert saved >= top and len(new_tok(corpus[0])["input_ids"]) < len(tok(corpus[0])["input_ids"])
 
 
-def test_pivot_data_protects_more_pivot_words(model, nusax_like, tmp_path, capsys):
+def test_pivot_data_protects_more_pivot_words(model, nusax_like, tmp_path, capsys, monkeypatch):
     tok = tiny.tokenizer()
     more = ["makessing", "malempu", "sipakatau"]  # Indonesian text that shares these (borrowed) words
     pivot_file = write(tmp_path / "more.csv", "ind\n" + "".join(f"Kami {w} sekali.\n" for w in more))
@@ -248,6 +248,12 @@ def test_pivot_data_protects_more_pivot_words(model, nusax_like, tmp_path, capsy
         0 < record["added"] <= 40 and record["pivot_sentences"] == 2 * 41 + 3
     )  # eng, ind of the data; 3 more
     bug_only = write(tmp_path / "bug.csv", "bug\nmakessing\n")
+    import instructalign.models
+
+    def no_weights(*args, **kwargs):
+        raise AssertionError("the weights were loaded before the data was found wrong")
+
+    monkeypatch.setattr(instructalign.models, "load_model", no_weights)
     args = ["vocab", "extend", "--model", model, "--data", str(nusax_like), "--langs", "bug",
             "--pivot-data", str(bug_only), "--output", str(tmp_path / "x")]  # fmt: skip
     assert main(args) == 2

@@ -180,11 +180,11 @@ def run_vocab_extend(args) -> None:
 def run_download(args) -> None:
     from pathlib import Path
 
-    from .data.download import download_nusax
+    from .data.download import SOURCES, download
     from .files import cache_dir
 
-    target = download_nusax(Path(args.to) if args.to else cache_dir() / "nusax")
-    print(f"NusaX is in {target}")
+    target = download(args.dataset, Path(args.to) if args.to else cache_dir() / args.dataset)
+    print(f"{SOURCES[args.dataset].name} is in {target}")
 
 
 COMMANDS = {  # every command with a config, declared once: the parser, config sections and README come from here
@@ -239,10 +239,10 @@ def make_parser() -> argparse.ArgumentParser:
     stats.add_argument("folder")
     stats.set_defaults(func=run_stats)
     download = groups["data"].add_parser(
-        "download", help="fetch a public dataset (nusax) into the cache or --to DIR"
+        "download", help="fetch a public dataset (nusax, sib200) into the cache or --to DIR"
     )
-    download.add_argument("dataset", choices=["nusax"])
-    download.add_argument("--to", help="target folder (default: ~/.cache/instructalign/nusax)")
+    download.add_argument("dataset", choices=["nusax", "sib200"])
+    download.add_argument("--to", help="target folder (default: ~/.cache/instructalign/DATASET)")
     download.set_defaults(func=run_download)
     return parser
 

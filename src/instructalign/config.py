@@ -364,7 +364,7 @@ class DemoConfig:
     align_data: Literal["nusax", "sib200"] = "nusax"
     """Alignment bitext: nusax (NusaX mt/train, the evaluation's domain) or sib200 (FLORES-200 sentences, as in the paper)."""
     sib200: str | None = None
-    """SIB-200 folder: the second task of the demo and the transfer study (topics, which their base learns in L1), and the text of --align-data sib200 (default: $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder)."""
+    """SIB-200 folder: the second task of the demo and the transfer study (topics, which their base learns in L1), and the text of --align-data sib200 (default: $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder, else the cache of 'instructalign data download sib200')."""
     jobs: int = field(default=2, metadata=at_least(1))
     """Worker processes for a seed's independent runs and evaluations (1: in this process, with progress bars)."""
     overwrite: bool = False

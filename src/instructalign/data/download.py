@@ -1,9 +1,12 @@
-"""`instructalign data download nusax`: fetch NusaX's CSVs from its public repository (CC BY-SA 4.0)."""
+"""`instructalign data download nusax|sib200`: fetch a public dataset's files from its repository, as the
+loaders read them (NusaX: CC BY-SA 4.0; SIB-200: Apache 2.0, FLORES-200 sentences under CC BY-SA 4.0)."""
 
 from __future__ import annotations
 
 import shutil
 import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserError
@@ -11,6 +14,8 @@ from ..files import check_writable
 from ..outputs import output_lock, recover, replaced_folder
 
 NUSAX_RAW = "https://raw.githubusercontent.com/IndoNLP/nusax/main/datasets"
+# the commit the project's SIB-200 copy came from (its SOURCE.md), so a download reads the same files
+SIB200_RAW = "https://raw.githubusercontent.com/dadelani/sib-200/593cea88519930f776c1a4a1980b6a35b39dca57/data/annotated"
 NUSAX_LANGS = [
     "acehnese",
     "balinese",
@@ -34,24 +39,53 @@ def nusax_files() -> list[str]:
     ]
 
 
-def download_nusax(target: Path, base_url: str = NUSAX_RAW) -> Path:
-    """Download every NusaX CSV into `target` (written to a temporary folder, renamed when complete)."""
-    if (target / "mt" / "train.csv").is_file():
+def sib200_files() -> list[str]:
+    """train/dev/test of the 24 languages the sib200 task evaluates (`<lang>_<Script>/<split>.tsv`)."""
+    from ..evaluate.tasks import load_task
+
+    dirs = load_task("sib200").data["dirs"]
+    return [f"{folder}/{s}.tsv" for folder in dirs.values() for s in ("train", "dev", "test")]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A dataset's files under a base URL, the file whose presence says a folder already holds it, and the
+    provenance written beside them."""
+
+    name: str
+    base_url: str
+    files: Callable[[], list[str]]
+    marker: str
+    provenance: str
+
+
+SOURCES = {
+    "nusax": Source("NusaX", NUSAX_RAW, nusax_files, "mt/train.csv", "NusaX, CC BY-SA 4.0, Winata et al. 2023"),
+    "sib200": Source("SIB-200", SIB200_RAW, sib200_files, "eng_Latn/train.tsv",
+                     "SIB-200, Apache 2.0, Adelani et al. 2024; FLORES-200 sentences, CC BY-SA 4.0"),
+}  # fmt: skip
+
+
+def download(dataset: str, target: Path, base_url: str | None = None) -> Path:
+    """Download every file of `dataset` into `target` (written to a temporary folder, renamed when complete);
+    a folder that holds it already is left as it is."""
+    source = SOURCES[dataset]
+    if (target / source.marker).is_file():
         return target
     check_writable(target, "--to")
     with output_lock(target):
         recover(target.absolute())
-        if (target / "mt" / "train.csv").is_file():
+        if (target / source.marker).is_file():
             return target
         if target.is_dir() and any(target.iterdir()):
-            raise UserError(f"{target}: exists and is not a NusaX download; choose another --to")
-        fetch_nusax(target, base_url)
+            raise UserError(f"{target}: exists and is not a {source.name} download; choose another --to")
+        fetch(source, target, base_url or source.base_url)
     return target
 
 
-def fetch_nusax(target: Path, base_url: str) -> None:
+def fetch(source: Source, target: Path, base_url: str) -> None:
     with replaced_folder(target) as tmp:
-        for rel in nusax_files():
+        for rel in source.files():
             dest = tmp / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -59,8 +93,6 @@ def fetch_nusax(target: Path, base_url: str) -> None:
                     shutil.copyfileobj(resp, f)
             except OSError as exc:
                 raise UserError(
-                    f"could not download NusaX file {rel} ({exc}); check the network or pass --data PATH"
+                    f"could not download {source.name} file {rel} ({exc}); check the network or pass the folder's path"
                 ) from None
-        (tmp / "SOURCE.md").write_text(
-            f"Downloaded from {base_url} (NusaX, CC BY-SA 4.0, Winata et al. 2023).\n", "utf-8"
-        )
+        (tmp / "SOURCE.md").write_text(f"Downloaded from {base_url} ({source.provenance}).\n", "utf-8")

@@ -27,8 +27,11 @@ from ..study.transfer import (
 TASK = "sib200"
 
 
-def topic_inputs(exp: Experiment) -> TransferInputs:
-    """The SIB-200 folder (--sib200, else beside NusaX), its evaluated split read and checked before any work."""
+def topic_inputs(exp: Experiment) -> TransferInputs | None:
+    """The SIB-200 folder (--sib200, else beside NusaX, else the cache), its evaluated split read and checked
+    before any work; None (no SIB-200 needed or evaluated) for a stand-in base that learns no topics."""
+    if not exp.recipe.base_topics and not exp.cfg.base_model:
+        return None
     folders = {TASK: sib200_folder(exp.cfg, exp.nusax)}
     return TransferInputs(folders, check_transfer(folders, exp.recipe, exp.cfg.split))
 
@@ -42,6 +45,8 @@ TOPICS = ExtraEval((TASK,), tasks_dir, evaluate_topics, sib200_prompts)
 
 def topic_findings(exp: Experiment, results: Results) -> tuple[list[str], dict]:
     """SIB-200's report in OUTPUT/sib200/; the summary's paragraph on it and its record for demo_summary.json."""
+    if exp.prepared is None:
+        return [NOT_EVALUATED], {"evaluated": False}
     eval_dirs = results.eval_dirs[""]
     dirs = {
         name: [str(tasks_dir(Path(d)) / TASK) for d in seed_dirs] for name, seed_dirs in eval_dirs.items()
@@ -58,6 +63,12 @@ def topic_findings(exp: Experiment, results: Results) -> tuple[list[str], dict]:
         claim: {"verdict": v["verdict"]} | v["comparison"] for claim, v in claims.items() if v
     }
     return [topic_paragraph(floor, claims, exp.recipe)], record
+
+
+NOT_EVALUATED = (
+    "**SIB-200 topics not evaluated**: this recipe's base learns no topics (`base_topics: 0`), so it could not do "
+    "the task in L1 and no transfer could be measured (the demo's recipe sets `base_topics: 4`)."
+)
 
 
 def topic_paragraph(floor: dict, claims: dict, recipe: Recipe) -> str:

@@ -91,7 +91,7 @@ def announce(exp: Experiment) -> str:
     study, recipe, cfg = exp.study, exp.recipe, exp.cfg
     plan = study.designs(recipe)
     n_models = 1 + len(evaluated(plan))
-    extra = study.extra_eval.prompts(recipe) if study.extra_eval else 0
+    extra = study.extra_eval.prompts(recipe) if study.extra_eval and exp.prepared is not None else 0
     minutes = estimate_minutes(recipe, len(plan), n_models, cfg.seeds, cfg.jobs, extra)
     who = f"study {study.name}" if study.command == "study" else study.command
     return (
@@ -189,8 +189,12 @@ def eval_jobs(exp: Experiment, recipe: Recipe, split: str, name: str, model, aft
     jobs = []
     if not (out / "results.json").is_file():
         jobs.append(Job(f"eval {name}", evaluate_model, (model, exp.nusax, recipe, split, out), after))
-    extra = exp.study.extra_eval
-    if extra and not all((extra.folder(out) / t / "results.json").is_file() for t in extra.tasks):
+    extra = exp.study.extra_eval  # evaluated only where `prepare` read its tasks' data
+    if (
+        extra
+        and exp.prepared is not None
+        and not all((extra.folder(out) / t / "results.json").is_file() for t in extra.tasks)
+    ):
         args = (model, exp.prepared, recipe, split, extra.folder(out))
         jobs.append(Job(f"eval tasks {name}", extra.run, args, after))
     return jobs

@@ -33,11 +33,20 @@ def align_source(cfg: StudyConfig, nusax: Path) -> tuple[str, str]:
 
 
 def sib200_folder(cfg: StudyConfig, nusax: Path) -> Path:
-    """--sib200, else $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder."""
-    where = chosen_folder(cfg.sib200, "INSTRUCTALIGN_SIB200", nusax.parent / "sib200")
-    if not is_sib200_folder(where):
-        raise UserError(f"{where}: not a SIB-200 folder (<lang>_<Script>/train.tsv); pass --sib200 PATH")
-    return where
+    """--sib200, else $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder, else the cache's (where
+    'instructalign data download sib200' puts it)."""
+    named = cfg.sib200 or os.environ.get("INSTRUCTALIGN_SIB200")
+    if named:
+        if not is_sib200_folder(Path(named)):
+            raise UserError(f"{named}: not a SIB-200 folder (<lang>_<Script>/train.tsv); check --sib200")
+        return Path(named)
+    for where in (nusax.parent / "sib200", cache_dir() / "sib200"):
+        if is_sib200_folder(where):
+            return where
+    raise UserError(
+        f"SIB-200 not found ({nusax.parent / 'sib200'} or {cache_dir() / 'sib200'}): pass --sib200 PATH, "
+        "set INSTRUCTALIGN_SIB200, or run 'instructalign data download sib200'"
+    )
 
 
 def nusawrites_folder(cfg: StudyConfig, nusax: Path) -> Path:

@@ -204,11 +204,13 @@ def extend(cfg: VocabExtendConfig) -> dict:
     """Extend the model's vocabulary for `cfg.langs`; returns the record written as instructalign_vocab.json."""
     from ..data.contamination import eval_files, load_exclusions, normalize, texts_of_file
     from ..languages import resolve_list
-    from ..models import load_model
+    from ..models import load_model, load_model_config, load_tokenizer
 
     check(cfg)
     langs = resolve_list(cfg.langs, "--langs")
-    model, tokenizer, seq2seq = load_model(cfg.model)
+    if not (Path(cfg.model) / "adapter_config.json").is_file():
+        load_model_config(cfg.model)  # a wrong --model is found before any text is read
+    tokenizer = load_tokenizer(cfg.model)  # the one load_model gives, without the weights
     kind, _ = tokenizer_state(tokenizer)  # a tokenizer this cannot extend: refused before the text is read
     excluded, _ = load_exclusions(cfg.exclude)
     for source in cfg.data:  # a benchmark folder read for its training text guards its own test sets
@@ -231,6 +233,7 @@ def extend(cfg: VocabExtendConfig) -> dict:
                             f"({', '.join(protected) or 'none given'}); give a source with their text, or drop it")  # fmt: skip
         pivot_text += [t for found in more.values() for t in found]
     new_tokenizer, first, merges = tokenizer_with_new_tokens(tokenizer, corpus, cfg.add, pivot_text)
+    model, _, _ = load_model(cfg.model)  # the weights, once the text and the new tokens are known to be good
     new_ids = list(range(first, first + len(merges)))
     old_rows = model.get_input_embeddings().weight.shape[0]
     model.resize_token_embeddings(max(old_rows, first + len(merges)), mean_resizing=False)
