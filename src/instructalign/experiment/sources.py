@@ -38,7 +38,9 @@ def sib200_folder(cfg: StudyConfig, nusax: Path) -> Path:
     named = cfg.sib200 or os.environ.get("INSTRUCTALIGN_SIB200")
     if named:
         if not is_sib200_folder(Path(named)):
-            raise UserError(f"{named}: not a SIB-200 folder (<lang>_<Script>/train.tsv); check --sib200")
+            raise UserError(
+                f"{named}: not a SIB-200 folder (<lang>_<Script>/train.tsv); check --sib200 or $INSTRUCTALIGN_SIB200"
+            )
         return Path(named)
     for where in (nusax.parent / "sib200", cache_dir() / "sib200"):
         if is_sib200_folder(where):
