@@ -57,12 +57,14 @@ class Source:
     files: Callable[[], list[str]]
     marker: str
     provenance: str
+    flag: str  # how the commands are given a copy the user already has
 
 
 SOURCES = {
-    "nusax": Source("NusaX", NUSAX_RAW, nusax_files, "mt/train.csv", "NusaX, CC BY-SA 4.0, Winata et al. 2023"),
+    "nusax": Source("NusaX", NUSAX_RAW, nusax_files, "mt/train.csv", "NusaX, CC BY-SA 4.0, Winata et al. 2023",
+                    "--data"),
     "sib200": Source("SIB-200", SIB200_RAW, sib200_files, "eng_Latn/train.tsv",
-                     "SIB-200, Apache 2.0, Adelani et al. 2024; FLORES-200 sentences, CC BY-SA 4.0"),
+                     "SIB-200, Apache 2.0, Adelani et al. 2024; FLORES-200 sentences, CC BY-SA 4.0", "--sib200"),
 }  # fmt: skip
 
 
@@ -93,6 +95,6 @@ def fetch(source: Source, target: Path, base_url: str) -> None:
                     shutil.copyfileobj(resp, f)
             except OSError as exc:
                 raise UserError(
-                    f"could not download {source.name} file {rel} ({exc}); check the network or pass the folder's path"
+                    f"could not download {source.name} file {rel} ({exc}); check the network, or pass a copy you have with {source.flag} PATH"
                 ) from None
         (tmp / "SOURCE.md").write_text(f"Downloaded from {base_url} ({source.provenance}).\n", "utf-8")

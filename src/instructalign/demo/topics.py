@@ -25,6 +25,10 @@ from ..study.transfer import (
 )
 
 TASK = "sib200"
+NOT_EVALUATED = (
+    "**SIB-200 topics not evaluated**: this recipe's base learns no topics (`base_topics: 0`), so it could not do "
+    "the task in L1 and no transfer could be measured (the demo's recipe sets `base_topics: 4`)."
+)
 
 
 def topic_inputs(exp: Experiment) -> TransferInputs | None:
@@ -63,12 +67,6 @@ def topic_findings(exp: Experiment, results: Results) -> tuple[list[str], dict]:
         claim: {"verdict": v["verdict"]} | v["comparison"] for claim, v in claims.items() if v
     }
     return [topic_paragraph(floor, claims, exp.recipe)], record
-
-
-NOT_EVALUATED = (
-    "**SIB-200 topics not evaluated**: this recipe's base learns no topics (`base_topics: 0`), so it could not do "
-    "the task in L1 and no transfer could be measured (the demo's recipe sets `base_topics: 4`)."
-)
 
 
 def topic_paragraph(floor: dict, claims: dict, recipe: Recipe) -> str:
