@@ -27,6 +27,7 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 data-example: install
 	$(BIN)/instructalign data build --bitext $(NUSAX) --split train --pivots ind,eng \

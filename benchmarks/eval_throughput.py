@@ -30,7 +30,8 @@ import torch
 from common import nusax_path, tiny_model
 
 from instructalign.data.prompts import render
-from instructalign.evaluate.tasks import load_examples, load_task
+from instructalign.evaluate.spec import load_examples
+from instructalign.evaluate.tasks import load_task
 
 TEMPLATE = "{text}\nWhat would be the sentiment of the text above? positive, neutral, or negative?"
 LABELS = ["negative", "neutral", "positive"]

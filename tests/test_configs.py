@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from instructalign.config import BuildConfig, Recipe, config_classes
+from instructalign.config import CONFIGS, BuildConfig, Recipe
+from instructalign.configfile import load_config, read_recipe
 from instructalign.errors import UserError
 from instructalign.experiment.recipe import preset
-from instructalign.options import load_config, read_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "accelerate")
@@ -21,12 +21,12 @@ def test_configs_are_shipped():
 def test_every_shipped_config_loads(path):
     assert path.read_text().startswith("# instructalign "), "each config starts with the command that runs it"
     doc = yaml.safe_load(path.read_text())
-    sections = [s for s in config_classes() if s in doc] or list(config_classes())[:1]
+    sections = [s for s in CONFIGS if s in doc] or list(CONFIGS)[:1]
     if "recipe" in doc and not {"demo", "study"} & set(doc):
         sections = ["demo"]  # a recipe alone configures the demo
     for section in sections:
         also = (Recipe,) if section in ("demo", "study") else ()
-        cfg = load_config(config_classes()[section], str(path), {}, section, also=also)
+        cfg = load_config(CONFIGS[section], str(path), {}, section, also=also)
         assert cfg is not None
     if path.name == "demo.yaml":  # the demo's config writes out the demo's recipe
         assert read_recipe(Recipe, str(path), Recipe()) == preset(False, demo=True)

@@ -21,7 +21,8 @@ def mirror(tmp_path, source, files):
 
 def test_sib200_download_is_the_layout_the_demo_finds_in_the_cache(sib200, nusax, tmp_path, monkeypatch):
     from instructalign.config import DemoConfig
-    from instructalign.evaluate.tasks import load_examples, load_task
+    from instructalign.evaluate.spec import load_examples
+    from instructalign.evaluate.tasks import load_task
     from instructalign.experiment.sources import sib200_folder
 
     url = mirror(tmp_path, sib200, dl.sib200_files())
@@ -37,6 +38,12 @@ def test_sib200_download_is_the_layout_the_demo_finds_in_the_cache(sib200, nusax
     lone = tmp_path / "data" / "nusax"
     shutil.copytree(nusax / "mt", lone / "mt")
     assert sib200_folder(DemoConfig(), lone) == got
+
+
+def test_the_sib200_download_fetches_the_folders_the_sib200_task_reads():
+    from instructalign.evaluate.tasks import load_task
+
+    assert dl.SIB200_FOLDERS == list(load_task("sib200").data["dirs"].values())
 
 
 def test_nusax_download_and_a_failed_one_leaves_nothing(nusax, tmp_path, monkeypatch, capsys):

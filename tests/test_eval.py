@@ -7,7 +7,8 @@ from conftest import write
 from instructalign.cli import main
 from instructalign.data.prompts import render
 from instructalign.evaluate.metrics import classification_metrics, group_means, parse_roles
-from instructalign.evaluate.tasks import load_examples, load_task
+from instructalign.evaluate.spec import load_examples
+from instructalign.evaluate.tasks import load_task
 
 
 def test_metrics_on_a_hand_made_confusion_case():

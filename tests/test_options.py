@@ -9,11 +9,12 @@ import pytest
 
 from conftest import REPO, write
 from instructalign.cli import main, make_parser
-from instructalign.config import EvalConfig, Recipe, TrainConfig, config_classes
+from instructalign.config import CONFIGS, EvalConfig, Recipe, TrainConfig
+from instructalign.configfile import load_config, read_recipe
 from instructalign.errors import UserError
 from instructalign.experiment.recipe import FULL, QUICK
 from instructalign.flags import cli_fields
-from instructalign.options import flag, load_config, read_recipe
+from instructalign.options import flag
 from instructalign.readme import regenerate
 
 
@@ -59,12 +60,12 @@ def test_flags_are_converted_and_checked_the_same_way(tmp_path, capsys):
 
 def test_the_same_idea_has_the_same_flag_in_every_command():
     def flags(section):
-        return {flag(f.name) for f in cli_fields(config_classes()[section])}
+        return {flag(f.name) for f in cli_fields(CONFIGS[section])}
 
     assert "--prompt-langs" in flags("build") & flags("eval")
     assert "--precision" in flags("train") & flags("eval")
     assert "--split" in flags("build") & flags("eval") & flags("demo")
-    assert not {"--dtype", "--prompt-lang", "--eval-split"} & set().union(*map(flags, config_classes()))
+    assert not {"--dtype", "--prompt-lang", "--eval-split"} & set().union(*map(flags, CONFIGS))
 
 
 @pytest.mark.parametrize("section", ["recipe", "demo"])  # demo: is the recipe section's older name
@@ -79,7 +80,7 @@ def test_quick_keeps_a_yaml_value_equal_to_the_full_default(tmp_path, section):
 def test_readme_flag_tables_are_generated_from_the_fields():
     readme = (REPO / "README.md").read_text("utf-8")
     assert regenerate(readme) == readme, "run: python -m instructalign.readme"
-    for section in config_classes():
+    for section in CONFIGS:
         assert f"<!-- flags:{section} -->" in readme
 
 

@@ -178,7 +178,7 @@ def test_a_limit_on_sib200_keeps_every_topic_and_the_same_sentences_in_every_lan
     # SIB-200's test files list the topics in blocks: the first 150 rows would hold no entertainment or geography
     from collections import Counter
 
-    from instructalign.evaluate.tasks import load_examples
+    from instructalign.evaluate.spec import load_examples
 
     task = load_task("sib200")
     rows = {lang: load_examples(task, str(nusax.parent / "sib200"), lang, 28) for lang in ("jav", "fra")}

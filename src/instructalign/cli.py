@@ -8,34 +8,34 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
-from .config import (
-    BuildConfig,
-    CardConfig,
-    DemoConfig,
-    EvalConfig,
-    ExportConfig,
-    MergeConfig,
-    Recipe,
-    ReportConfig,
-    StudyConfig,
-    TrainConfig,
-    VocabAuditConfig,
-    VocabExtendConfig,
-)
+from . import __version__, demo, study
+from .config import CONFIGS, Recipe, as_dict
+from .configfile import load_config, read_recipe
+from .data.build import build
+from .data.download import SOURCES, download
+from .data.stats import print_stats
 from .errors import UserError
+from .experiment.recipe import preset
+from .export.card import add_results
+from .files import cache_dir
 from .flags import add_flags, allow_negative_numbers, overrides
-from .options import load_config
+from .merge import merge
+from .outputs import check_output, mark_owner, owned_output
+from .process import exit_without_final_collection, tune_process
+from .report import make_report, write_report
+from .vocab.audit import audit
+from .vocab.extend import extend
 
 
 @dataclass(frozen=True)
 class Command:
-    """A subcommand: where it sits (`data build` is ("data", "build")), its config class (its flags, its
-    YAML section and README rows), the function it runs, and its help line."""
+    """A subcommand on top of its config section (`config.CONFIGS`: its flags, YAML section and README rows):
+    where it sits (`data build` is ("data", "build")), the function it runs, and its help line."""
 
     path: tuple[str, ...]
-    config: type
     run: Callable
     help: str
 
@@ -48,15 +48,12 @@ GROUPS = {  # parent commands that only hold subcommands
 
 
 def config_for(args, section: str):
-    cls = COMMANDS[section].config
+    cls = CONFIGS[section]
     extra = (Recipe,) if section in ("demo", "study") else ()
     return load_config(cls, args.config, overrides(args, cls), section, also=extra)
 
 
 def run_build(args) -> None:
-    from .data.build import build
-    from .data.stats import print_stats
-
     cfg = config_for(args, "build")
     manifest = build(cfg)
     print_stats(cfg.output)
@@ -89,8 +86,6 @@ def build_warnings(manifest: dict) -> list[str]:
 
 
 def run_stats(args) -> None:
-    from .data.stats import print_stats
-
     print_stats(args.folder)
 
 
@@ -102,17 +97,13 @@ def run_train(args) -> None:
 
 def run_eval(args) -> None:
     from .evaluate.run import evaluate
+    from .export.lmeval import write_lm_eval_results
 
-    evaluate(config_for(args, "eval"))
+    cfg = config_for(args, "eval")
+    evaluate(cfg, also=write_lm_eval_results if cfg.lm_eval_results else None)
 
 
 def run_report(args) -> None:
-    from pathlib import Path
-
-    from .config import as_dict
-    from .outputs import check_output, mark_owner, owned_output
-    from .report import make_report, write_report
-
     cfg = config_for(args, "report")
     if not cfg.output:
         raise UserError("no --output folder given")
@@ -127,29 +118,17 @@ def run_report(args) -> None:
 
 
 def run_merge(args) -> None:
-    from .merge import merge
-
     merge(config_for(args, "merge"))
 
 
 def run_demo(args) -> None:
-    from .demo import run_demo
-    from .experiment.recipe import preset
-    from .options import read_recipe
-
     cfg = config_for(args, "demo")
-    run_demo(cfg, read_recipe(Recipe, args.config, preset(cfg.quick, demo=True)))
+    demo.run_demo(cfg, read_recipe(Recipe, args.config, preset(cfg.quick, demo=True)))
 
 
 def run_study(args) -> None:
-    from dataclasses import replace
-
-    from .experiment.recipe import preset
-    from .options import read_recipe
-    from .study import run_study
-
     cfg = replace(config_for(args, "study"), study=args.study)
-    run_study(cfg, read_recipe(Recipe, args.config, preset(cfg.quick)))
+    study.run_study(cfg, read_recipe(Recipe, args.config, preset(cfg.quick)))
 
 
 def run_export(args) -> None:
@@ -159,59 +138,69 @@ def run_export(args) -> None:
 
 
 def run_card(args) -> None:
-    from .export.card import add_results
-
     cfg = config_for(args, "card")
     add_results(cfg.model, cfg.eval)
 
 
 def run_vocab_audit(args) -> None:
-    from .vocab.audit import audit
-
     audit(config_for(args, "audit"))
 
 
 def run_vocab_extend(args) -> None:
-    from .vocab.extend import extend
-
     extend(config_for(args, "extend"))
 
 
 def run_download(args) -> None:
-    from pathlib import Path
-
-    from .data.download import SOURCES, download
-    from .files import cache_dir
-
     target = download(args.dataset, Path(args.to) if args.to else cache_dir() / args.dataset)
     print(f"{SOURCES[args.dataset].name} is in {target}")
 
 
-COMMANDS = {  # every command with a config, declared once: the parser, config sections and README come from here
-    "build": Command(("data", "build"), BuildConfig, run_build, "turn parallel sentences into crosslingual instruction data (+ replay)"),
-    "train": Command(("train",), TrainConfig, run_train, "continual instruction tuning on a built data folder"),
-    "eval": Command(("eval",), EvalConfig, run_eval, "zero-shot prompted evaluation (rank classification, or MT generation)"),
-    "report": Command(("report",), ReportConfig, run_report, "compare eval runs: tables, intervals, verdicts, similarity, plots"),
-    "merge": Command(("merge",), MergeConfig, run_merge, "interpolate a tuned model back toward its base (WiSE-FT), after training"),
-    "demo": Command(("demo",), DemoConfig, run_demo, "the whole method end to end, offline, on NusaX and a small stand-in"),
-    "study": Command(("study",), StudyConfig, run_study, "one of the paper's studies on the demo's stand-in (or your model)"),
-    "export": Command(("export", "lm-eval"), ExportConfig, run_export, "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)"),
-    "card": Command(("card",), CardConfig, run_card, "add an evaluation's scores to a model's card (hub model-index)"),
-    "audit": Command(("vocab", "audit"), VocabAuditConfig, run_vocab_audit, "how a model's tokenizer cuts each language: tokens per word, fragments"),
-    "extend": Command(("vocab", "extend"), VocabExtendConfig, run_vocab_extend, "new tokens for new languages, their embeddings initialised from the old ones"),
-}  # fmt: skip
+COMMANDS = {  # every command with a config: the parser, config sections and README come from here
+    "build": Command(
+        ("data", "build"), run_build, "turn parallel sentences into crosslingual instruction data (+ replay)"
+    ),
+    "train": Command(("train",), run_train, "continual instruction tuning on a built data folder"),
+    "eval": Command(
+        ("eval",), run_eval, "zero-shot prompted evaluation (rank classification, or MT generation)"
+    ),
+    "report": Command(
+        ("report",), run_report, "compare eval runs: tables, intervals, verdicts, similarity, plots"
+    ),
+    "merge": Command(
+        ("merge",), run_merge, "interpolate a tuned model back toward its base (WiSE-FT), after training"
+    ),
+    "demo": Command(
+        ("demo",), run_demo, "the whole method end to end, offline, on NusaX and a small stand-in"
+    ),
+    "study": Command(
+        ("study",), run_study, "one of the paper's studies on the demo's stand-in (or your model)"
+    ),
+    "export": Command(
+        ("export", "lm-eval"),
+        run_export,
+        "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)",
+    ),
+    "card": Command(("card",), run_card, "add an evaluation's scores to a model's card (hub model-index)"),
+    "audit": Command(
+        ("vocab", "audit"),
+        run_vocab_audit,
+        "how a model's tokenizer cuts each language: tokens per word, fragments",
+    ),
+    "extend": Command(
+        ("vocab", "extend"),
+        run_vocab_extend,
+        "new tokens for new languages, their embeddings initialised from the old ones",
+    ),
+}
 
 
 def add_command(parent, section: str) -> argparse.ArgumentParser:
-    command = COMMANDS[section]
-    cls = command.config
+    command, cls = COMMANDS[section], CONFIGS[section]
     p = parent.add_parser(
         command.path[-1], help=command.help, description=(cls.__doc__ or "").splitlines()[0]
     )
     if section == "study":
-        from .study import STUDIES
-
-        p.add_argument("study", choices=list(STUDIES), help="the study to run")
+        p.add_argument("study", choices=list(study.STUDIES), help="the study to run")
     p.add_argument("--config", help=f"YAML config (top-level settings or a {section}: section)")
     add_flags(p, cls)
     allow_negative_numbers(p)
@@ -220,8 +209,6 @@ def add_command(parent, section: str) -> argparse.ArgumentParser:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
     parser = argparse.ArgumentParser(prog="instructalign", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"instructalign {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -274,8 +261,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The `instructalign` command: `main` in a process tuned for it (`process.py`)."""
-    from .process import exit_without_final_collection, tune_process
-
     tune_process()
     exit_without_final_collection(main())
 

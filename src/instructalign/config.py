@@ -463,8 +463,19 @@ def as_dict(cfg) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
-def config_classes() -> dict[str, type]:
-    """Section name -> config class, for every command that has one (from the CLI's command table)."""
-    from .cli import COMMANDS
-
-    return {name: command.config for name, command in COMMANDS.items()}
+# every command's section of a config file -> its config class, in the CLI's order (`cli.COMMANDS` adds where
+# each command sits, the function it runs and its help line)
+CONFIGS: dict[str, type] = {
+    "build": BuildConfig,
+    "train": TrainConfig,
+    "eval": EvalConfig,
+    "report": ReportConfig,
+    "merge": MergeConfig,
+    "demo": DemoConfig,
+    "study": StudyConfig,
+    "export": ExportConfig,
+    "card": CardConfig,
+    "audit": VocabAuditConfig,
+    "extend": VocabExtendConfig,
+}
+RECIPE_SECTIONS = ("recipe", "demo")  # the experiments' recipe; `demo:` is its older name

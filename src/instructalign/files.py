@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -38,6 +39,15 @@ def write_atomically(path: Path, data: str | bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    """A CSV table (header, then rows), written atomically."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_atomically(path, buf.getvalue())
 
 
 def check_writable(folder: Path, flag: str = "--output") -> None:

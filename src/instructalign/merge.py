@@ -14,7 +14,9 @@ from pathlib import Path
 
 from .config import MergeConfig
 from .errors import UserError
+from .export.card import card_text
 from .files import read_json, write_atomically
+from .models import load_model, load_tokenizer
 from .options import validate
 from .outputs import check_output, mark_owner, owned_output, replaced_folder
 
@@ -103,8 +105,6 @@ def merge_adapter(tuned: Path, base_name: str, alpha: float, out: Path) -> None:
     import torch
     from peft import PeftModel
 
-    from .models import load_model, load_tokenizer
-
     model, _, _ = load_model(base_name)
     try:
         peft_model = PeftModel.from_pretrained(model, str(tuned))
@@ -121,8 +121,6 @@ def merge_adapter(tuned: Path, base_name: str, alpha: float, out: Path) -> None:
 def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool) -> str:
     """The card: hub metadata (a merge of the base and the tuned model; the tuned model's languages and data)
     over the prose."""
-    from .export.card import card_text
-
     tuned = Path(cfg.tuned)
     trained = tuned / "instructalign_train_config.json"
     data = read_json(trained).get("data") if trained.is_file() else None

@@ -10,15 +10,14 @@ import re
 import sys
 from pathlib import Path
 
-from .config import config_classes
+from .config import CONFIGS
 from .flags import markdown_table
 
 BLOCK = re.compile(r"(<!-- flags:(\w+) -->\n)(.*?)(<!-- /flags -->)", re.S)
 
 
 def regenerate(text: str) -> str:
-    classes = config_classes()
-    return BLOCK.sub(lambda m: m.group(1) + markdown_table(classes[m.group(2)]) + "\n" + m.group(4), text)
+    return BLOCK.sub(lambda m: m.group(1) + markdown_table(CONFIGS[m.group(2)]) + "\n" + m.group(4), text)
 
 
 def main(path: str = "README.md") -> int:

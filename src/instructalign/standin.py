@@ -9,12 +9,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .config import Recipe
+from .tokenizer import train_bpe_tokenizer
 
 
 def standin_tokenizer(texts: Iterable[str], recipe: Recipe):
     """A byte-level BPE tokenizer of `recipe.vocab_size` tokens trained on `texts`."""
-    from .tokenizer import train_bpe_tokenizer
-
     return train_bpe_tokenizer(texts, vocab_size=recipe.vocab_size, model_max_length=recipe.n_positions)
 
 

@@ -11,18 +11,18 @@ from ..experiment.evaluation import compare_runs
 from ..experiment.recipe import ALIGNED, BASE
 from ..experiment.sources import sib200_folder
 from ..experiment.study import Experiment, ExtraEval, Results
-from ..report import write_report
-from ..report.tables import fmt_delta
-from ..study.transfer import (
+from ..experiment.tasks import (
     ROLES,
     SIB200_LIMIT,
-    TransferInputs,
-    check_transfer,
+    TaskInputs,
+    check_tasks,
     evaluate_tasks,
     l1_floors,
     sib200_prompts,
     tasks_dir,
 )
+from ..report import write_report
+from ..report.tables import fmt_delta
 
 TASK = "sib200"
 NOT_EVALUATED = (
@@ -31,16 +31,16 @@ NOT_EVALUATED = (
 )
 
 
-def topic_inputs(exp: Experiment) -> TransferInputs | None:
+def topic_inputs(exp: Experiment) -> TaskInputs | None:
     """The SIB-200 folder (--sib200, else beside NusaX, else the cache), its evaluated split read and checked
     before any work; None (no SIB-200 needed or evaluated) for a stand-in base that learns no topics."""
     if not exp.recipe.base_topics and not exp.cfg.base_model:
         return None
     folders = {TASK: sib200_folder(exp.cfg, exp.nusax)}
-    return TransferInputs(folders, check_transfer(folders, exp.recipe, exp.cfg.split))
+    return TaskInputs(folders, check_tasks(folders, exp.recipe, exp.cfg.split))
 
 
-def evaluate_topics(model: Path, inputs: TransferInputs, recipe: Recipe, split: str, out: Path) -> Path:
+def evaluate_topics(model: Path, inputs: TaskInputs, recipe: Recipe, split: str, out: Path) -> Path:
     return evaluate_tasks(model, inputs, recipe, split, out, tasks=(TASK,))
 
 

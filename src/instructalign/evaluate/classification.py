@@ -9,8 +9,8 @@ from tqdm.auto import tqdm
 from ..data.prompts import render
 from ..errors import UserError
 from .metrics import classification_metrics, label_spread, mean_over_templates
-from .scoring import score_choices
-from .tasks import TaskSpec
+from .scoring import context_limit, encode_choices, score_choices
+from .spec import TaskSpec
 
 
 def decide(scores, normalize: str, choices: list[str]) -> list[float]:
@@ -97,8 +97,6 @@ def cell_records(task, rows, lang, tid, pl, prompts, scores, cfg) -> list[dict]:
 
 def prompt_budget(model, tokenizer, seq2seq: bool, choices: list[str], max_length: int) -> int:
     """Tokens left for a prompt once the longest choice fits (decoder-only; the encoder gets all)."""
-    from .scoring import context_limit, encode_choices
-
     longest = 0 if seq2seq else max(len(c) for c in encode_choices(tokenizer, choices))
     return context_limit(model, max_length) - longest
 

@@ -15,6 +15,8 @@ from rich.table import Table
 
 from ..errors import UserError
 from ..languages import LANGUAGES, resolve, resolve_list
+from .metrics import cannot_do, group_means, parse_roles
+from .spec import listed, load_bitext_rows, load_examples, parse_verbalizers
 
 
 class Classification:
@@ -23,8 +25,6 @@ class Classification:
     exportable = True  # to lm-evaluation-harness (export lm-eval, eval --lm-eval-results)
 
     def parse(self, spec, doc: dict, where: str) -> None:
-        from .tasks import listed, parse_verbalizers
-
         spec.languages = [
             resolve(str(code), f"{where}, languages") for code in listed(doc, "languages", where)
         ]
@@ -48,14 +48,11 @@ class Classification:
         return langs
 
     def rows(self, task, root, langs: list[str], asked: list[str], several: bool, limit):
-        from .tasks import load_examples
-
         return {lang: load_examples(task, root, lang, limit) for lang in langs}
 
     def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console) -> tuple[dict, list, dict]:
         """(per-language metrics, predictions, group means)."""
-        from .classification import check_prompt_budget, evaluate_classification
-        from .metrics import group_means, parse_roles
+        from .classification import check_prompt_budget, evaluate_classification  # torch
         from .scoring import context_limit
 
         task, prompt_langs = prepared.task, prepared.prompt_langs
@@ -67,8 +64,6 @@ class Classification:
         return per_lang, predictions, group_means(per_lang, parse_roles(cfg.roles))
 
     def show(self, results: dict, table: Table, console: Console) -> None:
-        from .metrics import cannot_do
-
         per_lang = results["tasks"][results["task"]]
         for col in ("weighted F1", "± templates", "macro F1", "accuracy", "n"):
             table.add_column(col, justify="right")
@@ -101,8 +96,6 @@ class Translation:
 
     def rows(self, task, root, langs: list[str], asked: list[str], several: bool, limit):
         """The bitext rows; the task keeps the directions with a language of --langs on either side."""
-        from .tasks import load_bitext_rows
-
         task.directions = self.directions(task, asked, several)
         return load_bitext_rows(task, root)[: limit or None]
 
@@ -121,7 +114,7 @@ class Translation:
         return kept
 
     def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console) -> tuple[dict, list, dict]:
-        from .translation import evaluate_translation
+        from .translation import evaluate_translation  # torch
 
         per_lang, predictions = evaluate_translation(
             model, tokenizer, seq2seq, prepared.task, prepared.data, prepared.prompt_langs, cfg

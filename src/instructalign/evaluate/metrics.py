@@ -5,6 +5,9 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
+from ..errors import UserError
+from ..languages import resolve_list
+
 
 def classification_metrics(gold: list[str], pred: list[str], labels: list[str]) -> dict[str, float]:
     """Weighted F1 (the paper's headline), macro F1 and accuracy, on a 0-1 scale.
@@ -107,9 +110,6 @@ def group_means(
 
 def parse_roles(text: str | dict | None) -> dict[str, list[str]]:
     """'L1=eng,ind;L2=jav,sun;L3=mad' -> {'L1': ['eng', 'ind'], ...}."""
-    from ..errors import UserError
-    from ..languages import resolve_list
-
     if not text:
         return {}
     if isinstance(text, dict):

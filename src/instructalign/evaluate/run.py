@@ -120,10 +120,13 @@ def task_limit(limit: int | dict | None, limits: dict | None, name: str) -> int 
     return limit.get(name) if isinstance(limit, dict) else limit
 
 
-def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, int] | None = None) -> dict:
+def evaluate(
+    cfg: EvalConfig, console: Console | None = None, limits: dict[str, int] | None = None, also=None
+) -> dict:
     """Evaluate one task (results in --output) or several (results in --output/<task>/), loading the
-    model once; `limits` gives a task its own row limit instead of --limit. Returns the results, or
-    {task: results} for several tasks."""
+    model once; `limits` gives a task its own row limit instead of --limit; `also(results, folder, kind)`
+    writes more files beside each task's results, inside the output's lock (`export.lmeval` writes lm-eval's
+    schema this way). Returns the results, or {task: results} for several tasks."""
     names = task_names(cfg.task)
     several = len(names) > 1
     roots = data_roots(cfg.data, names)
@@ -158,10 +161,8 @@ def evaluate(cfg: EvalConfig, console: Console | None = None, limits: dict[str, 
             out.mkdir(parents=True, exist_ok=True)
             mark_owner(out, "eval", settings)
             write_outputs(p.output, results[p.task.name], predictions)
-            if cfg.lm_eval_results and KINDS[p.task.kind].exportable:
-                from ..export.lmeval import lm_eval_results
-
-                write_json(p.output / "lm_eval_results.json", lm_eval_results(results[p.task.name]))
+            if also is not None:
+                also(results[p.task.name], p.output, KINDS[p.task.kind])
             print_results(results[p.task.name], console)
     return results if several else next(iter(results.values()))
 

@@ -9,14 +9,13 @@ from ..data.prompts import render
 from ..languages import LANGUAGES
 from .classification import batches
 from .metrics import translation_metrics
+from .scoring import context_limit, model_device, pad, pad_id
 
 
 @torch.inference_mode()
 def generate(
     model, tokenizer, seq2seq: bool, prompts: list[str], max_new_tokens: int, max_length: int
 ) -> list[str]:
-    from .scoring import context_limit, model_device, pad, pad_id
-
     device = model_device(model)
     keep = context_limit(model, max_length) - (0 if seq2seq else max_new_tokens)
     ids = [tokenizer(p)["input_ids"][-keep:] for p in prompts]

@@ -23,7 +23,8 @@ from ..config import BuildConfig, Recipe, TrainConfig
 from ..data.bitext import read_bitext
 from ..data.build import build, dumps
 from ..data.prompts import render
-from ..evaluate.tasks import load_examples, load_task
+from ..evaluate.spec import load_examples
+from ..evaluate.tasks import load_task
 from ..files import cache_dir, files_digest
 from ..standin import init_model, standin_tokenizer
 from ..train import train

@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..config import EvalConfig, Recipe, ReportConfig
+from ..report import make_report
 from .recipe import BASE, CONTROL, ROLES
 
 
@@ -39,8 +40,6 @@ def compare_runs(
     eval_dirs: dict[str, list[str]], title: str, out: Path, similarity_data=None, roles: str = ROLES
 ) -> dict:
     """The report over every run's eval folders (one per seed), against the base and the replay-only control."""
-    from ..report import make_report
-
     return make_report(
         ReportConfig(
             run=[f"{name}={','.join(folders)}" for name, folders in eval_dirs.items()],

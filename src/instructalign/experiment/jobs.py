@@ -24,6 +24,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from ..process import tune_process
+
 
 @dataclass
 class Job:
@@ -62,8 +64,6 @@ def die_with_parent() -> None:
 def run_logged(fn: Callable, args: tuple, log: str, threads: int) -> float:
     """Run `fn(*args)` in a worker with `threads` torch threads, its output going to `log`; seconds taken."""
     import torch
-
-    from ..process import tune_process
 
     die_with_parent()
     tune_process()

@@ -16,7 +16,8 @@ from rich.console import Console
 
 from ..config import MergeConfig, Recipe, StudyConfig, VocabExtendConfig
 from ..errors import UserError
-from ..evaluate.tasks import load_examples, load_task
+from ..evaluate.spec import load_examples
+from ..evaluate.tasks import load_task
 from ..files import cache_dir, check_writable
 from ..merge import merge
 from ..options import validate

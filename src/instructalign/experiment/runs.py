@@ -19,6 +19,7 @@ from ..errors import UserError
 from ..files import files_digest, read_json, write_json
 from ..train import train
 from ..train.run import is_complete
+from ..vocab.extend import extend
 from .design import Design
 
 RECORD = "run.json"  # in a run folder: what trained it and the hash of the weights it left
@@ -69,8 +70,6 @@ def train_run(stage, folder: Path, record: dict) -> None:
 
 def extended_train_run(stage, folder: Path, record: dict, extension) -> None:
     """`train_run` from the base extended by `vocab extend` (written into the run folder first)."""
-    from ..vocab.extend import extend
-
     if not (Path(extension.output) / "instructalign_vocab.json").is_file():
         extend(extension)
     train_run(stage, folder, record)

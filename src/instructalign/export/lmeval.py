@@ -25,7 +25,7 @@ from ..config import EvalConfig, ExportConfig
 from ..errors import UserError
 from ..evaluate.kinds import KINDS
 from ..evaluate.run import PreparedTask, data_roots, prepare, task_names
-from ..files import write_atomically
+from ..files import write_atomically, write_json
 from ..outputs import check_output, mark_owner, owned_output, replaced_folder
 
 VERSION = 1.0  # of the exported task definitions; bump when their meaning changes
@@ -236,6 +236,12 @@ def export_lm_eval(cfg: ExportConfig) -> dict[str, list[str]]:
 
 
 # ---------------------------------------------------------------- our results in lm-eval's schema
+
+
+def write_lm_eval_results(results: dict, folder: Path, kind) -> None:
+    """`eval --lm-eval-results`: folder/lm_eval_results.json beside an exportable task's results.json."""
+    if kind.exportable:
+        write_json(folder / "lm_eval_results.json", lm_eval_results(results))
 
 
 def lm_eval_results(results: dict) -> dict:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+from ..monitor_history import group_scores
+
 
 def plots(report: dict) -> dict[str, bytes]:
     """PNG bytes of: grouped bars per language, change heatmap, similarity-vs-gain scatter."""
@@ -45,8 +47,6 @@ def plots(report: dict) -> dict[str, bytes]:
         images["delta_heatmap.png"] = save(fig, plt)
 
     if report.get("curves"):
-        from ..monitor_history import run_curves
-
         images["training_curves.png"] = run_curves(
             report["curves"], "While training: the probe of train --monitor"
         )
@@ -88,6 +88,39 @@ def group_bars(report: dict, plt, np) -> bytes:
     ax.set_ylabel("weighted F1 (x100)")
     ax.set_title(f"{report['task']}: group means")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return save(fig, plt)
+
+
+def run_curves(histories: dict[str, list[list[dict]]], title: str) -> bytes:
+    """One panel per group (L1, L2, L3): each run's seeds as thin lines and their mean (over the seeds probed
+    at a step) as a thick one, weighted F1 x100 against the training step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scored = {run: [group_scores(h) for h in seeds] for run, seeds in histories.items()}
+    groups = list(
+        dict.fromkeys(g for seeds in scored.values() for s in seeds for at in s.values() for g in at)
+    )
+    fig, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 3.8), squeeze=False, sharey=True)
+    for ax, group in zip(axes[0], groups):
+        for i, (run, seeds) in enumerate(scored.items()):
+            color = f"C{i}"
+            for seed in seeds:
+                points = sorted((s, g[group]) for s, g in seed.items() if group in g)
+                ax.plot([s for s, _ in points], [100 * v for _, v in points], color=color, alpha=0.35, lw=0.8)
+            steps = sorted({s for seed in seeds for s, g in seed.items() if group in g})
+            means = [sum(v := [100 * seed[s][group] for seed in seeds if group in seed.get(s, {})]) / len(v)
+                     for s in steps]  # fmt: skip
+            ax.plot(
+                steps, means, color=color, lw=2.2, label=f"{run} ({len(seeds)} seed{'s' * (len(seeds) > 1)})"
+            )
+        ax.set_title(group)
+        ax.set_xlabel("training step")
+    axes[0][0].set_ylabel("weighted F1 (x100), probe")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     return save(fig, plt)
 
 

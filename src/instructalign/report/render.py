@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import csv
 import html
-import io
 from pathlib import Path
 
 from .. import __version__
-from ..files import write_atomically
+from ..files import write_atomically, write_csv
 from .plots import plots
 from .tables import cannot_do_notes, headline, headline_caption, tables
 
@@ -254,14 +252,6 @@ def to_html(blocks, images: dict[str, bytes]) -> str:
         + "\n".join(parts)
         + "\n</body></html>\n"
     )
-
-
-def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(header)
-    writer.writerows(rows)
-    write_atomically(path, buf.getvalue())
 
 
 def write_report(report: dict, out: str | Path) -> None:

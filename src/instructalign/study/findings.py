@@ -13,9 +13,9 @@ from ..config import Recipe, StudyConfig
 from ..experiment.design import Design
 from ..experiment.recipe import BASE, CONTROL
 from ..experiment.study import Experiment, Results
-from ..files import write_atomically, write_json
+from ..files import read_json, write_atomically, write_csv, write_json
 from ..report import write_report
-from ..report.render import write_csv
+from ..report.plots import save
 from ..report.tables import fmt_delta
 
 ROLES_VS = (
@@ -42,8 +42,6 @@ def study_table(report: dict, entries: list[tuple[str, Design, float | None]]) -
 
 def training_summary(eval_folder: str | Path) -> dict:
     """The train_summary.json of the training whose model an eval folder scored ({} where there is none)."""
-    from ..files import read_json
-
     model = read_json(Path(eval_folder) / "results.json", default={}).get("model")
     return (
         read_json(Path(model).parent / "train_summary.json", default={})
@@ -124,8 +122,6 @@ def figure(study: str, rows: list[dict], draw: Callable) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..report.plots import save
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     draw(ax, rows)

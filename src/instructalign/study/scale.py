@@ -20,9 +20,10 @@ from ..experiment.estimate import estimate_minutes
 from ..experiment.jobs import prefixed, run_jobs
 from ..experiment.recipe import ALIGNED, BASE, CONTROL
 from ..experiment.study import Experiment, Results, Study
-from ..files import read_json, write_atomically, write_json
+from ..files import read_json, write_atomically, write_csv, write_json
 from ..report import write_report
-from ..report.render import to_html, to_markdown, write_csv
+from ..report.plots import save
+from ..report.render import to_html, to_markdown
 from ..report.stats import t_interval
 from ..report.tables import fmt_delta
 from .findings import against_zero, error_bars
@@ -243,8 +244,6 @@ def figure(rows: list[dict]) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..report.plots import save
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for key, label in (

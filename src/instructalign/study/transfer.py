@@ -19,47 +19,36 @@ chrF between translations where parallel text exists (NusaX mt/train, SIB-200 tr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-from rich.console import Console
 
 from ..config import Recipe
-from ..evaluate.tasks import load_examples, load_task
 from ..experiment.design import REPLAY_ONLY, Design, aligned_replay
-from ..experiment.evaluation import compare_runs, recipe_eval_config
+from ..experiment.evaluation import compare_runs
 from ..experiment.recipe import ALIGNED, BASE, CONTROL, L2, with_topics
-from ..experiment.recipe import ROLES as NUSAX_ROLES
 from ..experiment.sources import nusawrites_folder, sib200_folder
 from ..experiment.study import Experiment, ExtraEval, Results, Study
-from ..files import read_json
+from ..experiment.tasks import (
+    EXTRA_TASKS,
+    ROLES,
+    TaskInputs,
+    check_tasks,
+    evaluate_tasks,
+    extra_prompts,
+    l1_floors,
+    tasks_dir,
+)
 from ..languages import LANGUAGES
 from ..report import write_report
 from ..report.similarity import language_similarity, monolingual_similarity
 from ..report.stats import correlation
 from .findings import study_findings
-from .transfer_report import FLOOR_POINTS, transfer_notes, usable_points, write_transfer_outputs
-
-EXTRA_TASKS = ("sib200", "nusawrites_senti")
-ROLES = {
-    "nusax_senti": NUSAX_ROLES,
-    "sib200": "L1=eng,ind;L2=jav,sun,min,bjn,ban,ace,bug;L3=zsm,tgl,ceb,ilo,war,pag,plt,mri,smo,fij;"
-    "contrast=fra,deu,swh,yor,vie",
-    "nusawrites_senti": "L2=jav,min,sun;L3=abs,bew,bhp,btk,mad,mak,mui,rej",
-}
+from .transfer_report import transfer_notes, usable_points, write_transfer_outputs
 
 
-@dataclass
-class TransferInputs:
-    """Each task's data folder, and each language's train-split text (all tasks pooled) for its similarity."""
-
-    folders: dict[str, Path]
-    texts: dict[str, list[str]]
-
-
-def prepare(exp: Experiment) -> TransferInputs:
+def prepare(exp: Experiment) -> TaskInputs:
     """NusaX (--data), SIB-200 (--sib200) and NusaWrites (--nusawrites), the latter two found beside NusaX
     when not given; every evaluated file read and checked before any training."""
     folders = {
@@ -67,60 +56,7 @@ def prepare(exp: Experiment) -> TransferInputs:
         "sib200": sib200_folder(exp.cfg, exp.nusax),
         "nusawrites_senti": nusawrites_folder(exp.cfg, exp.nusax),
     }
-    return TransferInputs(folders, check_transfer(folders, exp.recipe, exp.cfg.split))
-
-
-def check_transfer(folders: dict[str, Path], recipe: Recipe, split: str) -> dict[str, list[str]]:
-    """Every evaluated file read and checked before any training; returns each language's train-split text
-    (all tasks pooled), from which the monolingual similarity is computed."""
-    texts: dict[str, list[str]] = {}
-    for name, folder in folders.items():
-        task = load_task(name)
-        for lang in task.languages:
-            task.data["split"] = split
-            load_examples(task, str(folder), lang, recipe.eval_limit)
-            task.data["split"] = "train"
-            texts.setdefault(lang, []).extend(str(r["text"]) for r in load_examples(task, str(folder), lang))
-    return texts
-
-
-# A SIB-200 prompt costs ~1.6x a NusaX one for the stand-in (7 labels of several tokens each; FLORES sentences
-# in languages its tokenizer never saw run long: 280 vs 445 prompts/s in the demo), so the study reads 56 of its
-# 204 test sentences per language (8 per topic, spread over the file); NusaWrites gets the recipe's eval_limit.
-SIB200_LIMIT, SIB200_COST = 56, 1.6
-
-
-def tasks_dir(eval_dir: Path) -> Path:
-    """Where a model's SIB-200 and NusaWrites results live, beside its NusaX results."""
-    return eval_dir.with_name(f"{eval_dir.name}-tasks-sib{SIB200_LIMIT}")
-
-
-def evaluate_tasks(
-    model: Path, inputs: TransferInputs, recipe: Recipe, split: str, out: Path, tasks=EXTRA_TASKS
-) -> Path:
-    """The `tasks` (SIB-200 and NusaWrites) in one evaluation (the model loaded once, each task with its
-    sentence limit): out/<task>/results.json."""
-    from ..evaluate.run import evaluate  # torch: imported by the worker that evaluates
-
-    folders = inputs.folders
-    sib_limit = min(recipe.eval_limit or SIB200_LIMIT, SIB200_LIMIT)
-    data = ",".join(f"{task}={folders[task]}" for task in tasks)
-    output = out if len(tasks) > 1 else out / tasks[0]  # one task writes to its output folder itself
-    config = recipe_eval_config(recipe, model, split, task=",".join(tasks), data=data, output=str(output))
-    evaluate(config, console=Console(quiet=True), limits={"sib200": sib_limit})
-    return out
-
-
-def sib200_prompts(recipe: Recipe) -> int:
-    """Prompts of one model's SIB-200 evaluation, in NusaX prompts' time (its own are longer)."""
-    per = 3 * len(recipe.eval_prompt_langs)
-    return round(SIB200_COST * per * 24 * min(recipe.eval_limit or SIB200_LIMIT, SIB200_LIMIT))
-
-
-def extra_prompts(recipe: Recipe) -> int:
-    """Prompts of one model's SIB-200 + NusaWrites evaluation (SIB-200's in NusaX prompts' time)."""
-    per = 3 * len(recipe.eval_prompt_langs)
-    return sib200_prompts(recipe) + per * 11 * min(recipe.eval_limit or 500, 500)
+    return TaskInputs(folders, check_tasks(folders, exp.recipe, exp.cfg.split))
 
 
 def transfer_findings(exp: Experiment, results: Results) -> list[str]:
@@ -138,36 +74,6 @@ def transfer_findings(exp: Experiment, results: Results) -> list[str]:
     corr = correlations(usable_points(points, floors))  # no verdict on a task the base cannot do
     write_transfer_outputs(exp.output, points, corr)
     return transfer_notes(points, corr, reports, exp.cfg.seeds, floors)
-
-
-L1_OF = {"nusax_senti": ["eng", "ind"], "sib200": ["eng", "ind"]}
-# no L1 test languages: NusaX sentiment, the same task, stands in
-SAME_TASK = {"nusawrites_senti": "nusax_senti"}
-
-
-def l1_floors(base_dirs: list[str]) -> dict[str, dict]:
-    """Per task: the base's L1 weighted F1 and that of always predicting the most frequent label (x100, means
-    over the L1 languages, templates and seeds), and whether the base is at that floor (less than FLOOR_POINTS
-    above it): the task's transfer verdicts are then refused."""
-    out = {}
-    for task, langs in L1_OF.items():
-        scores, floor = [], []
-        for folder in base_dirs:
-            path = (
-                Path(folder) / "results.json"
-                if task == "nusax_senti"
-                else tasks_dir(Path(folder)) / task / "results.json"
-            )
-            per = read_json(path, default={}).get("tasks", {}).get(task, {})
-            scores += [per[lang]["weighted_f1"] for lang in langs if lang in per]
-            floor += [per[lang]["majority_f1"] for lang in langs if "majority_f1" in per.get(lang, {})]
-        base, majority = (100 * float(np.mean(v)) if v else math.nan for v in (scores, floor))
-        # a score that is missing (nan) counts as at the floor: no verdict without evidence the base can do it
-        at_floor = not base - majority >= FLOOR_POINTS
-        out[task] = {"languages": langs, "base": base, "majority": majority, "at_floor": at_floor}
-    for task, same in SAME_TASK.items():
-        out[task] = out[same] | {"languages": [], "stands_in": same}
-    return out
 
 
 def transfer_points(

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ..experiment.recipe import ALIGNED, BASE, CONTROL
-from ..files import write_atomically
-from ..report.render import write_csv
+from ..experiment.tasks import FLOOR_POINTS
+from ..files import write_atomically, write_csv
+from ..report.plots import save
 from .findings import against_zero, error_bars, shown
 
 # a base less than this many points above always guessing the most frequent label cannot do a task
-FLOOR_POINTS = 5.0
 
 
 def usable_points(points: list[dict], floors: dict[str, dict]) -> list[dict]:
@@ -159,8 +159,6 @@ def figure(points: list[dict], c: dict | None) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from ..report.plots import save
 
     fig, ax = plt.subplots(figsize=(7.5, 5))
     markers = {"nusax_senti": "o", "sib200": "s", "nusawrites_senti": "^"}

@@ -23,6 +23,8 @@ from ..experiment.study import Experiment, Results, Study
 from ..files import read_json
 from ..report.compare import Comparer
 from ..report.tables import fmt_delta
+from ..vocab.audit import fertility
+from ..vocab.extend import tokenizer_with_new_tokens
 from .findings import shown, study_findings, training_summary
 
 NO_EXTENSION = "no-extension"
@@ -58,9 +60,6 @@ def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
     word for each starting tokenizer, and the L1 valid-split words each extension re-cuts — with two
     tokenizer-only variants beside the study's: pivots protected by NusaX's text only, and not protected."""
     from transformers import AutoTokenizer
-
-    from ..vocab.audit import fertility
-    from ..vocab.extend import tokenizer_with_new_tokens
 
     def texts(source, split, langs):
         return [r.texts[lang] for r in read_bitext(str(source), split) for lang in langs if lang in r.texts]

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import TrainConfig
+from ..export.card import card_text
 from ..files import read_json
 
 
 def model_card(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
-    from ..export.card import card_text
-
     adapter = cfg.lora and not cfg.merge_lora
     body = card_body(cfg, kind, seq2seq)
     return card_text(body, base=cfg.model, relation="adapter" if adapter else "finetune", adapter=adapter,

@@ -16,7 +16,8 @@ import torch
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from ..errors import UserError
-from ..files import json_lines
+from ..files import json_lines, sha256_file
+from .cache import cache_key, cached_dataset, write_arrow
 
 IGNORE = -100
 
@@ -135,9 +136,6 @@ def build_dataset(
 ):
     """(memory-mapped `datasets.Dataset` of encoded examples, their lengths as numpy, counts, cache key,
     reused?): tokenized once per data file, tokenizer and settings (`cache.py`), reused after that."""
-    from ..files import sha256_file
-    from .cache import cache_key, cached_dataset, write_arrow
-
     key = cache_key(data_sha256 or sha256_file(path), tokenizer, seq2seq, max_length, loss_on_prompt)
 
     def build(folder: Path) -> Counter:

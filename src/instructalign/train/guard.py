@@ -27,9 +27,12 @@ import torch
 from transformers import TrainerCallback
 
 from ..errors import UserError
-from ..files import write_json
-from .trainer import GUARD_STATE
+from ..files import read_json, write_json
+from ..monitor_history import group_scores
+from .cache import replay_flags
+from .data import PaddingCollator
 
+GUARD_STATE = "replay_guard.json"  # in each checkpoint: the share schedule, for an exact resume
 STEP, CAP = 0.1, 0.9  # the guard's rule: the share's change per probe, and its ceiling
 
 
@@ -180,8 +183,6 @@ class GuardCallback(TrainerCallback):
             self.schedule.changes = changes[0]
 
     def react(self, step: int) -> None:
-        from ..monitor_history import group_scores
-
         scores = group_scores(self.monitor.history)
         if step not in scores or 0 not in scores or "L1" not in scores[step]:
             return
@@ -210,9 +211,6 @@ class Pools:
 
     @classmethod
     def make(cls, cfg, dataset, replayed: np.ndarray, lengths, args, resume, collator, monitor) -> Pools:
-        from ..files import read_json
-        from .data import PaddingCollator
-
         check_pools(replayed, cfg.data)
         start = cfg.replay_share if cfg.replay_share is not None else round(float(replayed.mean()), 4)
         saved = resume and read_json(Path(resume) / GUARD_STATE, default=None)
@@ -251,7 +249,5 @@ def two_pools(cfg, dataset, lengths, cache_key: str, args, resume, collator, mon
     checkpoint resumed from) and its callback; None for plain sampling."""
     if cfg.replay_share is None and cfg.replay_guard is None:
         return None
-    from .cache import replay_flags
-
     lengths = lengths if cfg.group_by_length else None
     return Pools.make(cfg, dataset, replay_flags(cache_key), lengths, args, resume, collator, monitor)

@@ -24,10 +24,15 @@ from transformers import TrainerCallback
 
 from ..config import EvalConfig, TrainConfig
 from ..errors import UserError
+from ..evaluate.classification import evaluate_classification, render_prompts
+from ..evaluate.metrics import group_means, parse_roles
+from ..evaluate.run import data_roots, prepare, task_names
 from ..files import read_json, write_atomically, write_json
-from ..monitor_history import curves, group_scores, read_history, write_history
+from ..monitor_history import group_scores, read_history, write_history
+from ..report.plots import run_curves
 
 DEFAULT_MARGIN = 2.0
+MONITOR_TITLE = "train --monitor: each group while training"  # monitor.png: each group against the step
 
 
 @dataclass
@@ -72,9 +77,6 @@ def default_roles(cfg: TrainConfig, languages: list[str]) -> dict[str, list[str]
 
 def prepare_probe(cfg: TrainConfig) -> Probe | None:
     """Every probe file read and checked before the model loads; None without --monitor."""
-    from ..evaluate.metrics import parse_roles
-    from ..evaluate.run import data_roots, prepare, task_names
-
     if not cfg.monitor:
         if cfg.keep_best:
             raise UserError("--keep-best needs --monitor (the probes it chooses from)")
@@ -130,12 +132,11 @@ class MonitorCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         if state.is_world_process_zero and self.history:
-            write_atomically(self.out / "monitor.png", curves(self.history))
+            write_atomically(
+                self.out / "monitor.png", run_curves({"this run": [self.history]}, MONITOR_TITLE)
+            )
 
     def run(self, step: int, model) -> None:
-        from ..evaluate.classification import evaluate_classification, render_prompts
-        from ..evaluate.metrics import group_means
-
         start, rows = time.perf_counter(), []
         group_of = {lang: g for g, langs in self.probe.roles.items() for lang in langs}
         training = model.training

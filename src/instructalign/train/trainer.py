@@ -19,6 +19,8 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 from ..config import TrainConfig
 from ..files import read_json, sha256_file, write_json
 from .data import PaddingCollator, SeededLengthGroupedSampler
+from .embeddings import with_embedding_lr
+from .guard import GUARD_STATE, choose
 
 
 def precision_flags(precision: str) -> dict:
@@ -75,8 +77,6 @@ class AlignTrainer(Trainer):
         """The Trainer's optimizer; with --embeddings-lr the embedding matrices in groups of their own."""
         optimizer = super().create_optimizer(model)
         if self.embeddings_lr is not None:
-            from .embeddings import with_embedding_lr
-
             unwrapped = self.accelerator.unwrap_model(model if model is not None else self.model)
             with_embedding_lr(optimizer, unwrapped, self.embeddings_lr)
         return optimizer
@@ -85,8 +85,6 @@ class AlignTrainer(Trainer):
         """With two pools, each slot's row is chosen here, at the start of the step, at the step's share."""
         if self.pools is None:
             return super().get_batch_samples(epoch_iterator, num_batches, device)
-        from .guard import choose
-
         schedule, counts, seq2seq = self.pools
         share = schedule.share_at(self.state.global_step + 1)
         batches = []
@@ -264,7 +262,6 @@ def tensorboard(out: Path):
     return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tensorboard")))
 
 
-GUARD_STATE = "replay_guard.json"  # --replay-share/--replay-guard: the share schedule (guard.py)
 COMPLETE = "instructalign_complete.json"  # written last into a checkpoint: each file's size and sha256
 RESUME_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = (

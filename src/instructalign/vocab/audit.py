@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import VocabAuditConfig
+from ..data.bitext import read_bitext
 from ..errors import UserError
+from ..files import check_writable, write_csv
+from ..languages import resolve_list
+from ..models import load_tokenizer
 
 BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 COLUMNS = ("language", "role", "sentences", "words", "tokens", "tokens_per_word", "chars_per_token",
@@ -71,8 +75,6 @@ def texts_by_language(
     sources: list[str], split: str, langs: list[str], limit: int | None
 ) -> dict[str, list[str]]:
     """Each language's distinct sentences (up to `limit`) from the sources' rows, in reading order."""
-    from ..data.bitext import read_bitext
-
     found: dict[str, dict[str, None]] = {}
     for source in sources:
         for row in read_bitext(source, split):
@@ -92,8 +94,6 @@ def check(cfg: VocabAuditConfig) -> None:
             "no --data given: a parallel source as for 'data build --bitext' (NusaX, SIB-200, CSV, JSONL, hf:)"
         )
     if cfg.output:
-        from ..files import check_writable
-
         check_writable(Path(cfg.output))
     if "test" in re.split(r"[+,]", cfg.split):
         raise UserError(
@@ -103,9 +103,6 @@ def check(cfg: VocabAuditConfig) -> None:
 
 def audit(cfg: VocabAuditConfig) -> list[dict]:
     """Every language's fertility row (pivots first), on the console and in OUTPUT/audit.csv."""
-    from ..languages import resolve_list
-    from ..models import load_tokenizer
-
     check(cfg)
     langs = resolve_list(cfg.langs, "--langs") if cfg.langs else []
     pivots = resolve_list(cfg.pivots, "--pivots")
@@ -141,8 +138,6 @@ def show(rows: list[dict], cfg: VocabAuditConfig) -> None:
 
 
 def write(rows: list[dict], out: Path) -> None:
-    from ..report.render import write_csv
-
     out.mkdir(parents=True, exist_ok=True)
     body = [[f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c]) for c in COLUMNS] for r in rows]
     write_csv(out / "audit.csv", list(COLUMNS), body)

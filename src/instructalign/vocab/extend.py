@@ -35,8 +35,11 @@ from pathlib import Path
 import numpy as np
 
 from ..config import VocabExtendConfig
+from ..data.contamination import eval_files, load_exclusions, normalize, texts_of_file
 from ..errors import UserError
 from ..files import write_atomically, write_json
+from ..languages import resolve_list
+from ..models import load_model, load_model_config, load_tokenizer
 from .audit import texts_by_language
 from .learn import Protection, learn_pairs
 
@@ -202,10 +205,6 @@ def tokenizer_with_new_tokens(tokenizer, corpus: list[str], n: int, pivot_text: 
 
 def extend(cfg: VocabExtendConfig) -> dict:
     """Extend the model's vocabulary for `cfg.langs`; returns the record written as instructalign_vocab.json."""
-    from ..data.contamination import eval_files, load_exclusions, normalize, texts_of_file
-    from ..languages import resolve_list
-    from ..models import load_model, load_model_config, load_tokenizer
-
     check(cfg)
     langs = resolve_list(cfg.langs, "--langs")
     if not (Path(cfg.model) / "adapter_config.json").is_file():

@@ -1,0 +1,141 @@
+"""The package's import graph, read with `ast` (imports inside functions included): no cycle, and an import
+inside a function only where it keeps a heavy library (torch, transformers, ...) off the path of a module
+that does not need it at import time, never to dodge a cycle."""
+
+import ast
+import sys
+from pathlib import Path
+
+from conftest import REPO
+
+PACKAGE = "instructalign"
+SRC = REPO / "src"
+HEAVY = {"torch", "transformers", "peft", "datasets", "accelerate", "safetensors", "matplotlib",
+         "scipy", "sklearn", "sacrebleu", "pyarrow", "lm_eval", "huggingface_hub"}  # fmt: skip
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for path in (SRC / PACKAGE).rglob("*.py"):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imports(mod: str, path: Path, known: dict) -> list[tuple[str, bool, int]]:
+    """(imported name, inside a function?, line) for each import of `mod`: package modules resolved to the
+    most specific module, other names as their top-level package."""
+    tree = ast.parse(path.read_text("utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    base = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            root = node.module or ""
+            if node.level:
+                root = ".".join(base[: len(base) - node.level + 1] + ([root] if root else []))
+            names = [f"{root}.{a.name}" for a in node.names]
+        else:
+            continue
+        local, up = False, parents.get(node)
+        while up is not None:
+            local |= isinstance(up, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if isinstance(up, ast.If) and "TYPE_CHECKING" in ast.unparse(up.test):
+                names = []
+            up = parents.get(up)
+        for name in names:
+            if name.split(".")[0] == PACKAGE:
+                while name not in known:
+                    name = name.rpartition(".")[0]
+            else:
+                name = name.split(".")[0]
+            if name != mod:
+                found.append((name, local, node.lineno))
+    return found
+
+
+def graph() -> tuple[dict, dict]:
+    known = modules()
+    edges = {mod: imports(mod, path, known) for mod, path in known.items()}
+    return known, edges
+
+
+def cycles(edges: dict) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan), a package and its own submodule aside."""
+    internal = {m: {t for t, _, _ in e if t in edges} for m, e in edges.items()}
+    index, low, stack, on, found = {}, {}, [], set(), []
+    sys.setrecursionlimit(10000)
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in internal[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            component.sort()
+            if len(component) > 2 or (
+                len(component) == 2 and not component[1].startswith(component[0] + ".")
+            ):
+                found.append(component)
+
+    for v in internal:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def heavy_at_import(edges: dict) -> dict[str, bool]:
+    """Whether importing a module imports a heavy library (through module-level imports only)."""
+    memo: dict[str, bool] = {}
+
+    def heavy(mod: str, seen: frozenset) -> bool:
+        if mod not in memo:
+            top = [t for t, local, _ in edges[mod] if not local]
+            memo[mod] = any(t in HEAVY for t in top) or any(
+                heavy(t, seen | {mod}) for t in top if t in edges and t not in seen
+            )
+        return memo[mod]
+
+    return {mod: heavy(mod, frozenset()) for mod in edges}
+
+
+def test_the_import_graph_has_no_cycle():
+    _, edges = graph()
+    assert cycles(edges) == []
+
+
+def test_imports_inside_functions_only_keep_heavy_libraries_off_a_light_module():
+    known, edges = graph()
+    heavy = heavy_at_import(edges)
+    dodges = [
+        f"{known[mod].relative_to(SRC)}:{line} imports {target} inside a function"
+        for mod, found in edges.items()
+        for target, local, line in found
+        if local and target in edges and (heavy[mod] or not heavy[target])
+    ]
+    assert dodges == []
+
+
+def test_the_graph_reader_sees_a_cycle_made_inside_a_function(tmp_path, monkeypatch):
+    pkg = tmp_path / PACKAGE
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from .b import x\n")
+    (pkg / "b.py").write_text("x = 1\n\ndef f():\n    from . import a\n")
+    monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
+    _, edges = graph()
+    assert cycles(edges) == [[f"{PACKAGE}.a", f"{PACKAGE}.b"]]
