@@ -215,23 +215,33 @@ def test_an_output_that_cannot_be_written_fails_before_the_work(model_dir, task,
 
 
 def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(model_dir, task, tmp_path, capsys, monkeypatch):
-    from pathlib import Path
+    from instructalign import files
 
-    real = Path.write_bytes
+    real = files.os.fdopen
 
-    def full(self, data):
-        if self.name.endswith(".tmp"):
-            real(self, data[:10])
+    class FullDisk:
+        """A file that takes 10 bytes, then reports the disk full."""
+
+        def __init__(self, f):
+            self.f = f
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+        def write(self, data):
+            self.f.write(data[:10])
             raise OSError(28, "No space left on device")
-        return real(self, data)
 
-    monkeypatch.setattr(Path, "write_bytes", full)
+    monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: FullDisk(real(fd, mode)))
     fails(
         ["eval", "--model", model_dir, *task, "--output", str(tmp_path / "o")],
         "No space left on device",
         capsys,
     )
-    assert not [p for p in (tmp_path / "o").iterdir() if p.name.endswith(".tmp")]
+    assert not (tmp_path / "o").exists() and not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
 
 
 # ---------------------------------------------------------------- demo: every stage checked first

@@ -9,7 +9,8 @@ import pytest
 
 import tiny
 from conftest import write
-from instructalign.files import sha256_file
+from instructalign import outputs
+from instructalign.files import COMPLETE, sha256_file
 from instructalign.train.cache import replay_flags
 from instructalign.train.data import SeededLengthGroupedSampler, build_dataset, tokenize_file
 
@@ -76,11 +77,28 @@ def test_an_interrupted_build_leaves_nothing_a_later_run_trusts(tmp_path, cache,
         build_dataset(path, tok, False, 24, False)
     assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
     key = token_cache.cache_key(sha256_file(path), tok, False, 24, False)
-    write(cache / f".{key}.partial-x" / "data.arrow", "half")  # what a build killed with SIGKILL leaves
+    killed = cache / f".{key}.partial-x"  # what a build killed with SIGKILL leaves: half a file, and its record
+    write(killed / "data.arrow", "half")
+    outputs.pending(killed, key)
     monkeypatch.setattr(token_cache, "write_batch", real)
     dataset, _, _, built, reused = build_dataset(path, tok, False, 24, False)
-    assert built == key and not reused and len(dataset) == 30 and (cache / key / "complete.json").is_file()
-    assert not (cache / f".{key}.partial-x").exists()
+    assert built == key and not reused and len(dataset) == 30 and (cache / key / COMPLETE).is_file()
+    assert not killed.exists()
+
+
+def test_a_damaged_cache_of_the_same_size_is_rebuilt_not_reused(tmp_path, cache, capsys):
+    path, tok = data(tmp_path), tiny.tokenizer()
+    first = build_dataset(path, tok, False, 24, False)
+    arrow = cache / first[3] / "data.arrow"
+    damaged = bytearray(arrow.read_bytes())
+    damaged[-200] ^= 0xFF  # one byte flipped in place: the size is the same
+    arrow.write_bytes(bytes(damaged))
+    capsys.readouterr()
+    again = build_dataset(path, tok, False, 24, False)
+    out = capsys.readouterr().out
+    assert not again[4] and "data.arrow is damaged" in out and "rebuilding it" in out
+    assert [list(x) for x in again[0]["input_ids"]] == [list(x) for x in first[0]["input_ids"]]
+    assert build_dataset(path, tok, False, 24, False)[4]  # the rebuilt cache is trusted again
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ from .export.card import add_results
 from .files import cache_dir
 from .flags import add_flags, allow_negative_numbers, overrides
 from .merge import merge
-from .outputs import check_output, mark_owner, owned_output
+from .outputs import check_output, mark_owner, owned_output, replaced_folder
 from .process import exit_without_final_collection, tune_process
 from .report import make_report, write_report
 from .vocab.audit import audit
@@ -109,11 +109,11 @@ def run_report(args) -> None:
         raise UserError("no --output folder given")
     out = Path(cfg.output)
     folders = [d for spec in cfg.run for d in spec.partition("=")[2].split(",")]
-    check_output(out, [("--run", d) for d in folders] + [("--similarity-data", cfg.similarity_data)])
+    check_output(out, [("--run", d) for d in folders] + [("--similarity-data", cfg.similarity_data)], replaces=True)
     settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
-    with owned_output(out, "report", settings, cfg.overwrite):
-        write_report(make_report(cfg), out)
-        mark_owner(out, "report", settings)
+    with owned_output(out, "report", settings, cfg.overwrite), replaced_folder(out) as tmp:
+        write_report(make_report(cfg), tmp)
+        mark_owner(tmp, "report", settings)
     print(f"report: {cfg.output}/report.html (and report.md)")
 
 

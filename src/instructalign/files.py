@@ -7,6 +7,7 @@ either the old file or the new one, never half of one. Readers raise `UserError`
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
@@ -23,22 +24,43 @@ from .errors import UserError
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write text (UTF-8) or bytes to a temporary sibling and rename it onto `path` (removed on any error).
+    """Write text (UTF-8) or bytes to a new temporary sibling and rename it onto `path` (removed on any error).
 
+    The temporary file gets a random name and is created exclusively, without following a link, so nothing
+    planted beside `path` is written through; the rename replaces a link at `path` itself, never its target.
     A write that fails (full disk, no permission) is a one-line UserError and leaves no temporary file.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = None
     try:
-        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        tmp = Path(name)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        follow_umask(tmp)
         os.replace(tmp, path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise UserError(
             f"{path}: could not be written ({exc.strerror or exc}); free space or choose another --output"
         ) from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def umask() -> int:
+    """The process's umask (read once: setting it is the only way to read it)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def follow_umask(path: Path) -> None:
+    """Give a file or folder made private by `mkstemp`/`mkdtemp` the mode the umask gives a new one."""
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask())
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
@@ -94,6 +116,40 @@ def files_digest(paths: list[Path]) -> str:
     for p in paths:
         h.update(sha256_file(p).encode())
     return h.hexdigest()[:16]
+
+
+COMPLETE = "instructalign_complete.json"  # written last into a folder: each file's size and sha256
+
+
+def mark_complete(folder: Path, paths: list[Path]) -> None:
+    """Record each file's size and sha256 (names relative to `folder`) as the folder's completion marker."""
+    listed = {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in paths}
+    write_json(folder / COMPLETE, listed)
+
+
+def completion_problem(folder: Path, verify: bool = True) -> str | None:
+    """Why `folder` is not the complete folder its marker describes (None: it is): no marker, a file missing,
+    another size, or (with `verify`) another sha256 (a file damaged in place keeps its size)."""
+    marker = folder / COMPLETE
+    if not marker.is_file():
+        return "no completion marker (its writing was interrupted)"
+    listed = read_json(marker, default=None)
+    if not isinstance(listed, dict):
+        return f"{COMPLETE} is damaged"
+    for name, record in listed.items():
+        if isinstance(record, int):  # markers of 0.2 checkpoints: the size only
+            record = {"size": record, "sha256": None}
+        if not isinstance(record, dict) or not isinstance(record.get("size"), int):
+            return f"{COMPLETE} is damaged"
+        size, digest = record["size"], record.get("sha256")
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} is truncated or changed"
+        if verify and digest is not None and sha256_file(path) != digest:
+            return f"{name} is damaged (its content no longer matches the sha256 saved with it)"
+    return None
 
 
 # ---------------------------------------------------------------- reading

@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..files import write_atomically, write_json
 from ..models import load_model
 from ..options import validate
-from ..outputs import check_output, mark_owner, owned_output
+from ..outputs import check_output, mark_owner, owned_output, replaced_folder
 from .kinds import KINDS
 from .metrics import parse_roles
 from .tasks import TaskSpec, load_task
@@ -147,10 +147,11 @@ def evaluate(
         )
         for name in names
     ]  # every file read and checked before the model loads
-    check_output(out, [("--model", cfg.model)] + [("--data", r) for r in roots.values()], roots=("--data",))
+    inputs = [("--model", cfg.model)] + [("--data", r) for r in roots.values()]
+    check_output(out, inputs, replaces=True, roots=("--data",))
     settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "batch_size", "overwrite")}
     settings["limits"] = limits
-    with owned_output(out, "eval", settings, cfg.overwrite):
+    with owned_output(out, "eval", settings, cfg.overwrite), replaced_folder(out) as tmp:
         model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision), cfg.allow_partial)
         tokenizer.model_max_length = int(1e30)  # prompts are cut here, to fit: no "indexing errors" warning
         if torch.cuda.is_available():
@@ -158,12 +159,12 @@ def evaluate(
         results, console = {}, console or Console()
         for p in prepared:
             results[p.task.name], predictions = evaluate_prepared(model, tokenizer, seq2seq, p, cfg, console)
-            out.mkdir(parents=True, exist_ok=True)
-            mark_owner(out, "eval", settings)
-            write_outputs(p.output, results[p.task.name], predictions)
+            folder = tmp / p.output.relative_to(out)  # the output is written whole, then swapped in
+            write_outputs(folder, results[p.task.name], predictions)
             if also is not None:
-                also(results[p.task.name], p.output, KINDS[p.task.kind])
+                also(results[p.task.name], folder, KINDS[p.task.kind])
             print_results(results[p.task.name], console)
+        mark_owner(tmp, "eval", settings)
     return results if several else next(iter(results.values()))
 
 

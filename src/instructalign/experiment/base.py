@@ -8,7 +8,6 @@ replay, as xP3 is for BLOOMZ.
 from __future__ import annotations
 
 import csv
-import fcntl
 import hashlib
 import json
 import random
@@ -26,6 +25,7 @@ from ..data.prompts import render
 from ..evaluate.spec import load_examples
 from ..evaluate.tasks import load_task
 from ..files import cache_dir, files_digest
+from ..outputs import built_once
 from ..standin import init_model, standin_tokenizer
 from ..train import train
 from .recipe import BASE_SETTINGS, L1, L2
@@ -168,23 +168,18 @@ def base_model(
     folder a base with `base_topics` learns from. Two experiments that need the same base at once take turns:
     the second waits and then finds it cached."""
     folder = base_folder(nusax, recipe, seed, sib200)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with open(folder.with_name(folder.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        return cached_or_built(folder, nusax, recipe, seed, console, sib200)
 
+    def build(work: Path) -> None:
+        console.rule(f"base model, seed {seed}: L1-only instruction tuning (cached in {folder})")
+        build_base(work, nusax, recipe, seed, sib200)
 
-def cached_or_built(
-    folder: Path, nusax: Path, recipe: Recipe, seed: int, console: Console, sib200: Path | None
-) -> tuple[Path, Path]:
-    model, data = folder / "model", folder / "data"
-    if (model / "config.json").is_file():
+    if built_once(folder, build, notice=console.print):
         console.print(f"base model (seed {seed}): cached in {folder}")
-        return model, data
-    console.rule(f"base model, seed {seed}: L1-only instruction tuning (cached in {folder})")
-    work = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    return folder / "model", folder / "data"
+
+
+def build_base(work: Path, nusax: Path, recipe: Recipe, seed: int, sib200: Path | None) -> None:
+    """The base's instruction data (`work/data`), its tokenizer and weights (`work/model`), trained in two stages."""
     senti = work / "sentiment.jsonl"
     rows = sentiment_examples(nusax, seed)
     if recipe.base_topics:
@@ -199,10 +194,6 @@ def cached_or_built(
     ]
     for name, start, steps, lr, on_prompt in stages:
         train(stage_config(recipe, str(start), work / "data", work / name, steps, lr, seed, on_prompt))
-    (work / "stage2" / "final").rename(work / "model")
+    shutil.copytree(work / "stage2" / "final", work / "model")
     for tmp in ("init", "stage1", "stage2"):
         shutil.rmtree(work / tmp)
-    if folder.exists():
-        shutil.rmtree(folder)
-    work.rename(folder)
-    return model, data

@@ -8,26 +8,22 @@ go to a numpy file, which the length-grouped sampler reads instead of a Python l
 
 The cache lives in `$INSTRUCTALIGN_CACHE/tokenized/<key>/`, the key a hash of what changes the tokens: the
 data file's sha256, the tokenizer's files, max length, loss on the prompt, causal or seq2seq, and this
-format's version. It is built under a lock (other processes of a launch wait, then reuse it) in a temporary
-folder renamed into place after `complete.json`, so an interrupted build is never trusted.
+format's version. It is built once (`outputs.built_once`: other processes of a launch wait, then reuse it),
+its files' sizes and sha256 in its completion marker, so an interrupted or damaged build is never trusted.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
-import shutil
 import tempfile
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserError
 from ..files import cache_dir, read_json, write_json
+from ..outputs import built_once
 
 FORMAT = 2  # bump when the stored columns or their meaning change (2: replay.npy)
 CHUNK = 10_000  # examples per Arrow record batch
@@ -46,15 +42,6 @@ def tokenizer_digest(tokenizer) -> str:
 def cache_key(data_sha256: str, tokenizer, seq2seq: bool, max_length: int, loss_on_prompt: bool) -> str:
     parts = [FORMAT, data_sha256, tokenizer_digest(tokenizer), seq2seq, max_length, loss_on_prompt]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
-
-
-@contextmanager
-def waiting_lock(path: Path):
-    """An exclusive lock that waits: processes of one launch take turns, the later ones find the cache."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
 
 
 def write_arrow(examples, folder: Path) -> Counter:
@@ -95,39 +82,13 @@ def write_batch(writer, schema, batch: list[dict]) -> np.ndarray:
 
 def cached_dataset(key: str, build) -> tuple[object, np.ndarray, Counter, bool]:
     """(memory-mapped dataset, lengths, tokenization counts, reused?) for `key`; `build(folder)` writes a
-    missing cache (data.arrow, lengths.npy) and returns its counts."""
+    missing (or damaged) cache (data.arrow, lengths.npy, replay.npy) and returns its counts."""
     import datasets
 
-    root = cache_dir() / "tokenized"
-    folder = root / key
-    with waiting_lock(root / f".{key}.lock"):
-        reused = (folder / "complete.json").is_file()
-        for stale in root.glob(f".{key}.partial-*"):  # a build killed before it finished: never trusted
-            shutil.rmtree(stale, ignore_errors=True)
-        if not reused:
-            shutil.rmtree(folder, ignore_errors=True)
-            tmp = Path(tempfile.mkdtemp(prefix=f".{key}.partial-", dir=root))
-            try:
-                stats = build(tmp)
-                write_json(tmp / "stats.json", dict(stats))
-                write_json(tmp / "complete.json", {"format": FORMAT, "key": key})
-                os.rename(tmp, folder)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-        try:
-            stats = read_json(folder / "stats.json", default=None)
-            if not isinstance(stats, dict):
-                raise ValueError("stats.json is unreadable")
-            stats = Counter(stats)
-            lengths = np.load(folder / "lengths.npy")
-            dataset = datasets.Dataset.from_file(str(folder / "data.arrow"))
-        except (OSError, ValueError) as exc:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise UserError(
-                f"{folder}: the tokenized cache is damaged ({exc}); it was removed, rerun"
-            ) from None
-    return dataset, lengths, stats, reused
+    folder = cache_dir() / "tokenized" / key
+    reused = built_once(folder, lambda tmp: write_json(tmp / "stats.json", dict(build(tmp))))
+    stats = Counter(read_json(folder / "stats.json"))
+    return datasets.Dataset.from_file(str(folder / "data.arrow")), np.load(folder / "lengths.npy"), stats, reused
 
 
 def replay_flags(key: str) -> np.ndarray:

@@ -14,7 +14,6 @@ with the highest L2 among those whose L1 is at least step 0's minus MARGIN point
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from ..evaluate.metrics import group_means, parse_roles
 from ..evaluate.run import data_roots, prepare, task_names
 from ..files import read_json, write_atomically, write_json
 from ..monitor_history import group_scores, read_history, write_history
+from ..outputs import replaced_folder
 from ..report.plots import run_curves
 
 DEFAULT_MARGIN = 2.0
@@ -194,10 +194,7 @@ class MonitorCallback(TrainerCallback):
         return {"step": step, "rule": self.keep.rule, "why": why, "groups": steps[step]}
 
     def save_best(self) -> None:
-        """OUT/best/: the model as trained at the best step, written to a temporary folder and renamed."""
-        tmp, best = self.out / "best.tmp", self.out / "best"
-        shutil.rmtree(tmp, ignore_errors=True)
-        self.trainer.save_model(str(tmp))
-        write_json(tmp / "instructalign_best.json", self.best)
-        shutil.rmtree(best, ignore_errors=True)
-        tmp.rename(best)
+        """OUT/best/: the model as trained at the best step, written to a temporary folder and swapped in."""
+        with replaced_folder(self.out / "best") as tmp:
+            self.trainer.save_model(str(tmp))
+            write_json(tmp / "instructalign_best.json", self.best)

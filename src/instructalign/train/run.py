@@ -19,8 +19,18 @@ from ..errors import UserError
 from ..files import read_json, sha256_file, write_atomically, write_json
 from ..models import load_model
 from ..options import validate
-from ..outputs import check_output as check_output_folder
-from ..outputs import disk_full_error, is_disk_full, is_main_process, maybe_locked
+from ..outputs import (
+    check_output,
+    check_overwrite,
+    disk_full_error,
+    is_disk_full,
+    is_main_process,
+    maybe_locked,
+    owner,
+    recover,
+    removed,
+    replaced_folder,
+)
 from .card import model_card
 from .data import PaddingCollator, build_dataset, report_truncation
 from .embeddings import EmbeddingWarmup, check_warmup_settings, first_new_id
@@ -54,7 +64,7 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     check_pool_settings(cfg)
     check_warmup_settings(cfg)
     inputs = [("--model", cfg.model), ("--data", cfg.data)]
-    check_output_folder(Path(cfg.output), inputs, replaces=cfg.overwrite)
+    check_output(Path(cfg.output), inputs, replaces=cfg.overwrite)
     return data_file, Path(cfg.output)
 
 
@@ -134,10 +144,8 @@ def claim_run(out: Path, identity: dict, overwrite: bool = False) -> None:
             "fresh, or pass --overwrite to replace the folder"
         )
     if problem:
-        aside = out.with_name(f".{out.name}.old-overwritten")
-        shutil.rmtree(aside, ignore_errors=True)
-        out.rename(aside)
-        shutil.rmtree(aside)
+        check_overwrite(out, ours=(out / RUN_FILE).is_file() or owner(out) is not None)
+        removed(out)
         print(f"{out}: --overwrite: removed what it held ({problem})")
 
 
@@ -148,7 +156,6 @@ def clean_failed_start(out: Path, fresh: bool) -> None:
     for folder in checkpoint_folders(out):
         if checkpoint_problem(folder, verify=False) is not None:
             shutil.rmtree(folder, ignore_errors=True)
-    shutil.rmtree(out / "final.tmp", ignore_errors=True)
     if fresh and not checkpoints(out) and out.is_dir():
         (out / RUN_FILE).unlink(missing_ok=True)
         shutil.rmtree(out / "tensorboard", ignore_errors=True)
@@ -181,6 +188,8 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
     probe = prepare_probe(cfg)  # the probe's files, read before the model loads
     identity = run_identity(cfg, data_file)
     with maybe_locked(out):
+        for saved in ("final", "best"):
+            recover(out / saved)
         if out.exists():
             claim_run(out, identity, cfg.overwrite and is_main_process())
         if is_complete(out):
@@ -295,21 +304,18 @@ def run_training(
 
 
 def save_final(model, state_dict, tokenizer, cfg: TrainConfig, final: Path, seq2seq: bool) -> None:
-    """Hugging Face format, written to a temporary folder and renamed: merged, full, or adapter-only.
+    """Hugging Face format, written to a temporary folder and swapped in: merged, full, or adapter-only.
 
     `state_dict` is the full (gathered) state of the trained model, as accelerate returns it on rank 0.
     """
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     kind = "full fine-tuning"
     if cfg.lora and cfg.merge_lora:
         model.load_state_dict(state_dict)
         model, kind, state_dict = model.merge_and_unload(), "LoRA, merged into the base weights", None
     elif cfg.lora:
         kind = "LoRA adapter only (load it on top of the base model; instructalign eval does this itself)"
-    model.save_pretrained(str(tmp), state_dict=state_dict)
-    tokenizer.save_pretrained(str(tmp))
-    write_json(tmp / "instructalign_train_config.json", as_dict(cfg))
-    write_atomically(tmp / "README.md", model_card(cfg, kind, seq2seq))  # front matter + prose
-    shutil.rmtree(final, ignore_errors=True)
-    tmp.rename(final)
+    with replaced_folder(final) as tmp:
+        model.save_pretrained(str(tmp), state_dict=state_dict)
+        tokenizer.save_pretrained(str(tmp))
+        write_json(tmp / "instructalign_train_config.json", as_dict(cfg))
+        write_atomically(tmp / "README.md", model_card(cfg, kind, seq2seq))  # front matter + prose

@@ -17,7 +17,7 @@ import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments
 
 from ..config import TrainConfig
-from ..files import read_json, sha256_file, write_json
+from ..files import completion_problem, mark_complete, read_json
 from .data import PaddingCollator, SeededLengthGroupedSampler
 from .embeddings import with_embedding_lr
 from .guard import GUARD_STATE, choose
@@ -262,7 +262,6 @@ def tensorboard(out: Path):
     return TensorBoardCallback(tb_writer=SummaryWriter(log_dir=str(out / "tensorboard")))
 
 
-COMPLETE = "instructalign_complete.json"  # written last into a checkpoint: each file's size and sha256
 RESUME_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
 WEIGHT_FILES = (
     "model.safetensors",
@@ -275,22 +274,8 @@ WEIGHT_FILES = (
 def checkpoint_problem(folder: Path, verify: bool = True) -> str | None:
     """Why a checkpoint cannot resume a run exactly (None when it can): its marker, and every file it lists
     with its size and, when `verify`, its sha256 (a file damaged in place keeps its size)."""
-    marker = folder / COMPLETE
-    if not marker.is_file():
-        return "no completion marker (the save was interrupted)"
-    listed = read_json(marker, default=None)
-    if not isinstance(listed, dict):
-        return f"{COMPLETE} is damaged"
-    for name, record in listed.items():
-        size, digest = (record, None) if isinstance(record, int) else (record["size"], record["sha256"])
-        path = folder / name
-        if not path.is_file():
-            return f"{name} is missing"
-        if path.stat().st_size != size:
-            return f"{name} is truncated or changed"
-        if verify and digest is not None and sha256_file(path) != digest:
-            return f"{name} is damaged (its content no longer matches the sha256 saved with it)"
-    return None
+    problem = completion_problem(folder, verify)
+    return problem and problem.replace("its writing was interrupted", "the save was interrupted")
 
 
 class CompleteCheckpointCallback(TrainerCallback):
@@ -309,5 +294,4 @@ class CompleteCheckpointCallback(TrainerCallback):
             needed += [folder / f for f in sorted(set(index["weight_map"].values()))]
         needed += sorted(folder.glob("rng_state*.pth")) + sorted(folder.glob(GUARD_STATE))
         if all(p.is_file() for p in needed) and any(folder.glob("rng_state*.pth")):
-            listed = {p.name: {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in needed}
-            write_json(folder / COMPLETE, listed)
+            mark_complete(folder, needed)

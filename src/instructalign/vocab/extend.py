@@ -27,19 +27,19 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from ..config import VocabExtendConfig
+from ..config import VocabExtendConfig, as_dict
 from ..data.contamination import eval_files, load_exclusions, normalize, texts_of_file
 from ..errors import UserError
 from ..files import write_atomically, write_json
 from ..languages import resolve_list
 from ..models import load_model, load_model_config, load_tokenizer
+from ..outputs import check_output, mark_owner, owned_output, replaced_folder
 from .audit import texts_by_language
 from .learn import Protection, learn_pairs
 
@@ -57,9 +57,14 @@ def check(cfg: VocabExtendConfig) -> None:
         )
     if cfg.init not in METHODS:
         raise UserError(f"--init {cfg.init}: choose one of {', '.join(METHODS)}")
-    out = Path(cfg.output)
-    if out.exists() and any(out.iterdir()) and not cfg.overwrite:
-        raise UserError(f"{out}: not empty; choose a new --output or pass --overwrite")
+    if (Path(cfg.model) / "adapter_config.json").is_file():
+        raise UserError(
+            f"{cfg.model}: a LoRA adapter, and vocab extend needs a whole model (its embeddings grow); merge the "
+            f"adapter into its base first: instructalign merge --tuned {cfg.model} --output MERGED"
+        )
+    inputs = [("--model", cfg.model), *(("--data", p) for p in cfg.data),
+              *(("--pivot-data", p) for p in cfg.pivot_data), *(("--exclude", p) for p in cfg.exclude)]  # fmt: skip
+    check_output(Path(cfg.output), inputs, replaces=True)
 
 
 UNIGRAM_BONUS = 1.0  # a new piece's log-probability above the sum of the two it joins
@@ -204,11 +209,26 @@ def tokenizer_with_new_tokens(tokenizer, corpus: list[str], n: int, pivot_text: 
 
 
 def extend(cfg: VocabExtendConfig) -> dict:
-    """Extend the model's vocabulary for `cfg.langs`; returns the record written as instructalign_vocab.json."""
+    """Extend the model's vocabulary for `cfg.langs`; returns the record written as instructalign_vocab.json.
+    The output folder is locked from the start and written whole at the end (`outputs`)."""
     check(cfg)
+    out = Path(cfg.output)
+    settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
+    with owned_output(out, "vocab extend", settings, cfg.overwrite):
+        model, new_tokenizer, record = extended(cfg)
+        with replaced_folder(out) as tmp:
+            save(model, new_tokenizer, record, tmp)
+            mark_owner(tmp, "vocab extend", settings)
+    first, added = record["first_new_id"], record["added"]
+    print(f"added {added:,} tokens (ids {first:,}-{first + added - 1:,}) for {', '.join(record['languages'])}, "
+          f"initialised by {cfg.init}; model and tokenizer in {cfg.output}")  # fmt: skip
+    return record
+
+
+def extended(cfg: VocabExtendConfig) -> tuple:
+    """(the model with its new rows initialised, the extended tokenizer, the record of what was added)."""
     langs = resolve_list(cfg.langs, "--langs")
-    if not (Path(cfg.model) / "adapter_config.json").is_file():
-        load_model_config(cfg.model)  # a wrong --model is found before any text is read
+    load_model_config(cfg.model)  # a wrong --model is found before any text is read
     tokenizer = load_tokenizer(cfg.model)  # the one load_model gives, without the weights
     kind, _ = tokenizer_state(tokenizer)  # a tokenizer this cannot extend: refused before the text is read
     excluded, _ = load_exclusions(cfg.exclude)
@@ -247,15 +267,10 @@ def extend(cfg: VocabExtendConfig) -> dict:
     record = {"base_model": cfg.model, "languages": langs, "added": len(merges), "asked": cfg.add, "init": cfg.init, "kind": kind, "protected_pivots": pivots,
               "pivot_sentences": len(pivot_text), "sentences": len(corpus), "first_new_id": first,
               "tokens": {new_tokenizer.convert_ids_to_tokens(i): i for i in new_ids}}  # fmt: skip
-    save(model, new_tokenizer, record, Path(cfg.output), cfg.overwrite)
-    print(f"added {len(merges):,} tokens (ids {first:,}-{first + len(merges) - 1:,}) for {', '.join(langs)}, "
-          f"initialised by {cfg.init}; model and tokenizer in {cfg.output}")  # fmt: skip
-    return record
+    return model, new_tokenizer, record
 
 
-def save(model, tokenizer, record: dict, out: Path, overwrite: bool) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+def save(model, tokenizer, record: dict, tmp: Path) -> None:
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     write_json(tmp / "instructalign_vocab.json", record)
@@ -275,6 +290,3 @@ learned from {record["sentences"]:,} training sentences (test sentences excluded
 its id). Each new embedding row was initialised from {method}.
 """,
     )
-    if out.exists() and overwrite:
-        shutil.rmtree(out)
-    tmp.rename(out)
