@@ -200,7 +200,8 @@ def add_command(parent, section: str) -> argparse.ArgumentParser:
         command.path[-1], help=command.help, description=(cls.__doc__ or "").splitlines()[0]
     )
     if section == "study":
-        p.add_argument("study", choices=list(study.STUDIES), help="the study to run")
+        questions = "; ".join(f"{name}: {s.question}" for name, s in study.STUDIES.items())
+        p.add_argument("study", choices=list(study.STUDIES), help=f"the study to run ({questions})".replace("%", "%%"))
     p.add_argument("--config", help=f"YAML config (top-level settings or a {section}: section)")
     add_flags(p, cls)
     allow_negative_numbers(p)

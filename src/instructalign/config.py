@@ -390,10 +390,8 @@ class StudyConfig(DemoConfig):
     nusawrites: str | None = None
     """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder)."""
     study: str = field(default="objectives", metadata=YAML_ONLY)
-    """The study, a name in `instructalign.study.STUDIES`: objectives (mt, tlm, xss, mlm alone and all), replay
-    (share of the mix), interpolate (α), transfer (three tasks, unseen-language gain against similarity), scale
-    (three model sizes), guard (fixed replay shares against the replay guard) or vocab (new L2 tokens on a base that
-    never saw L2)."""
+    """The study: a name in the registry `instructalign.study.STUDIES` (`instructalign study --help` lists them,
+    each with its question)."""
 
 
 @dataclass(frozen=True)

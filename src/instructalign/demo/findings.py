@@ -85,7 +85,7 @@ def summary(report: dict, recipe: Recipe, cfg: StudyConfig, timings: dict) -> li
     return notes
 
 
-def print_summary(report: dict, timings: dict, out: Path, console: Console) -> None:
+def print_summary(report: dict, notes: list[str], timings: dict, out: Path, console: Console) -> None:
     table = Table(title="NusaX sentiment, weighted F1 x100 (mean over seeds)", title_justify="left")
     table.add_column("group")
     for name in RUNS:
@@ -93,7 +93,7 @@ def print_summary(report: dict, timings: dict, out: Path, console: Console) -> N
     for g in report["groups"]:
         table.add_row(g["role"], *[f"{100 * g[name][0]:.1f}" for name in RUNS])
     console.print(table)
-    for note in report["notes"][1:3]:
+    for note in notes[1:3]:
         console.print(note.replace("**", ""))
     console.print(f"total time {timings['total'] / 60:.1f} min; report: {out / 'report.html'}")
 
@@ -103,8 +103,8 @@ def demo_findings(exp: Experiment, results: Results) -> dict:
     cfg, report = exp.cfg, results.reports[""]
     topic_notes, topics = topic_findings(exp, results)
     notes = summary(report, exp.recipe, cfg, exp.timings)
-    report["notes"] = notes[:2] + topic_notes + notes[2:]
-    write_report(report, exp.output)
+    notes = notes[:2] + topic_notes + notes[2:]
+    write_report(report, exp.output, notes)
     record = {
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),  # Linux: KiB
         "peak_memory_mb_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
@@ -121,5 +121,5 @@ def demo_findings(exp: Experiment, results: Results) -> dict:
         "eval_dirs": results.eval_dirs[""],  # run name -> its eval folder per seed
     }
     write_json(exp.output / "demo_summary.json", record)
-    print_summary(report, exp.timings, exp.output, exp.console)
+    print_summary(report, notes, exp.timings, exp.output, exp.console)
     return record

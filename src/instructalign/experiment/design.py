@@ -1,47 +1,69 @@
 """A run of an experiment, declared: what it trains from the base, and at which α it is also evaluated.
 
 A run is its objectives and its replay share (and whether it trains LoRA adapters); no objectives is the
-replay-only control. A run may instead sample its mix's alignment and replay rows as two pools at a share of
-its own, fixed or moved by the replay guard (`train --replay-share/--replay-guard`), or start from the base
-extended with new L2 tokens (`vocab extend`). Every experiment also evaluates the base, the reference for
-forgetting. A run with α values is also evaluated merged back toward the base at each α (WiSE-FT); its folder
-name does not depend on them, so runs that train the same thing are shared.
+replay-only control. A study may give a run train settings of its own (e.g. two pools sampled at a share, fixed
+or moved by the replay guard: `train --replay-share/--replay-guard`) and a preparation step (e.g. the base
+extended with new L2 tokens by `vocab extend`), both declared in the study's own file. Every experiment also
+evaluates the base, the reference for forgetting. A run with α values is also evaluated merged back toward the
+base at each α (WiSE-FT); its folder name does not depend on them, so runs that train the same thing are shared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
+from ..config import StudyConfig
 from .recipe import ALIGNED, CONTROL, NO_REPLAY
 
 OBJECTIVES = ("mt", "tlm", "xss", "mlm")
 ALIGN_OBJECTIVES = ("mt", "tlm", "xss")  # the method's objectives, as in the paper
 ALPHAS = (0.25, 0.5, 0.75, 1.0)  # α = 0 is the base itself
-LORA_LR_FACTOR = (
-    4  # adapters train at 4x the full fine-tune's learning rate (a common choice, not tuned here)
-)
+LORA_LR_FACTOR = 4  # adapters train at 4x the full fine-tune's learning rate (a common choice, not tuned here)
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """A step a run takes before it trains, declared in its study's file: `make(base, folder, nusax, cfg)`
+    writes what the run trains from into its run folder and returns that model's path (a module-level function,
+    or a `functools.partial` of one: it runs in a worker process); `key` is what it changes (part of the run
+    folder's hash) and `tag` a few readable characters of the folder's name."""
+
+    make: Callable[[str, Path, Path, StudyConfig], Path]
+    key: tuple = ()
+    tag: str = ""
 
 
 @dataclass(frozen=True)
 class Design:
+    """A continual run: its objectives (none: the replay-only control) and replay share, LoRA or not, the α
+    values it is also evaluated merged at; `train`, any `instructalign train` settings of its own (e.g.
+    {"replay_share": 0.1} to sample two pools), and `before_train`, a preparation step. `tag` adds readable
+    characters to the run folder's name; the folder's hash covers everything the run trains."""
+
     name: str
-    objectives: tuple[str, ...] = ()  # () is the replay-only control
+    objectives: tuple[str, ...] = ()
     replay_share: float = 0.0
     lora: bool = False
     alphas: tuple[float, ...] = ()  # also evaluated merged toward the base at these α; () as trained only
-    sampled_share: float | None = None  # train draws alignment and replay as two pools at this share
-    guard: float | None = None  # ... and the replay guard moves the share (margin in L1 points)
-    vocab_init: str | None = None  # train from the base extended by `vocab extend` (mean or focus) ...
-    vocab_add: int = 2000  # ... with this many new tokens learned from the L2 languages' training text
-    # ... the L1 words of these sources protected too ("sib200"), not only NusaX's
-    vocab_pivot_data: tuple[str, ...] = ()
+    train: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    before_train: Preparation | None = None
+    tag: str = ""
 
     def trained(self) -> tuple:
-        """What the run trains (its folder's name hash): objectives, replay share, LoRA (and the two-pool
-        share and guard, where set)."""
-        pools = () if self.sampled_share is None and self.guard is None else (self.sampled_share, self.guard)
-        vocab = () if self.vocab_init is None else (self.vocab_init, self.vocab_add, *self.vocab_pivot_data)
-        return (self.objectives, self.replay_share, self.lora, *pools, *vocab)
+        """What the run trains (its folder's name hash): objectives, replay share, LoRA, then its own train
+        settings and its preparation's key, where it has them."""
+        own = [[k, v] for k, v in self.train.items()]
+        prep = list(self.before_train.key) if self.before_train else []
+        return (self.objectives, self.replay_share, self.lora, *own, *prep)
+
+    def slug(self) -> str:
+        """The readable part of the run folder's name: 'mt+tlm+xss-r0.5-s0.1-lora'."""
+        prep = self.before_train.tag if self.before_train else ""
+        lora = "-lora" if self.lora else ""
+        return f"{'+'.join(self.objectives) or 'replay'}-r{self.replay_share:g}{self.tag}{prep}{lora}"
 
 
 # the reference runs

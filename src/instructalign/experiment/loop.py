@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from rich.console import Console
 
-from ..config import MergeConfig, Recipe, StudyConfig, VocabExtendConfig
+from ..config import MergeConfig, Recipe, StudyConfig, TrainConfig
 from ..errors import UserError
 from ..evaluate.spec import load_examples
 from ..evaluate.tasks import load_task
@@ -28,18 +28,17 @@ from .estimate import estimate_minutes
 from .evaluation import compare_runs, evaluate_model
 from .jobs import Job, prefixed, run_jobs
 from .mixes import aligned_mix, control_mix, replay_pool
-from .recipe import BASE, L2, ROLES
-from .runs import extended_train_run, is_trained, run_folder, run_record, runs_root, train_run
+from .recipe import BASE, ROLES
+from .runs import is_trained, prepared_train_run, run_folder, run_record, runs_root, train_run
 from .sources import align_source, resolve_data, sib200_folder
 from .study import Experiment, Results, Study
-
-PIVOT_SOURCES = {"sib200": sib200_folder}  # what a design's vocab_pivot_data names: where that folder is
 
 
 def run_experiment(study: Study, cfg: StudyConfig, recipe: Recipe, console: Console | None = None) -> dict:
     """The study, every input checked first and its output folder locked while it runs; its summary record."""
     console = console or Console()
     check_user_model(study, cfg)
+    check_designs(study, recipe)
     if cfg.runs:
         check_writable(Path(cfg.runs), "--runs")
     exp = Experiment(study, cfg, recipe, check_inputs(cfg, recipe), console)
@@ -63,7 +62,7 @@ def run_seeds(exp: Experiment) -> dict:
     for seed in range(cfg.seeds):
         jobs = []
         for label, recipe in variants.items():
-            js, evals = seed_jobs(exp, recipe, seed, label=label)  # the base, then the mixes
+            js, evals = plan(exp, recipe, seed, label=label)  # the base, then the mixes
             jobs += prefixed(js, label)
             for name in names:
                 eval_dirs[label][name].append(str(evals[name]))
@@ -101,10 +100,12 @@ def announce(exp: Experiment) -> str:
     )
 
 
-def seed_jobs(
+def plan(
     exp: Experiment, recipe: Recipe, seed: int, split: str | None = None, label: str = ""
 ) -> tuple[list[Job], dict[str, Path]]:
-    """The seed's training, merging and evaluation jobs (finished ones left out) and every eval folder."""
+    """One seed of the study's runs with `recipe`: the training, merging and evaluation jobs (finished ones left
+    out) and every model's eval folder. `run_experiment` runs one per seed and variant; a study's sweep runs
+    its own (other recipes, the valid split) with `jobs.run_jobs`."""
     cfg, split = exp.cfg, split or exp.cfg.split
     t0 = time.perf_counter()
     if cfg.base_model:
@@ -147,7 +148,7 @@ def train_job(
     if not pool.is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         replay_pool(base_data, recipe.stage_steps * recipe.batch_size, pool)
-    pooled = design.sampled_share is not None or design.guard is not None
+    pooled = design.train.get("replay_share") is not None or design.train.get("replay_guard") is not None
     if design.objectives:
         # two pools: a step budget of alignment rows and as many replay rows, sampled at the run's own share
         mix_recipe, share = (replace(recipe, stage_steps=2 * recipe.stage_steps), 0.5) if pooled else (recipe, design.replay_share)  # fmt: skip
@@ -161,23 +162,16 @@ def train_job(
     )  # fmt: skip
     if design.lora:
         stage = replace(stage, lora=True, lr=recipe.stage_lr * LORA_LR_FACTOR)
-    if pooled:
-        stage = replace(stage, replay_share=design.sampled_share, replay_guard=design.guard)
-    if recipe.monitor_every or design.guard is not None:
+    stage = replace(stage, **design.train)
+    if recipe.monitor_every or stage.replay_guard is not None:
         stage = replace(stage, monitor=True, monitor_data=str(exp.nusax), monitor_roles=ROLES,
                         monitor_every=recipe.monitor_every or 100, monitor_limit=recipe.monitor_limit)  # fmt: skip
     record = run_record(exp.cfg, recipe, design, seed, base)
     # alignment rows (a sentence and its translation or its noised copy) run longer than replay rows
     weight = 1.0 + (1.0 - design.replay_share if design.objectives else 0.0)
-    if design.vocab_init:  # from the base with new L2 tokens (learned from the alignment text's train split)
-        pivot_data = [str(PIVOT_SOURCES[name](exp.cfg, exp.nusax)) for name in design.vocab_pivot_data]
-        extension = VocabExtendConfig(model=str(base), data=[str(exp.nusax)], langs=L2, add=design.vocab_add,
-                                      pivot_data=pivot_data, init=design.vocab_init, output=str(folder / "extended"),
-                                      overwrite=True)  # fmt: skip
-        stage = replace(stage, model=extension.output)
-        return Job(
-            f"train {design.name}", extended_train_run, (stage, folder, record, extension), weight=weight
-        )
+    if design.before_train:
+        args = (stage, folder, record, design.before_train, exp.nusax, exp.cfg)
+        return Job(f"train {design.name}", prepared_train_run, args, weight=weight)
     return Job(f"train {design.name}", train_run, (stage, folder, record), weight=weight)
 
 
@@ -199,6 +193,19 @@ def eval_jobs(exp: Experiment, recipe: Recipe, split: str, name: str, model, aft
         args = (model, exp.prepared, recipe, split, extra.folder(out))
         jobs.append(Job(f"eval tasks {name}", extra.run, args, after))
     return jobs
+
+
+def check_designs(study: Study, recipe: Recipe) -> None:
+    """Each run's own train settings name `train` settings, with values of their types and ranges."""
+    names = {f.name for f in fields(TrainConfig)}
+    for design in study.designs(recipe):
+        unknown = sorted(set(design.train) - names)
+        if unknown:
+            raise UserError(
+                f"study {study.name}: run {design.name} sets {', '.join(unknown)}, not a setting of "
+                "instructalign train"
+            )
+        validate(replace(TrainConfig(), **design.train))
 
 
 def check_user_model(study: Study, cfg: StudyConfig) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from .. import __version__
@@ -19,14 +19,14 @@ from ..errors import UserError
 from ..files import files_digest, read_json, write_json
 from ..train import train
 from ..train.run import is_complete
-from ..vocab.extend import extend
-from .design import Design
+from .design import Design, Preparation
+from .study import runs_folder
 
 RECORD = "run.json"  # in a run folder: what trained it and the hash of the weights it left
 
 
 def runs_root(cfg: StudyConfig, seed: int) -> Path:
-    return Path(cfg.runs or Path(cfg.output) / "runs") / f"seed{seed}"
+    return runs_folder(cfg, f"seed{seed}")
 
 
 def run_settings(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int) -> list:
@@ -43,12 +43,7 @@ def run_settings(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int) ->
 def run_folder(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int) -> Path:
     """The run's folder, named by what it trains (not by the design's name, so that studies share runs)."""
     key = json.dumps(run_settings(cfg, recipe, design, seed), sort_keys=True)
-    what = "+".join(design.objectives) or "replay"
-    pools = "" if design.sampled_share is None else f"-s{design.sampled_share:g}"
-    pools += "" if design.guard is None else f"-guard{design.guard:g}"
-    pools += "" if design.vocab_init is None else f"-vocab{design.vocab_add}{design.vocab_init}"
-    slug = f"{what}-r{design.replay_share:g}{pools}{'-lora' if design.lora else ''}"
-    return runs_root(cfg, seed) / f"{slug}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return runs_root(cfg, seed) / f"{design.slug()}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def run_record(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int, base) -> dict:
@@ -68,11 +63,10 @@ def train_run(stage, folder: Path, record: dict) -> None:
         shutil.rmtree(checkpoint)
 
 
-def extended_train_run(stage, folder: Path, record: dict, extension) -> None:
-    """`train_run` from the base extended by `vocab extend` (written into the run folder first)."""
-    if not (Path(extension.output) / "instructalign_vocab.json").is_file():
-        extend(extension)
-    train_run(stage, folder, record)
+def prepared_train_run(stage, folder: Path, record: dict, prepare: Preparation, nusax: Path, cfg) -> None:
+    """`train_run` from what the run's preparation step wrote into its folder."""
+    model = prepare.make(stage.model, folder, nusax, cfg)
+    train_run(replace(stage, model=str(model)), folder, record)
 
 
 def is_trained(folder: Path, record: dict) -> bool:
@@ -81,8 +75,6 @@ def is_trained(folder: Path, record: dict) -> bool:
     if not is_complete(model):
         return False
     found = read_json(folder / RECORD, default=None)
-    if found is None:
-        found = adopt_earlier_run(folder, record)
     if not isinstance(found, dict) or {k: found.get(k) for k in record} != record:
         raise UserError(
             f"{folder}: holds a model that this study did not train with these settings ({RECORD} missing or "
@@ -94,17 +86,3 @@ def is_trained(folder: Path, record: dict) -> bool:
             "remove the folder and rerun"
         )
     return True
-
-
-def adopt_earlier_run(folder: Path, record: dict) -> dict | None:
-    """A run trained before run records existed is reused when its own train_config.json says it started
-    from this base on this folder's data; its record is then written."""
-    trained = read_json(folder / "model" / "train_config.json", default={})
-    settings = trained.get("settings") if isinstance(trained, dict) else None
-    if not isinstance(settings, dict):
-        return None
-    if settings.get("model") != record["base"] or settings.get("data") != str(folder / "data"):
-        return None
-    found = record | {"weights": weights_digest(folder / "model" / "final")}
-    write_json(folder / RECORD, found)
-    return found

@@ -18,6 +18,11 @@ from ..config import Recipe, StudyConfig
 from .design import Design
 
 
+def runs_folder(cfg: StudyConfig, name: str) -> Path:
+    """A folder under the study's runs (--runs, default OUTPUT/runs): a seed's runs, a sweep's logs."""
+    return Path(cfg.runs or Path(cfg.output) / "runs") / name
+
+
 @dataclass(frozen=True)
 class ExtraEval:
     """Tasks a study evaluates every model on besides NusaX sentiment, in one evaluation per model."""
@@ -34,6 +39,7 @@ class Study:
     title: str  # the report's title
     designs: Callable[[Recipe], list[Design]]  # the continual runs (the base is evaluated besides)
     findings: Callable[[Experiment, Results], dict]  # writes the study's outputs; returns its summary record
+    question: str = ""  # what it asks, in one line (`study --help`, README's list)
     command: str = "study"  # the command whose output folder this is
     similarity: bool = False  # the report's language-similarity section (NusaX parallel text)
     prepare: Callable[[Experiment], Any] | None = None  # reads and checks more data before any training

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import html
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
@@ -52,149 +54,214 @@ INTERVALS = (
 )
 
 
-def sections(report: dict, t: dict) -> list[tuple[str, object]]:
-    """The report as (kind, content) blocks, rendered to markdown and HTML alike."""
-    blocks: list[tuple[str, object]] = [("h1", report["title"])]
-    if report["groups"]:  # the answer first: one table, its caption, the figure; then the setup
-        blocks += [("headline", headline(report)), ("caption", headline_caption(report))]
-        blocks += [("p", note) for note in cannot_do_notes(report)]
-        blocks.append(("img", "groups.png"))
-    for note in report["notes"]:
-        blocks.append(("p", note))
-    blocks += [
-        ("h2", "Verdicts"),
-        (
-            "p",
+def sections(report: dict, t: dict, notes: list[str], images: dict[str, bytes]) -> list[Block]:
+    """The report as blocks, rendered to markdown and HTML alike: the answer first (one table, its caption,
+    the figure), then the notes, the tests, the tables and the provenance."""
+    blocks: list[Block] = [Heading(report["title"], 1)]
+    if report["groups"]:
+        blocks += [Headline(*headline(report)), Caption(headline_caption(report))]
+        blocks += [Paragraph(note) for note in cannot_do_notes(report)]
+        blocks.append(Image("groups.png"))
+    blocks += [Paragraph(note) for note in notes]
+    blocks += verdict_blocks(report, t) + table_blocks(report, t, images) + similarity_blocks(report, t, images)
+    if report["dropped_languages"]:
+        dropped = "; ".join(f"{k}: {', '.join(v)}" for k, v in report["dropped_languages"].items())
+        blocks.append(Paragraph(f"Languages not evaluated in every run were left out: {dropped}"))
+    return blocks + [Heading("Provenance")] + [Paragraph(line) for line in provenance(report)]
+
+
+def verdict_blocks(report: dict, t: dict) -> list[Block]:
+    return [
+        Heading("Verdicts"),
+        Paragraph(
             f"The paper's claims as stated tests on the group means (weighted F1 points). **L1 kept**: "
             f"non-inferiority versus the base with a margin of {report['margin']:g} points — the lower bound of "
             "(run − base) must lie above −margin. **Forgetting**: the interval of (run − base) on L1 lies below 0. "
             "**L2 gain** and **L3 transfer**: the interval of (run − control) lies above 0 (versus the base "
             'when there is no control). "Not shown" means the interval does not decide; it is not evidence '
-            "of the opposite.",
+            "of the opposite."
         ),
-        ("table", t["verdicts"]),
-        ("h2", "Group means (weighted F1 x100)"),
-        (
-            "p",
+        Table(*t["verdicts"]),
+    ]
+
+
+def table_blocks(report: dict, t: dict, images: dict[str, bytes]) -> list[Block]:
+    """Group means, continual-learning metrics, the probe curves, per language, per template."""
+    blocks = [
+        Heading("Group means (weighted F1 x100)"),
+        Paragraph(
             "These are the primary results. Mean ± standard deviation over seeds; Δ is the change versus "
-            "the reference with its 95% interval in brackets. " + INTERVALS,
-        ),  # fmt: skip
-        ("table", t["groups"]),
-        ("h2", "Continual-learning metrics"),
-        (
-            "p",
+            "the reference with its 95% interval in brackets. " + INTERVALS
+        ),
+        Table(*t["groups"]),
+        Heading("Continual-learning metrics"),
+        Paragraph(
             "Versus the base: backward transfer (BWT, Lopez-Paz & Ranzato, 2017) is the change on L1, the "
             "languages the model already knew — negative values mean forgetting; forward gain is the change "
             "on L2, the languages aligned in training; zero-shot transfer is the change on L3, related "
-            "languages never seen in training. Versus the control the rows are plain differences.",
+            "languages never seen in training. Versus the control the rows are plain differences."
         ),
-        ("table", t["continual_learning"]),
+        Table(*t["continual_learning"]),
         *while_training(report),
-        ("h2", "Per language (weighted F1 x100)"),
-        (
-            "p",
+        Heading("Per language (weighted F1 x100)"),
+        Paragraph(
             "Per-language intervals are unadjusted (no correction for testing many languages): read them "
-            "as descriptive; the group rows above are the primary results.",
-        ),  # fmt: skip
-        ("img", "per_language.png"),
-        ("table", t["per_language"]),
+            "as descriptive; the group rows above are the primary results."
+        ),
+        Image("per_language.png"),
+        Table(*t["per_language"]),
     ]
-    if "delta_heatmap.png" in report.get("_images", {}):
-        blocks.append(("img", "delta_heatmap.png"))
-    blocks += [
-        ("h2", "Prompt templates"),
-        ("p", "Mean and spread of weighted F1 over prompt templates."),
-        ("table", t["templates"]),
+    if "delta_heatmap.png" in images:
+        blocks.append(Image("delta_heatmap.png"))
+    return blocks + [
+        Heading("Prompt templates"),
+        Paragraph("Mean and spread of weighted F1 over prompt templates."),
+        Table(*t["templates"]),
     ]
+
+
+def similarity_blocks(report: dict, t: dict, images: dict[str, bytes]) -> list[Block]:
+    """Similarity to the L2 languages against the L3 gain, or why it was not computed."""
     sim = report["similarity"]
-    blocks.append(("h2", "Language similarity and transfer"))
+    blocks: list[Block] = [Heading("Language similarity and transfer")]
     if sim["status"] == "skipped":
-        blocks.append(("p", f"Not computed: {sim['reason']}."))
-    else:
-        if sim["status"] == "not enough data":
-            blocks.append(("p", f"**Not enough data:** {sim['reason']}."))
-        elif sim["status"] == "few languages":
-            blocks.append(("p", f"**Few languages:** {sim['reason']}."))
-        if "similarity" in t:
-            blocks.append(
-                (
-                    "p",
-                    f"Similarity: symmetric chrF between translations of the same sentences in `{sim['source']}` "
-                    "(training split), averaged over the L2 (or L1) languages.",
-                )
-            )
-            blocks.append(("table", t["similarity"]))
-            for name, c in sim["correlations"].items():
-                text = (
-                    f"`{name}`: Pearson r = {c['r']:.2f}"
-                    + (
-                        f" [{c['r_lo']:.2f}, {c['r_hi']:.2f}] (95%, Fisher z)"
-                        if c["r_lo"] == c["r_lo"]
-                        else " (no interval: n < 4)"
-                    )
-                    + f", p = {c['p']:.3f}; Spearman ρ = {c['rho']:.2f} (p = {c['p_rho']:.3f}); n = {c['n']} L3 languages,"
-                    " between similarity to L2 and L3 gain."
-                    if c
-                    else f"`{name}`: correlation undefined (fewer than 3 languages or no spread)."
-                )
-                blocks.append(("p", text))
-        if "similarity_vs_gain.png" in report.get("_images", {}):
-            blocks.append(("img", "similarity_vs_gain.png"))
-    if report["dropped_languages"]:
+        return blocks + [Paragraph(f"Not computed: {sim['reason']}.")]
+    if sim["status"] == "not enough data":
+        blocks.append(Paragraph(f"**Not enough data:** {sim['reason']}."))
+    elif sim["status"] == "few languages":
+        blocks.append(Paragraph(f"**Few languages:** {sim['reason']}."))
+    if "similarity" in t:
         blocks.append(
-            (
-                "p",
-                "Languages not evaluated in every run were left out: "
-                + "; ".join(f"{k}: {', '.join(v)}" for k, v in report["dropped_languages"].items()),
+            Paragraph(
+                f"Similarity: symmetric chrF between translations of the same sentences in `{sim['source']}` "
+                "(training split), averaged over the L2 (or L1) languages."
             )
         )
-    blocks.append(("h2", "Provenance"))
-    blocks += [("p", line) for line in provenance(report)]
+        blocks.append(Table(*t["similarity"]))
+        blocks += [Paragraph(correlation_words(name, c)) for name, c in sim["correlations"].items()]
+    if "similarity_vs_gain.png" in images:
+        blocks.append(Image("similarity_vs_gain.png"))
     return blocks
 
 
-def while_training(report: dict) -> list[tuple[str, object]]:
+def correlation_words(name: str, c: dict | None) -> str:
+    if not c:
+        return f"`{name}`: correlation undefined (fewer than 3 languages or no spread)."
+    interval = (
+        f" [{c['r_lo']:.2f}, {c['r_hi']:.2f}] (95%, Fisher z)" if c["r_lo"] == c["r_lo"] else " (no interval: n < 4)"
+    )
+    return (
+        f"`{name}`: Pearson r = {c['r']:.2f}{interval}, p = {c['p']:.3f}; Spearman ρ = {c['rho']:.2f} "
+        f"(p = {c['p_rho']:.3f}); n = {c['n']} L3 languages, between similarity to L2 and L3 gain."
+    )
+
+
+def while_training(report: dict) -> list[Block]:
     """The runs' probe curves (`train --monitor`), when their trainings kept any."""
     if not report.get("curves"):
         return []
     seeds = ", ".join(f"{name}: {len(h)}" for name, h in report["curves"].items())
     return [
-        ("h2", "While training"),
-        (
-            "p",
+        Heading("While training"),
+        Paragraph(
             "Each group's weighted F1 on the probe of `train --monitor` (a small sample of the valid split, "
             "scored every few steps) against the training step: each seed a thin line, their mean a thick one "
             f"(seeds with a probe history — {seeds}). The probe is not the evaluation above: it shows when a "
-            "change happened, the tables say how large it is.",
-        ),  # fmt: skip
-        ("img", "training_curves.png"),
+            "change happened, the tables say how large it is."
+        ),
+        Image("training_curves.png"),
     ]
 
 
-def to_markdown(blocks) -> str:
-    out = []
-    for kind, content in blocks:
-        if kind == "h1":
-            out.append(f"# {content}")
-        elif kind == "h2":
-            out.append(f"## {content}")
-        elif kind == "p":
-            out.append(str(content))
-        elif kind == "table":
-            out.append(markdown_table(*content))
-        elif kind == "headline":
-            header, rows, kinds = content
-            out.append(
-                markdown_table(
-                    header,
-                    [r[:-1] + [f"**{r[-1]}**" if k == "shown" else r[-1]] for r, k in zip(rows, kinds)],
-                )
-            )
-        elif kind == "caption":
-            out.append(f"*{content}*")
-        elif kind == "img":
-            out.append(f"![{content}]({content})")
-    return "\n\n".join(out) + "\n"
+# ---------------------------------------------------------------- blocks: each renders itself as markdown and HTML
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str
+    level: int = 2
+
+    def markdown(self) -> str:
+        return f"{'#' * self.level} {self.text}"
+
+    def html(self, images: dict[str, bytes]) -> str:
+        return f"<h{self.level}>{html.escape(self.text)}</h{self.level}>"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+
+    def markdown(self) -> str:
+        return self.text
+
+    def html(self, images: dict[str, bytes]) -> str:
+        return f"<p>{inline_markup(self.text)}</p>"
+
+
+@dataclass(frozen=True)
+class Caption:
+    text: str
+
+    def markdown(self) -> str:
+        return f"*{self.text}*"
+
+    def html(self, images: dict[str, bytes]) -> str:
+        return f'<p class="caption">{inline_markup(self.text)}</p>'
+
+
+@dataclass(frozen=True)
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+    def markdown(self) -> str:
+        return markdown_table(self.header, self.rows)
+
+    def html(self, images: dict[str, bytes]) -> str:
+        return html_table(self.header, self.rows)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The answer table: its last column a verdict, marked by its word (shown, not shown, not testable)."""
+
+    header: list[str]
+    rows: list[list[str]]
+    kinds: list[str]
+
+    def markdown(self) -> str:
+        marked = [r[:-1] + [f"**{r[-1]}**" if k == "shown" else r[-1]] for r, k in zip(self.rows, self.kinds)]
+        return markdown_table(self.header, marked)
+
+    def html(self, images: dict[str, bytes]) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r[:-1])
+            + f'<td class="v-{kind.replace(" ", "-") or "none"}">{html.escape(r[-1])}</td></tr>'
+            for r, kind in zip(self.rows, self.kinds)
+        )  # fmt: skip
+        return f'<table id="headline"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+@dataclass(frozen=True)
+class Image:
+    name: str  # a PNG written beside the report
+
+    def markdown(self) -> str:
+        return f"![{self.name}]({self.name})"
+
+    def html(self, images: dict[str, bytes]) -> str:
+        data = base64.b64encode(images[self.name]).decode()
+        name = html.escape(self.name)
+        return f'<p><img id="{name[:-4]}" alt="{name}" src="data:image/png;base64,{data}"></p>'
+
+
+Block = Heading | Paragraph | Caption | Table | Headline | Image
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    return "\n\n".join(b.markdown() for b in blocks) + "\n"
 
 
 CSS = (
@@ -210,58 +277,28 @@ CSS = (
 )
 
 
-def headline_html(header: list[str], rows: list[list[str]], kinds: list[str]) -> str:
-    """The headline table, each verdict cell coloured by its word (shown, not shown, not testable)."""
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r[:-1])
-        + f'<td class="v-{kind.replace(" ", "-") or "none"}">{html.escape(r[-1])}</td></tr>'
-        for r, kind in zip(rows, kinds)
-    )  # fmt: skip
-    return f'<table id="headline"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def inline_markup(text: str) -> str:
-    import re
-
     text = html.escape(text)
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
 
 
-def to_html(blocks, images: dict[str, bytes]) -> str:
-    parts = []
-    for kind, content in blocks:
-        if kind in ("h1", "h2"):
-            parts.append(f"<{kind}>{html.escape(str(content))}</{kind}>")
-        elif kind == "p":
-            parts.append(f"<p>{inline_markup(str(content))}</p>")
-        elif kind == "table":
-            parts.append(html_table(*content))
-        elif kind == "headline":
-            parts.append(headline_html(*content))
-        elif kind == "caption":
-            parts.append(f'<p class="caption">{inline_markup(str(content))}</p>')
-        elif kind == "img":
-            data = base64.b64encode(images[content]).decode()
-            name = html.escape(content)
-            parts.append(f'<p><img id="{name[:-4]}" alt="{name}" src="data:image/png;base64,{data}"></p>')
-    title = html.escape(blocks[0][1])
+def to_html(blocks: list[Block], images: dict[str, bytes]) -> str:
+    title = html.escape(blocks[0].text)
     return (
-        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style></head><body>\n"
-        + "\n".join(parts)
-        + "\n</body></html>\n"
+        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style></head>"
+        "<body>\n" + "\n".join(b.html(images) for b in blocks) + "\n</body></html>\n"
     )
 
 
-def write_report(report: dict, out: str | Path) -> None:
-    """report.md, report.html, one CSV per table and the PNG plots, each written atomically."""
+def write_report(report: dict, out: str | Path, notes: list[str] | None = None) -> None:
+    """report.md, report.html, one CSV per table and the PNG plots, each written atomically; `notes`: the
+    paragraphs after the answer (default: the report's own, from `report --notes`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     images = plots(report)
-    report["_images"] = images
     t = tables(report)
-    blocks = sections(report, t)
+    blocks = sections(report, t, report["notes"] if notes is None else notes, images)
     for name, data in images.items():
         write_atomically(out / name, data)
     for name, (header, rows) in t.items():

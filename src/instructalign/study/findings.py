@@ -31,7 +31,7 @@ def study_table(report: dict, entries: list[tuple[str, Design, float | None]]) -
     groups = {g["role"]: g for g in report["groups"]}
     rows = []
     for name, d, alpha in entries:
-        share = d.replay_share if d.sampled_share is None else d.sampled_share  # two pools: the sampled share
+        share = d.train.get("replay_share", d.replay_share)  # two pools: the sampled share
         row = {"run": name, "objectives": "+".join(d.objectives) or "none", "replay_share": share}
         row |= {"lora": d.lora, "alpha": alpha, "design": d.name}
         for role, ref, label in ROLES_VS:
@@ -137,16 +137,14 @@ def study_findings(
     its figure, study_summary.json, and the table and findings on the console."""
     cfg, report = exp.cfg, results.reports[""]
     rows = study_table(report, results.names)
-    report["notes"] = findings(cfg, exp.recipe, report, rows, exp.seconds())
-    if more:
-        report["notes"] += more(exp, results)
-    write_report(report, cfg.output)
+    notes = findings(cfg, exp.recipe, report, rows, exp.seconds()) + (more(exp, results) if more else [])
+    write_report(report, cfg.output, notes)
     write_study_outputs(cfg, rows, draw)
     record = {"study": cfg.study, "seeds": cfg.seeds, "quick": cfg.quick, "split": cfg.split, "rows": rows}
     record |= {"recipe": asdict(exp.recipe), "minutes": exp.seconds() / 60}
     write_json(Path(cfg.output) / "study_summary.json", record)
     exp.console.print(results_table(cfg.study, rows))
-    for note in report["notes"][2:]:
+    for note in notes[2:]:
         exp.console.print(note.replace("**", ""))
     return record
 

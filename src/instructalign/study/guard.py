@@ -24,10 +24,17 @@ MARGIN = 2.0  # points of L1: the guard's margin and the non-inferiority margin 
 GUARD = "guard-from-0"
 
 
+def pooled(name: str, share: float, guard: float | None = None) -> Design:
+    """A run of the two-pool mix (a step budget of alignment rows and as many replay rows) sampled at `share`
+    (`train --replay-share`), moved by the guard when it has a margin (`--replay-guard`)."""
+    tag = f"-s{share:g}" + ("" if guard is None else f"-guard{guard:g}")
+    settings = {"replay_share": share, "replay_guard": guard}
+    return Design(name, ALIGN_OBJECTIVES, 0.5, train=settings, tag=tag)
+
+
 def designs(recipe: Recipe) -> list[Design]:
-    fixed = [Design(f"replay-{s:g}", ALIGN_OBJECTIVES, 0.5, sampled_share=s) for s in (0.5, 0.1)]
-    return [REPLAY_ONLY, *fixed, Design("no-replay", ALIGN_OBJECTIVES, 0.5, sampled_share=0.0),
-            Design(GUARD, ALIGN_OBJECTIVES, 0.5, sampled_share=0.0, guard=MARGIN)]  # fmt: skip
+    fixed = [pooled(f"replay-{s:g}", s) for s in (0.5, 0.1)]
+    return [REPLAY_ONLY, *fixed, pooled("no-replay", 0.0), pooled(GUARD, 0.0, MARGIN)]
 
 
 def replay_rows(folders: list[str]) -> list[int]:
@@ -88,6 +95,7 @@ def answer(exp: Experiment, results: Results) -> list[str]:
 
 STUDY = Study(
     name="guard",
+    question="does replay that reacts to forgetting keep L1 with fewer replay rows than a fixed share",
     title="InstructAlign study: the replay guard",
     designs=designs,
     findings=partial(study_findings, draw=draw, more=answer),

@@ -51,6 +51,7 @@ def draw(ax, rows: list[dict]) -> None:
 
 STUDY = Study(
     name="interpolate",
+    question="which lever against forgetting: replay, merging back toward the base (α), LoRA",
     title="InstructAlign study: interpolate",
     designs=designs,
     findings=partial(study_findings, draw=draw),

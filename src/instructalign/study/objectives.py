@@ -33,6 +33,7 @@ def draw(ax, rows: list[dict]) -> None:
 
 STUDY = Study(
     name="objectives",
+    question="which alignment objective carries the gain: each alone, the paper's three together, all four",
     title="InstructAlign study: objectives",
     designs=designs,
     findings=partial(study_findings, draw=draw),

@@ -34,6 +34,7 @@ def draw(ax, rows: list[dict]) -> None:
 
 STUDY = Study(
     name="replay",
+    question="how much replay: the paper's objectives with 0 to 75% of every batch replayed",
     title="InstructAlign study: replay",
     designs=designs,
     findings=partial(study_findings, draw=draw),

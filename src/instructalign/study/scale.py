@@ -19,11 +19,11 @@ from ..experiment.design import REPLAY_ONLY, Design, aligned_replay
 from ..experiment.estimate import estimate_minutes
 from ..experiment.jobs import prefixed, run_jobs
 from ..experiment.recipe import ALIGNED, BASE, CONTROL
-from ..experiment.study import Experiment, Results, Study
+from ..experiment.study import Experiment, Results, Study, runs_folder
 from ..files import read_json, write_atomically, write_csv, write_json
 from ..report import write_report
 from ..report.plots import save
-from ..report.render import to_html, to_markdown
+from ..report.render import Heading, Image, Paragraph, to_html, to_markdown
 from ..report.stats import t_interval
 from ..report.tables import fmt_delta
 from .findings import against_zero, error_bars
@@ -65,19 +65,19 @@ def variants(exp: Experiment) -> dict[str, Recipe]:
 
 def sweep(exp: Experiment, recipes: dict[str, Recipe]) -> tuple[dict[str, Recipe], list[dict]]:
     """Each size's learning rate chosen on valid (seed 0): {size: recipe}, and the sweep's rows."""
-    from ..experiment.loop import seed_jobs
+    from ..experiment.loop import plan  # torch: loaded when the study runs, not when the CLI starts
 
     cfg, console = exp.cfg, exp.console
     jobs, evals = [], {}
     for label, recipe in recipes.items():
         for factor in lr_factors(cfg.quick):
             r = replace(recipe, stage_lr=recipe.stage_lr * factor)
-            js, evals[(label, factor)] = seed_jobs(exp, r, 0, split="valid", label=f"{label} lr x{factor:g}")
+            js, evals[(label, factor)] = plan(exp, r, 0, split="valid", label=f"{label} lr x{factor:g}")
             if factor != lr_factors(cfg.quick)[0]:
                 js = [j for j in js if j.name != f"eval {BASE}"]  # one base per size, evaluated once
             jobs += prefixed(js, f"{label} lr x{factor:g}")
     console.rule(f"learning-rate sweep on valid (seed 0): {len(jobs)} jobs to run")
-    run_jobs(jobs, cfg.jobs, Path(cfg.runs or Path(cfg.output) / "runs") / "sweep-logs", console)
+    run_jobs(jobs, cfg.jobs, runs_folder(cfg, "sweep-logs"), console)
     rows, chosen = [], {}
     for label, recipe in recipes.items():
         scores = {}
@@ -234,7 +234,7 @@ def write_outputs(
     image = figure(rows)
     write_atomically(out / "scale.png", image)
     text = notes(cfg, rows, sweep_rows, seconds)
-    blocks = [("h1", "InstructAlign study: scale")] + [("p", t) for t in text[1:]] + [("img", "scale.png")]
+    blocks = [Heading("InstructAlign study: scale", 1), *(Paragraph(t) for t in text[1:]), Image("scale.png")]
     write_atomically(out / "report.md", to_markdown(blocks))
     write_atomically(out / "report.html", to_html(blocks, {"scale.png": image}))
 
@@ -264,6 +264,7 @@ def figure(rows: list[dict]) -> bytes:
 
 STUDY = Study(
     name="scale",
+    question="is the L2 gain over the control larger for larger models (three sizes)",
     title="InstructAlign scale study: {variant}",
     designs=designs,
     findings=findings,

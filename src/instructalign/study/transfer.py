@@ -144,6 +144,7 @@ def variants(exp: Experiment) -> dict:
 
 STUDY = Study(
     name="transfer",
+    question="do gains on unseen languages track their similarity to the aligned ones (three tasks)",
     title="InstructAlign study: transfer",
     designs=designs,
     findings=partial(study_findings, more=transfer_findings),  # its figure is the similarity plot

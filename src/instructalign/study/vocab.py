@@ -16,15 +16,17 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from ..config import StudyConfig, VocabExtendConfig
 from ..data.bitext import read_bitext
-from ..experiment.design import ALIGN_OBJECTIVES, REPLAY_ONLY, Design, aligned_replay
+from ..experiment.design import ALIGN_OBJECTIVES, REPLAY_ONLY, Design, Preparation, aligned_replay
 from ..experiment.recipe import L1, L2
+from ..experiment.sources import sib200_folder
 from ..experiment.study import Experiment, Results, Study
 from ..files import read_json
 from ..report.compare import Comparer
 from ..report.tables import fmt_delta
 from ..vocab.audit import fertility
-from ..vocab.extend import tokenizer_with_new_tokens
+from ..vocab.extend import extend, tokenizer_with_new_tokens
 from .findings import shown, study_findings, training_summary
 
 NO_EXTENSION = "no-extension"
@@ -32,10 +34,27 @@ METHODS = ("mean", "focus")
 MARGIN = 2.0  # weighted-F1 points: extension non-inferior to no extension
 
 
+ADD = 2000  # new tokens learned from the L2 languages' training text
+
+
+def extended_base(init: str, base: str, folder: Path, nusax: Path, cfg: StudyConfig) -> Path:
+    """The run's preparation: the base extended by `vocab extend` (ADD tokens learned from NusaX's L2 train text,
+    the L1 words of NusaX and SIB-200 protected), written into the run folder once."""
+    output = folder / "extended"
+    if not (output / "instructalign_vocab.json").is_file():
+        pivot_data = [str(sib200_folder(cfg, nusax))]
+        extend(VocabExtendConfig(model=base, data=[str(nusax)], langs=L2, add=ADD, pivot_data=pivot_data,
+                                 init=init, output=str(output), overwrite=True))  # fmt: skip
+    return output
+
+
 def designs(recipe) -> list[Design]:
     share = recipe.replay_share
-    extended = [Design(f"extended-{m}", ALIGN_OBJECTIVES, share, vocab_init=m, vocab_pivot_data=("sib200",))
-                for m in METHODS]  # fmt: skip
+    extended = [
+        Design(f"extended-{m}", ALIGN_OBJECTIVES, share,
+               before_train=Preparation(partial(extended_base, m), key=(m, ADD, "sib200"), tag=f"-vocab{ADD}{m}"))
+        for m in METHODS
+    ]  # fmt: skip
     return [REPLAY_ONLY, aligned_replay(share, NO_EXTENSION), *extended]
 
 
@@ -71,9 +90,9 @@ def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
     loaded = {name: AutoTokenizer.from_pretrained(path) for name, path in paths.items()}
     base = loaded["base"]
     loaded["extended, pivots protected by NusaX text only (tokenizer only)"] = tokenizer_with_new_tokens(
-        base, l2, 2000, l1
+        base, l2, ADD, l1
     )[0]
-    loaded["extended, pivots unprotected (tokenizer only)"] = tokenizer_with_new_tokens(base, l2, 2000, [])[0]
+    loaded["extended, pivots unprotected (tokenizer only)"] = tokenizer_with_new_tokens(base, l2, ADD, [])[0]
     spaced = [" " + w for w in l1_words]  # as each word stands inside a sentence
     cut = {name: tok(spaced, add_special_tokens=False)["input_ids"] for name, tok in loaded.items()}
     before = {
@@ -155,6 +174,7 @@ def answer(exp: Experiment, results: Results) -> list[str]:
 
 STUDY = Study(
     name="vocab",
+    question="what new L2 tokens buy, on a base whose tokenizer never saw L2",
     title="InstructAlign study: vocabulary extension",
     designs=designs,
     findings=partial(study_findings, more=answer),
