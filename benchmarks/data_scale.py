@@ -75,11 +75,12 @@ def tiny_model(folder: Path, texts: Path) -> str:
 import csv, torch
 from transformers import GPT2Config, GPT2LMHeadModel
 from instructalign.tokenizer import train_bpe_tokenizer
-texts = [c for i, r in enumerate(csv.reader(open({str(texts)!r}, encoding="utf-8"))) if 0 < i <= 2000 for c in r]
+rows = csv.reader(open({str(texts)!r}, encoding="utf-8"))
+texts = [c for i, r in enumerate(rows) if 0 < i <= 2000 for c in r]
 tok = train_bpe_tokenizer(texts, vocab_size=2000, model_max_length=256)
 torch.manual_seed(0)
-cfg = GPT2Config(n_layer=2, n_embd=64, n_head=2, n_positions=256, vocab_size=len(tok), pad_token_id=tok.pad_token_id,
-                 eos_token_id=tok.eos_token_id, bos_token_id=tok.eos_token_id)
+cfg = GPT2Config(n_layer=2, n_embd=64, n_head=2, n_positions=256, vocab_size=len(tok),
+                 pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, bos_token_id=tok.eos_token_id)
 GPT2LMHeadModel(cfg).save_pretrained({str(folder)!r}); tok.save_pretrained({str(folder)!r})
 """
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
@@ -88,8 +89,9 @@ GPT2LMHeadModel(cfg).save_pretrained({str(folder)!r}); tok.save_pretrained({str(
 
 def baseline_source(folder: Path) -> Path:
     """The package's source at BASELINE_COMMIT, unpacked into `folder` (for PYTHONPATH)."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "src"], check=True,
-                             capture_output=True).stdout  # fmt: skip
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", BASELINE_COMMIT, "src"], check=True, capture_output=True
+    ).stdout
     folder.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
     return folder / "src"
@@ -97,16 +99,33 @@ def baseline_source(folder: Path) -> Path:
 
 def builds(cli: list[str], bitext: Path, work: Path, env: dict, old_src: Path) -> dict:
     """data build with --workers 1, --workers 2 and the baseline commit's code, alternated in one run."""
-    common = ["data", "build", "--bitext", str(bitext), "--pivots", "ind,eng", "--targets", "jav,sun",
-              "--objectives", "mt,tlm,xss"]  # fmt: skip
+    common = [
+        "data",
+        "build",
+        "--bitext",
+        str(bitext),
+        "--pivots",
+        "ind,eng",
+        "--targets",
+        "jav,sun",
+        "--objectives",
+        "mt,tlm,xss",
+    ]
     w1 = timed([*cli, *common, "--workers", "1", "--output", str(work / "data-w1")], env)
     w2 = timed([*cli, *common, "--workers", "2", "--output", str(work / "data")], env)
     old = timed([*cli, *common, "--output", str(work / "data-old")], dict(env, PYTHONPATH=str(old_src)))
     same = (work / "data-w1" / "train.jsonl").read_bytes() == (work / "data" / "train.jsonl").read_bytes()
     examples = json.loads((work / "data" / "manifest.json").read_text())["counts"]["total"]
-    return {"examples": examples, "w1_per_s": examples / w1[0], "w2_per_s": examples / w2[0],
-            "old_per_s": examples / old[0], "w2_over_w1": w1[0] / w2[0], "w1_over_old": old[0] / w1[0],
-            "identical": same, "build_mb": w2[1]}  # fmt: skip
+    return {
+        "examples": examples,
+        "w1_per_s": examples / w1[0],
+        "w2_per_s": examples / w2[0],
+        "old_per_s": examples / old[0],
+        "w2_over_w1": w1[0] / w2[0],
+        "w1_over_old": old[0] / w1[0],
+        "identical": same,
+        "build_mb": w2[1],
+    }
 
 
 def main() -> None:
@@ -136,37 +155,67 @@ def main() -> None:
             if args.build_only:
                 continue
             examples = row["examples"]
-            train = [*cli, "train", "--model", model, "--data", str(work / "data"), "--max-steps", "1",
-                     "--save-steps", "1", "--batch-size", "8", "--max-length", "256"]  # fmt: skip
+            train = [
+                *cli,
+                "train",
+                "--model",
+                model,
+                "--data",
+                str(work / "data"),
+                "--max-steps",
+                "1",
+                "--save-steps",
+                "1",
+                "--batch-size",
+                "8",
+                "--max-length",
+                "256",
+            ]
             first = timed([*train, "--output", str(work / "run1")], env)
             cached = timed([*train, "--output", str(work / "run2")], env)
             assert "reused cache" in cached[2], cached[2][-500:]
-            old = (timed([sys.executable, "-c", OLD_LOADER, str(work / "data" / "train.jsonl"), model], env)
-                   if examples <= args.old_up_to else None)  # fmt: skip
-            row |= {"train_first_s": first[0], "train_first_mb": first[1],
-                    "train_cached_s": cached[0], "train_cached_mb": cached[1],
-                    "old_loader_s": old[0] if old else None, "old_loader_mb": old[1] if old else None}  # fmt: skip
+            old = (
+                timed([sys.executable, "-c", OLD_LOADER, str(work / "data" / "train.jsonl"), model], env)
+                if examples <= args.old_up_to
+                else None
+            )
+            row |= {
+                "train_first_s": first[0],
+                "train_first_mb": first[1],
+                "train_cached_s": cached[0],
+                "train_cached_mb": cached[1],
+                "old_loader_s": old[0] if old else None,
+                "old_loader_mb": old[1] if old else None,
+            }
             if previous:
                 row["mb_growth"] = row["train_first_mb"] / previous["train_first_mb"] - 1
             previous = row
             print(json.dumps(row), flush=True)
-    print(f"\n| rows | examples | build ex/s, 1 worker | 2 workers | {BASELINE_COMMIT} | 2 vs 1 | 1 vs {BASELINE_COMMIT} | "
-          "same bytes |")  # fmt: skip
+    print(
+        f"\n| rows | examples | build ex/s, 1 worker | 2 workers | {BASELINE_COMMIT} | 2 vs 1 | 1 vs "
+        f"{BASELINE_COMMIT} | same bytes |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
-        print(f"| {r['rows']:,} | {r['examples']:,} | {r['w1_per_s']:,.0f} | {r['w2_per_s']:,.0f} | "
-              f"{r['old_per_s']:,.0f} | {r['w2_over_w1']:.2f}x | {r['w1_over_old']:.2f}x | {r['identical']} |")  # fmt: skip
+        print(
+            f"| {r['rows']:,} | {r['examples']:,} | {r['w1_per_s']:,.0f} | {r['w2_per_s']:,.0f} | "
+            f"{r['old_per_s']:,.0f} | {r['w2_over_w1']:.2f}x | {r['w1_over_old']:.2f}x | {r['identical']} |"
+        )
     if args.build_only:
         return
     print(
-        "\n| rows | examples | data build ex/s (2 workers) | train to 1st step: first s / MB | cached s / MB | old loader s / MB |"
+        "\n| rows | examples | data build ex/s (2 workers) | train to 1st step: first s / MB | cached s / "
+        "MB | old loader s / MB |"
     )
     print("| --- | --- | --- | --- | --- | --- |")
     for r in results:
         old = f"{r['old_loader_s']:.0f} / {r['old_loader_mb']:,.0f}" if r["old_loader_s"] else "—"
         growth = f" (+{100 * r['mb_growth']:.0f}%)" if "mb_growth" in r else ""
-        print(f"| {r['rows']:,} | {r['examples']:,} | {r['w2_per_s']:,.0f} | {r['train_first_s']:.0f} / "
-              f"{r['train_first_mb']:,.0f}{growth} | {r['train_cached_s']:.0f} / {r['train_cached_mb']:,.0f} | {old} |")  # fmt: skip
+        print(
+            f"| {r['rows']:,} | {r['examples']:,} | {r['w2_per_s']:,.0f} | {r['train_first_s']:.0f} / "
+            f"{r['train_first_mb']:,.0f}{growth} | {r['train_cached_s']:.0f} / {r['train_cached_mb']:,.0f} | "
+            f"{old} |"
+        )
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ default) and 3-label NusaX task, with a check that the predictions agree. `instr
 lm-eval are each timed as a whole process (start, imports, model load, scoring, writing results).
 
     python benchmarks/eval_throughput.py [--data ../shared/data/nusax] [--limit 50] [--d-model 384 --layers 6]
-        [--lm-eval-python /path/to/venv/bin/python]   # a Python with lm-eval[hf] installed (default: this one)
+        [--lm-eval-python /path/to/venv/bin/python]   # a Python with lm-eval[hf] (default: this one)
         [--skip-original] [--repeats 3]
 
 Each process pays a fixed cost (start, imports, model load, task set-up) before it scores — about 6 s for
@@ -92,10 +92,9 @@ def run_lm_eval(
     tasks = tmp / "lm_eval_tasks"
     tasks.mkdir()
     (tasks / "nusax_bench.yaml").write_text(
-        "task: nusax_bench_lmeval\ndataset_path: json\n"
-        f"dataset_kwargs:\n  data_files:\n    test: {data}\n"
-        "test_split: test\noutput_type: multiple_choice\n"
-        f"doc_to_text: {json.dumps(TEMPLATE.replace('{text}', '{{text}}'))}\n"
+        "task: nusax_bench_lmeval\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: "
+        f"{data}\ntest_split: test\noutput_type: multiple_choice\ndoc_to_text: "
+        f"{json.dumps(TEMPLATE.replace('{text}', '{{text}}'))}\n"
         f'doc_to_choice: {json.dumps(LABELS)}\ndoc_to_target: label\ntarget_delimiter: " "\n'
         "metric_list:\n  - metric: acc\n",
         "utf-8",
@@ -138,8 +137,24 @@ def run_ours(
     model_dir: str, task_file: Path, nusax: Path, limit: int, batch: int, out: Path
 ) -> tuple[list[str], float]:
     """`instructalign eval` as its own process: wall seconds and its predictions."""
-    cmd = [sys.executable, "-m", "instructalign", "eval", "--model", model_dir, "--task", str(task_file),
-           "--data", str(nusax), "--limit", str(limit), "--batch-size", str(batch), "--output", str(out)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "instructalign",
+        "eval",
+        "--model",
+        model_dir,
+        "--task",
+        str(task_file),
+        "--data",
+        str(nusax),
+        "--limit",
+        str(limit),
+        "--batch-size",
+        str(batch),
+        "--output",
+        str(out),
+    ]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -203,13 +218,15 @@ def main() -> None:
     if original:
         agree = sum(a == b for a, b in zip(ours, original)) / n
         print(
-            f"{'original (forward per label, in-process)':44s}{n / original_s:12.1f}{original_s:10.1f}   predictions agree: {100 * agree:.1f}%"
+            f"{'original (forward per label, in-process)':44s}{n / original_s:12.1f}{original_s:10.1f}   "
+            f"predictions agree: {100 * agree:.1f}%"
         )
     if lm_runs and all(lm_runs):
         preds, secs = lm_runs[0][0], statistics.median(s for _, s in lm_runs)
         agree_lm = sum(a == b for a, b in zip(ours, preds)) / n
         print(
-            f"{'lm-evaluation-harness (whole process)':44s}{n / secs:12.1f}{secs:10.1f}   predictions agree: {100 * agree_lm:.1f}%"
+            f"{'lm-evaluation-harness (whole process)':44s}{n / secs:12.1f}{secs:10.1f}   predictions agree: "
+            f"{100 * agree_lm:.1f}%"
         )
         ratios = [lm[1] / o[1] for o, lm in zip(ours_runs, lm_runs)]
         each = ", ".join(
@@ -217,7 +234,8 @@ def main() -> None:
         )
         print(f"ratio vs lm-evaluation-harness, run by run: {each}")
         print(
-            f"ratio vs lm-evaluation-harness: median {statistics.median(ratios):.2f}x, lowest {min(ratios):.2f}x  (goal >= 3x)"
+            f"ratio vs lm-evaluation-harness: median {statistics.median(ratios):.2f}x, lowest "
+            f"{min(ratios):.2f}x  (goal >= 3x)"
         )
     if original:
         print(f"ratio vs original approach: {original_s / ours_s:.2f}x")

@@ -1,5 +1,5 @@
-"""The demo's three continual runs on one fixed base for several seeds: how much of the L2 gain's spread is the
-continual runs' own, with the base held fixed (as a user's BLOOMZ is), rather than the bases'.
+"""The demo's three continual runs on one fixed base for several seeds: how much of the L2 gain's spread is
+the continual runs' own, with the base held fixed (as a user's BLOOMZ is), rather than the bases'.
 
     python benchmarks/fixed_base.py BASE_FOLDER OUTPUT [--seeds 3] [--data ../shared/data/nusax]
 
@@ -33,8 +33,14 @@ def main() -> None:
         or not (args.base / "data" / "train.jsonl").is_file()
     ):
         raise SystemExit(f"{args.base}: not a cached base (model/config.json and data/train.jsonl)")
-    cfg = StudyConfig(study="demo", data=args.data, output=args.output, seeds=args.seeds,
-                      base_model=str(args.base / "model"), replay_data=str(args.base / "data"))  # fmt: skip
+    cfg = StudyConfig(
+        study="demo",
+        data=args.data,
+        output=args.output,
+        seeds=args.seeds,
+        base_model=str(args.base / "model"),
+        replay_data=str(args.base / "data"),
+    )
     run_experiment(DEMO, cfg, preset(False, demo=True))
 
 

@@ -58,16 +58,23 @@ def examples(n: int, seq: int, target_share: float, vocab: int, seed: int) -> li
     generator = torch.Generator().manual_seed(seed)
     n_target = max(1, round(seq * target_share))
     ids = torch.randint(3, vocab, (n, seq), generator=generator).tolist()
-    return [{"input_ids": row, "labels": [-100] * (seq - n_target) + row[-n_target:], "n_target": n_target}
-            for row in ids]  # fmt: skip
+    return [
+        {"input_ids": row, "labels": [-100] * (seq - n_target) + row[-n_target:], "n_target": n_target}
+        for row in ids
+    ]
 
 
 def build_model(spec: dict):
     import torch
     from transformers import BloomConfig, BloomForCausalLM
 
-    config = BloomConfig(**(TINY if spec["tiny"] else BLOOMZ_560M), pad_token_id=3, bos_token_id=1,
-                         eos_token_id=2, use_cache=False)  # fmt: skip
+    config = BloomConfig(
+        **(TINY if spec["tiny"] else BLOOMZ_560M),
+        pad_token_id=3,
+        bos_token_id=1,
+        eos_token_id=2,
+        use_cache=False,
+    )
     torch.manual_seed(0)
     try:
         model = BloomForCausalLM._from_config(config, attn_implementation="sdpa")
@@ -76,8 +83,16 @@ def build_model(spec: dict):
     if spec["lora"]:
         from peft import LoraConfig, get_peft_model
 
-        model = get_peft_model(model, LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
-                                                 target_modules=["query_key_value"], task_type="CAUSAL_LM"))  # fmt: skip
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=16,
+                lora_alpha=32,
+                lora_dropout=0.0,
+                target_modules=["query_key_value"],
+                task_type="CAUSAL_LM",
+            ),
+        )
     return model
 
 
@@ -86,10 +101,22 @@ def training_arguments(spec: dict, out: str):
     from transformers import TrainingArguments
 
     cuda = spec["device"] == "cuda"
-    wanted = dict(output_dir=out, per_device_train_batch_size=spec["batch"], max_steps=spec["warmup"] + spec["steps"],
-                  learning_rate=1e-4, lr_scheduler_type="constant", save_strategy="no", logging_steps=10**6,
-                  report_to=[], disable_tqdm=True, remove_unused_columns=False, seed=0, bf16=cuda,
-                  use_cpu=not cuda, dataloader_pin_memory=cuda)  # fmt: skip
+    wanted = dict(
+        output_dir=out,
+        per_device_train_batch_size=spec["batch"],
+        max_steps=spec["warmup"] + spec["steps"],
+        learning_rate=1e-4,
+        lr_scheduler_type="constant",
+        save_strategy="no",
+        logging_steps=10**6,
+        report_to=[],
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        seed=0,
+        bf16=cuda,
+        use_cpu=not cuda,
+        dataloader_pin_memory=cuda,
+    )
     known = inspect.signature(TrainingArguments).parameters
     return TrainingArguments(**{k: v for k, v in wanted.items() if k in known})
 
@@ -153,13 +180,23 @@ def run_arm(spec: dict) -> dict:
     model = build_model(spec)
     shape = TINY if spec["tiny"] else BLOOMZ_560M
     parameters = sum(p.numel() for p in model.parameters())
-    data = examples(spec["batch"] * (spec["warmup"] + spec["steps"]), spec["seq"], spec["target_share"],
-                    shape["vocab_size"], seed=0)  # fmt: skip
+    data = examples(
+        spec["batch"] * (spec["warmup"] + spec["steps"]),
+        spec["seq"],
+        spec["target_share"],
+        shape["vocab_size"],
+        seed=0,
+    )
     timer = step_timer(spec["warmup"])
     with tempfile.TemporaryDirectory() as out:
-        trainer = AlignTrainer(model=model, args=training_arguments(spec, out), train_dataset=data,
-                               data_collator=PaddingCollator(pad_id=3, seq2seq=False),
-                               head_on_targets=spec["head"], callbacks=[timer])  # fmt: skip
+        trainer = AlignTrainer(
+            model=model,
+            args=training_arguments(spec, out),
+            train_dataset=data,
+            data_collator=PaddingCollator(pad_id=3, seq2seq=False),
+            head_on_targets=spec["head"],
+            callbacks=[timer],
+        )
         if spec["device"] == "cuda":
             torch.cuda.reset_peak_memory_stats()
         result = trainer.train()
@@ -212,12 +249,24 @@ def main(argv: list[str] | None = None) -> dict:
     results: dict[str, list[dict]] = {}
     for _ in range(args.repeats):
         for lora, head in ARMS:
-            spec = {"lora": lora, "head": head, "device": args.device, "tiny": args.tiny, "batch": args.batch,
-                    "seq": args.seq, "target_share": args.target_share, "steps": args.steps,
-                    "warmup": args.warmup}  # fmt: skip
+            spec = {
+                "lora": lora,
+                "head": head,
+                "device": args.device,
+                "tiny": args.tiny,
+                "batch": args.batch,
+                "seq": args.seq,
+                "target_share": args.target_share,
+                "steps": args.steps,
+                "warmup": args.warmup,
+            }
             env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-            proc = subprocess.run([sys.executable, __file__, "--arm", json.dumps(spec)], capture_output=True,
-                                  text=True, env={**__import__("os").environ, **env})  # fmt: skip
+            proc = subprocess.run(
+                [sys.executable, __file__, "--arm", json.dumps(spec)],
+                capture_output=True,
+                text=True,
+                env={**__import__("os").environ, **env},
+            )
             line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
             if line is None:
                 sys.exit(f"{arm_name(lora, head)} failed:\n{proc.stderr[-3000:]}")
@@ -233,23 +282,31 @@ def report(results: dict[str, list[dict]], args) -> dict:
     best = {name: max(rows, key=lambda r: r["tokens_per_second"]) for name, rows in results.items()}
     first = next(iter(best.values()))
     peak = peak_tflops(first["device_name"], args.peak_tflops)
-    print(f"\n{first['device_name']}, {'tiny' if args.tiny else 'BLOOMZ-560m'} shape, attention "
-          f"{first['attention']}, batch {args.batch} x {args.seq} tokens ({args.target_share:.0%} target), "
-          f"{args.steps} timed steps after {args.warmup}, best of {args.repeats} round(s)")  # fmt: skip
+    print(
+        f"\n{first['device_name']}, {'tiny' if args.tiny else 'BLOOMZ-560m'} shape, attention "
+        f"{first['attention']}, batch {args.batch} x {args.seq} tokens ({args.target_share:.0%} target), "
+        f"{args.steps} timed steps after {args.warmup}, best of {args.repeats} round(s)"
+    )
     print("| arm | loss path | tokens/s | target tokens/s | s/step | peak MB | TFLOP/s | MFU | loss |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, r in best.items():
         mfu = f"{r['achieved_tflops'] / peak:.1%}" if peak else "n/a"
-        print(f"| {name} | {r['loss_path']} | {r['tokens_per_second']:,.0f} | {r['target_tokens_per_second']:,.0f} "
-              f"| {r['step_seconds']:.3f} | {r['peak_mb']:,.0f} | {r['achieved_tflops']:.1f} | {mfu} "
-              f"| {r['train_loss']:.3f} |")  # fmt: skip
+        print(
+            f"| {name} | {r['loss_path']} | {r['tokens_per_second']:,.0f} | "
+            f"{r['target_tokens_per_second']:,.0f} | {r['step_seconds']:.3f} | {r['peak_mb']:,.0f} | "
+            f"{r['achieved_tflops']:.1f} | {mfu} | {r['train_loss']:.3f} |"
+        )
     ratios = {}
     for training in ("full", "LoRA"):
         on, off = best[f"{training}, head on targets"], best[f"{training}, model loss"]
-        ratios[training] = {"speed": on["tokens_per_second"] / off["tokens_per_second"],
-                            "memory": on["peak_mb"] / off["peak_mb"]}  # fmt: skip
-        print(f"{training}: head on targets {ratios[training]['speed']:.2f}x the tokens/s of the model's own "
-              f"loss, at {ratios[training]['memory']:.2f}x its peak memory")  # fmt: skip
+        ratios[training] = {
+            "speed": on["tokens_per_second"] / off["tokens_per_second"],
+            "memory": on["peak_mb"] / off["peak_mb"],
+        }
+        print(
+            f"{training}: head on targets {ratios[training]['speed']:.2f}x the tokens/s of the model's own "
+            f"loss, at {ratios[training]['memory']:.2f}x its peak memory"
+        )
     return {"arms": best, "ratios": ratios, "peak_tflops": peak}
 
 

@@ -39,11 +39,37 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     args = parser.parse_args()
     nusax = nusax_path(args.nusax)
-    train = [sys.executable, "-m", "instructalign.cli", "train", "--model", args.model, "--data", args.data,
-             "--max-steps", str(args.steps), "--batch-size", str(args.batch_size), "--lr", "5e-4",
-             "--max-length", "384", "--save-steps", str(10**6), "--precision", "fp32"]  # fmt: skip
-    probe = ["--monitor", "--monitor-data", str(nusax), "--monitor-every", str(args.every),
-             "--monitor-limit", str(args.limit)]  # fmt: skip
+    train = [
+        sys.executable,
+        "-m",
+        "instructalign.cli",
+        "train",
+        "--model",
+        args.model,
+        "--data",
+        args.data,
+        "--max-steps",
+        str(args.steps),
+        "--batch-size",
+        str(args.batch_size),
+        "--lr",
+        "5e-4",
+        "--max-length",
+        "384",
+        "--save-steps",
+        str(10**6),
+        "--precision",
+        "fp32",
+    ]
+    probe = [
+        "--monitor",
+        "--monitor-data",
+        str(nusax),
+        "--monitor-every",
+        str(args.every),
+        "--monitor-limit",
+        str(args.limit),
+    ]
     plain, monitored, probe_seconds = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.repeats):
@@ -52,12 +78,17 @@ def main() -> None:
             with open(Path(tmp) / f"monitored{r}" / "monitor.csv", encoding="utf-8") as f:
                 seconds = {row["step"]: float(row["seconds"]) for row in csv.DictReader(f)}
             probe_seconds.append(sum(seconds.values()))
-            print(f"round {r}: plain {plain[-1]:.1f} s, monitored {monitored[-1]:.1f} s "
-                  f"({len(seconds)} probes, {probe_seconds[-1]:.1f} s in them)", flush=True)  # fmt: skip
+            print(
+                f"round {r}: plain {plain[-1]:.1f} s, monitored {monitored[-1]:.1f} s ({len(seconds)} "
+                f"probes, {probe_seconds[-1]:.1f} s in them)",
+                flush=True,
+            )
     best_plain, best_monitored = min(plain), min(monitored)
-    print(f"\n{args.steps} steps, a probe every {args.every} (step 0 included), {args.limit} valid sentences per "
-          f"language: best plain {best_plain:.1f} s, best monitored {best_monitored:.1f} s, overhead "
-          f"{100 * (best_monitored / best_plain - 1):.0f}% (probes {min(probe_seconds):.1f} s)")  # fmt: skip
+    print(
+        f"\n{args.steps} steps, a probe every {args.every} (step 0 included), {args.limit} valid sentences "
+        f"per language: best plain {best_plain:.1f} s, best monitored {best_monitored:.1f} s, overhead "
+        f"{100 * (best_monitored / best_plain - 1):.0f}% (probes {min(probe_seconds):.1f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -3,10 +3,10 @@ test sentences, and the chance that a Student-t test over n seeds shows the gain
 
     python benchmarks/seed_power.py OUTPUT   # a demo output folder (runs/seedN/...), two seeds or more
 
-For each seed: aligned+replay − control on the L2 group (weighted F1 x100) and its standard error from a paired
-bootstrap over test sentences (the report's own, `report/compare.py`). Then, taking the seeds' mean and sd as
-the truth (a planning figure, not a test): the probability that the 95% Student-t interval over n seeds lies
-above 0 (noncentral t), and how many of the subsets of 3 of these seeds give "shown".
+For each seed: aligned+replay − control on the L2 group (weighted F1 x100) and its standard error from a
+paired bootstrap over test sentences (the report's own, `report/compare.py`). Then, taking the seeds' mean and
+sd as the truth (a planning figure, not a test): the probability that the 95% Student-t interval over n seeds
+lies above 0 (noncentral t), and how many of the subsets of 3 of these seeds give "shown".
 """
 
 from __future__ import annotations
@@ -68,8 +68,10 @@ def main() -> None:
         print(f"seed {i}: L2 gain {g:+.1f}, standard error over test sentences {se:.2f}")
     mean, sd = statistics.fmean(gains), statistics.stdev(gains)
     sentence_var = statistics.fmean(se**2 for _, se in seeds)
-    print(f"over {len(gains)} seeds: mean {mean:+.1f}, sd {sd:.2f}; test sentences' share of the between-seed "
-          f"variance {sentence_var / sd**2:.0%}")  # fmt: skip
+    print(
+        f"over {len(gains)} seeds: mean {mean:+.1f}, sd {sd:.2f}; test sentences' share of the between-seed "
+        f"variance {sentence_var / sd**2:.0%}"
+    )
     lo, hi = t_interval(gains)
     print(f"Student-t 95% interval over these seeds: [{lo:+.1f}, {hi:+.1f}]")
     for n in range(3, 9):

@@ -35,10 +35,19 @@ from pathlib import Path
 
 SHAPES = {  # name: (config class, settings) — the real vocabularies, 2 layers of width 128
     "bloom-250k": ("BloomConfig", {"vocab_size": 250880, "hidden_size": 128, "n_layer": 2, "n_head": 4}),
-    "qwen2-152k": ("Qwen2Config", {"vocab_size": 151936, "hidden_size": 128, "intermediate_size": 352,
-                                   "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                                   "tie_word_embeddings": True}),
-}  # fmt: skip
+    "qwen2-152k": (
+        "Qwen2Config",
+        {
+            "vocab_size": 151936,
+            "hidden_size": 128,
+            "intermediate_size": 352,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "tie_word_embeddings": True,
+        },
+    ),
+}
 LORA_TARGETS = {"bloom-250k": ["query_key_value"], "qwen2-152k": ["q_proj", "k_proj", "v_proj", "o_proj"]}
 ARMS = ("ours", "ours, model's loss", "trl")
 BATCH, MAX_LENGTH, LR, HELD_OUT = 8, 256, 5e-4, 32
@@ -62,15 +71,28 @@ def make_inputs(nusax: Path, work: Path, steps: int) -> dict:
     tokenizer = standin_tokenizer(texts, Recipe())
     models = {}
     for name, (cls, settings) in SHAPES.items():
-        config = getattr(transformers, cls)(**settings, pad_token_id=tokenizer.pad_token_id,
-                                            eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id)  # fmt: skip
+        config = getattr(transformers, cls)(
+            **settings,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            bos_token_id=tokenizer.eos_token_id,
+        )
         torch.manual_seed(0)
         model = transformers.AutoModelForCausalLM.from_config(config)
         models[name] = str(work / name)
         model.save_pretrained(models[name])
         tokenizer.save_pretrained(models[name])
-    build(BuildConfig(bitext=[str(nusax)], pivots=["ind", "eng"], targets=["jav", "sun", "min", "bjn"],
-                      objectives=["mt", "tlm", "xss"], max_pairs=400, seed=0, output=str(work / "built")))  # fmt: skip
+    build(
+        BuildConfig(
+            bitext=[str(nusax)],
+            pivots=["ind", "eng"],
+            targets=["jav", "sun", "min", "bjn"],
+            objectives=["mt", "tlm", "xss"],
+            max_pairs=400,
+            seed=0,
+            output=str(work / "built"),
+        )
+    )
     rows = (work / "built" / "train.jsonl").read_text("utf-8").splitlines()
     n = steps * BATCH
     (work / "data").mkdir()
@@ -138,11 +160,23 @@ def run_ours(spec: dict, out: Path, timer) -> object:
     from instructalign.config import TrainConfig
     from instructalign.train import train
 
-    cfg = TrainConfig(model=spec["model"], data=spec["data"], output=str(out), max_steps=spec["steps"],
-                      batch_size=BATCH, max_length=MAX_LENGTH, lr=LR, lora=spec["lora"],
-                      lora_targets=LORA_TARGETS[spec["shape"]] if spec["lora"] else None, merge_lora=True,
-                      head_on_targets=spec["arm"] == "ours", save_steps=10**6, logging_steps=10**6,
-                      precision="fp32", seed=0)  # fmt: skip
+    cfg = TrainConfig(
+        model=spec["model"],
+        data=spec["data"],
+        output=str(out),
+        max_steps=spec["steps"],
+        batch_size=BATCH,
+        max_length=MAX_LENGTH,
+        lr=LR,
+        lora=spec["lora"],
+        lora_targets=LORA_TARGETS[spec["shape"]] if spec["lora"] else None,
+        merge_lora=True,
+        head_on_targets=spec["arm"] == "ours",
+        save_steps=10**6,
+        logging_steps=10**6,
+        precision="fp32",
+        seed=0,
+    )
     train(cfg, callbacks=(timer,))
     return AutoModelForCausalLM.from_pretrained(out / "final")
 
@@ -165,14 +199,35 @@ def run_trl(spec: dict, out: Path, timer) -> object:
     if spec["lora"]:
         from peft import LoraConfig
 
-        peft_config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules=LORA_TARGETS[spec["shape"]],
-                                 task_type="CAUSAL_LM")  # fmt: skip
-    args = SFTConfig(output_dir=str(out), per_device_train_batch_size=BATCH, max_steps=spec["steps"],
-                     learning_rate=LR, max_length=MAX_LENGTH, completion_only_loss=True, report_to=[],
-                     save_strategy="no", logging_steps=10**6, use_cpu=True, seed=0, disable_tqdm=True)  # fmt: skip
-    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(spec["model"]), args=args,
-                         train_dataset=dataset, processing_class=tokenizer, peft_config=peft_config,
-                         callbacks=[timer])  # fmt: skip
+        peft_config = LoraConfig(
+            r=16,
+            lora_alpha=32,
+            lora_dropout=0.05,
+            target_modules=LORA_TARGETS[spec["shape"]],
+            task_type="CAUSAL_LM",
+        )
+    args = SFTConfig(
+        output_dir=str(out),
+        per_device_train_batch_size=BATCH,
+        max_steps=spec["steps"],
+        learning_rate=LR,
+        max_length=MAX_LENGTH,
+        completion_only_loss=True,
+        report_to=[],
+        save_strategy="no",
+        logging_steps=10**6,
+        use_cpu=True,
+        seed=0,
+        disable_tqdm=True,
+    )
+    trainer = SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(spec["model"]),
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=[timer],
+    )
     trainer.train()
     model = trainer.model
     return model.merge_and_unload() if spec["lora"] else model
@@ -221,10 +276,20 @@ def main() -> None:
             for shape in SHAPES:
                 for lora in (False, True):
                     for arm in ARMS:
-                        spec = {"arm": arm, "shape": shape, "lora": lora, "model": inputs["models"][shape],
-                                "data": inputs["data"], "held_out": inputs["held_out"], "steps": args.steps}  # fmt: skip
-                        proc = subprocess.run([sys.executable, __file__, "--arm", json.dumps(spec)],
-                                              capture_output=True, text=True)  # fmt: skip
+                        spec = {
+                            "arm": arm,
+                            "shape": shape,
+                            "lora": lora,
+                            "model": inputs["models"][shape],
+                            "data": inputs["data"],
+                            "held_out": inputs["held_out"],
+                            "steps": args.steps,
+                        }
+                        proc = subprocess.run(
+                            [sys.executable, __file__, "--arm", json.dumps(spec)],
+                            capture_output=True,
+                            text=True,
+                        )
                         line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
                         if line is None:
                             sys.exit(f"{arm} {shape} lora={lora} failed:\n{proc.stderr[-3000:]}")
@@ -237,10 +302,13 @@ def main() -> None:
 def report(results: dict, args) -> None:
     import torch
 
-    print(f"\n{args.steps} steps x batch {BATCH}, max length {MAX_LENGTH}, lr {LR:g}, {args.repeats} alternated "
-          f"round(s), {torch.get_num_threads()} threads; best round per arm for speed and memory")  # fmt: skip
     print(
-        "| model | training | trainer | target tokens/s | peak MB | held-out loss | speed vs TRL | memory vs TRL |"
+        f"\n{args.steps} steps x batch {BATCH}, max length {MAX_LENGTH}, lr {LR:g}, {args.repeats} "
+        f"alternated round(s), {torch.get_num_threads()} threads; best round per arm for speed and memory"
+    )
+    print(
+        "| model | training | trainer | target tokens/s | peak MB | held-out loss | speed vs TRL | memory "
+        "vs TRL |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for shape in SHAPES:
@@ -251,8 +319,10 @@ def report(results: dict, args) -> None:
             for arm in ARMS:
                 rows = results[(shape, lora, arm)]
                 speed, mb = max(r["target_tokens_per_second"] for r in rows), min(r["peak_mb"] for r in rows)
-                print(f"| {shape} | {'LoRA' if lora else 'full'} | {arm} | {speed:,.0f} | {mb:,.0f} | "
-                      f"{rows[0]['held_out_loss']:.3f} | {speed / trl_speed:.2f}x | {mb / trl_mb:.2f}x |")  # fmt: skip
+                print(
+                    f"| {shape} | {'LoRA' if lora else 'full'} | {arm} | {speed:,.0f} | {mb:,.0f} | "
+                    f"{rows[0]['held_out_loss']:.3f} | {speed / trl_speed:.2f}x | {mb / trl_mb:.2f}x |"
+                )
 
 
 if __name__ == "__main__":

@@ -41,11 +41,11 @@ def write(path: Path, text: str | bytes) -> Path:
 
 
 WIDE_CSV = (
-    "id,indonesian,javanese,sundanese\n"
-    "0,Saya suka makan nasi goreng di pagi hari.,Aku seneng mangan sega goreng ing wayah esuk.,Abdi resep tuang sangu goreng isuk-isuk.\n"
-    "1,Hotel itu sangat bersih dan nyaman.,Hotel iku resik banget lan kepenak.,Hotel eta beresih pisan jeung merenah.\n"
-    "2,Pelayanannya lambat sekali hari ini.,Pelayanane alon banget dina iki.,Palayananana lambat pisan poe ieu.\n"
-    "3,Harga tiketnya murah dan terjangkau.,Regane tiket murah lan kejangkau.,Harga tiketna murah jeung kajangkau.\n"
+    "id,indonesian,javanese,sundanese\n0,Saya suka makan nasi goreng di pagi hari.,Aku seneng mangan sega "
+    "goreng ing wayah esuk.,Abdi resep tuang sangu goreng isuk-isuk.\n1,Hotel itu sangat bersih dan "
+    "nyaman.,Hotel iku resik banget lan kepenak.,Hotel eta beresih pisan jeung merenah.\n2,Pelayanannya "
+    "lambat sekali hari ini.,Pelayanane alon banget dina iki.,Palayananana lambat pisan poe ieu.\n3,Harga "
+    "tiketnya murah dan terjangkau.,Regane tiket murah lan kejangkau.,Harga tiketna murah jeung kajangkau.\n"
 )
 
 

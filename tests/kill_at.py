@@ -1,4 +1,5 @@
-"""Run `instructalign train` with the given flags and SIGKILL the process right after checkpoint STEP is saved.
+"""Run `instructalign train` with the given flags and SIGKILL the process right after checkpoint STEP is
+saved.
 
 A deterministic stand-in for a crash: `python tests/kill_at.py STEP train-flags...`.
 """

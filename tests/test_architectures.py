@@ -10,7 +10,8 @@ from instructalign.evaluate.scoring import score_choices
 from instructalign.models import load_model
 
 PROMPTS = [
-    "Hotel itu sangat bersih dan nyaman.\nWhat would be the sentiment of the text above? positive, neutral, or negative?",
+    "Hotel itu sangat bersih dan nyaman.\nWhat would be the sentiment of the text above? positive, neutral, "
+    "or negative?",
     "The service is very slow today.\nWhat would be the sentiment?",
     "Apakah sentimen?",
 ]
@@ -51,9 +52,12 @@ def arch(request, tmp_path_factory):
     assert detected == seq2seq
     torch.manual_seed(1)
     lora = LoraConfig(
-        r=4, lora_alpha=8, init_lora_weights=False, target_modules="all-linear",
+        r=4,
+        lora_alpha=8,
+        init_lora_weights=False,
+        target_modules="all-linear",
         task_type=TaskType.SEQ_2_SEQ_LM if seq2seq else TaskType.CAUSAL_LM,
-    )  # fmt: skip
+    )
     peft_model = get_peft_model(load_model(base)[0], lora)  # records the base folder, as training does
     peft_model.save_pretrained(folder / "adapter")
     tiny.tokenizer().save_pretrained(folder / "adapter")
@@ -70,9 +74,14 @@ def test_scores_equal_a_plain_forward(arch, variant):
         got = score_choices(model, tok, PROMPTS, CHOICES, seq2seq)
         for i, prompt in enumerate(PROMPTS):
             for j, choice in enumerate(CHOICES[i]):
-                assert got[i].logprob[j] == pytest.approx(reference(model, tok, prompt, choice, seq2seq), abs=1e-4), (
-                    name, variant, i, j,
-                )  # fmt: skip
+                assert got[i].logprob[j] == pytest.approx(
+                    reference(model, tok, prompt, choice, seq2seq), abs=1e-4
+                ), (
+                    name,
+                    variant,
+                    i,
+                    j,
+                )
 
 
 @pytest.mark.parametrize("variant", ["plain", "lora"])
@@ -95,7 +104,8 @@ PACKS = {"gpt2": True, "llama": True, "qwen2": True, "bloom": False, "gemma2": F
 @pytest.mark.parametrize("name", sorted(tiny.CAUSAL))
 def test_choices_packed_behind_the_prompt_score_as_a_plain_forward(name, tmp_path):
     """One choice set for the whole batch: packed scoring where the model allows it (checked against the
-    cache path on first use), the cache path where it does not; the scores are a plain forward's either way."""
+    cache path on first use), the cache path where it does not; the scores are a plain forward's either way.
+    """
     model, tok, _ = load_model(tiny.save(tiny.CAUSAL[name](), tmp_path / name))
     with torch.no_grad():
         got = score_choices(model, tok, PROMPTS, [CHOICES[2]] * len(PROMPTS), False)
@@ -211,8 +221,12 @@ def test_under_lora_the_target_only_head_equals_the_models_own_loss(name, target
             assert torch.allclose(grads[n], p.grad, atol=1e-6), n  # the adapters learn the same
 
 
-LORA_ATTENTION = {"bloom": ["query_key_value"], "gpt2": ["c_attn"], "llama": ["q_proj", "v_proj"],
-                  "qwen2": ["q_proj", "v_proj"]}  # fmt: skip
+LORA_ATTENTION = {
+    "bloom": ["query_key_value"],
+    "gpt2": ["c_attn"],
+    "llama": ["q_proj", "v_proj"],
+    "qwen2": ["q_proj", "v_proj"],
+}
 
 
 def test_the_chunked_head_gives_the_loss_and_gradients_of_one_pass(monkeypatch):

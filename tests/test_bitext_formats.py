@@ -10,7 +10,8 @@ from instructalign.data.bitext import read_bitext
 
 
 def sib_like(root, rows_by_split):
-    """<lang>_<Script>/{split}.tsv with index_id, category, text; rows deliberately in another order per language."""
+    """<lang>_<Script>/{split}.tsv with index_id, category, text; rows deliberately in another order per
+    language."""
     for split, rows in rows_by_split.items():
         for lang in ("eng_Latn", "jav_Latn", "sun_Latn", "xyz_Latn"):
             ordered = rows if lang != "jav_Latn" else rows[::-1]
@@ -36,8 +37,11 @@ def test_flores_layout_is_line_aligned(tmp_path):
     write(root / "devtest" / "eng_Latn.devtest", "Three.\n")
     write(root / "devtest" / "jav_Latn.devtest", "Telu.\n")
     rows = list(read_bitext(str(root), "dev+devtest"))
-    assert [r.texts for r in rows] == [{"eng": "One.", "jav": "Siji."}, {"eng": "Two.", "jav": "Loro."},
-                                       {"eng": "Three.", "jav": "Telu."}]  # fmt: skip
+    assert [r.texts for r in rows] == [
+        {"eng": "One.", "jav": "Siji."},
+        {"eng": "Two.", "jav": "Loro."},
+        {"eng": "Three.", "jav": "Telu."},
+    ]
 
 
 def build(tmp_path, *args):
@@ -50,8 +54,17 @@ def build(tmp_path, *args):
 def test_sib200_test_split_and_excluded_texts_never_reach_training(tmp_path):
     root = sib_like(tmp_path / "sib", {"train": [(1, "one"), (2, "two"), (3, "held")], "test": [(3, "held")]})
     eval_texts = write(tmp_path / "eval.txt", "jav two\n")  # as if an evaluation set held this sentence
-    rows, manifest = build(tmp_path, "--bitext", str(root), "--pivots", "eng", "--targets", "jav,sun",
-                           "--exclude", str(eval_texts))  # fmt: skip
+    rows, manifest = build(
+        tmp_path,
+        "--bitext",
+        str(root),
+        "--pivots",
+        "eng",
+        "--targets",
+        "jav,sun",
+        "--exclude",
+        str(eval_texts),
+    )
     texts = {r["target"] for r in rows} | {r["prompt"] for r in rows}
     assert not any("held" in t for t in texts)  # the folder's own test split, guarded automatically
     assert not any("two" in t for t in texts if "jav" in t)
@@ -60,8 +73,17 @@ def test_sib200_test_split_and_excluded_texts_never_reach_training(tmp_path):
 
 
 def test_the_issue_command_on_the_shipped_sib200(sib200, nusax, tmp_path):
-    rows, manifest = build(tmp_path, "--bitext", str(sib200), "--pivots", "eng",
-                           "--targets", "jav,sun,min,bjn,ban,ace,bug", "--exclude", str(nusax))  # fmt: skip
+    rows, manifest = build(
+        tmp_path,
+        "--bitext",
+        str(sib200),
+        "--pivots",
+        "eng",
+        "--targets",
+        "jav,sun,min,bjn,ban,ace,bug",
+        "--exclude",
+        str(nusax),
+    )
     assert len(rows) == 701 * 7 * 2  # every train sentence, 7 languages, both directions
     guarded = [i["path"] for i in manifest["inputs"] if i["role"].startswith("exclude")]
     assert any("sentiment" in p for p in guarded) and sum("test.tsv" in p for p in guarded) == 24

@@ -297,9 +297,26 @@ def test_two_workers_write_the_same_bytes_as_one(nusax, tmp_path, monkeypatch):
     monkeypatch.setattr(build_module, "CHUNK_PAIRS", 300)  # many chunks from a small corpus: both paths run
     out = {}
     for workers in (1, 2):
-        args = ["data", "build", "--bitext", str(nusax), "--split", "train", "--pivots", "ind,eng",
-                "--targets", "jav,sun", "--objectives", "mt,tlm,xss,mlm", "--seed", "3",
-                "--workers", str(workers), "--output", str(tmp_path / f"w{workers}")]  # fmt: skip
+        args = [
+            "data",
+            "build",
+            "--bitext",
+            str(nusax),
+            "--split",
+            "train",
+            "--pivots",
+            "ind,eng",
+            "--targets",
+            "jav,sun",
+            "--objectives",
+            "mt,tlm,xss,mlm",
+            "--seed",
+            "3",
+            "--workers",
+            str(workers),
+            "--output",
+            str(tmp_path / f"w{workers}"),
+        ]
         assert main(args) == 0
         out[workers] = (tmp_path / f"w{workers}" / "train.jsonl").read_bytes()
     assert out[1] == out[2] and out[1].count(b"\n") > 10 * 300

@@ -113,7 +113,8 @@ def test_the_standin_tokenizer_sees_no_unseen_language_and_no_test_sentence(nusa
     held_out = [
         t for split in ("valid", "test") for row in read_bitext(str(nusax), split) for t in row.texts.values()
     ]
-    # the topic task: its L1 train sentences are in, its dev and test sentences and every other language are not
+    # the topic task: its L1 train sentences are in, its dev and test sentences and every other language are
+    # not
     sib_train = {r.texts["eng"] for r in read_bitext(str(sib200), "train")}
     sib_held_out = [
         t for split in ("dev", "test") for r in read_bitext(str(sib200), split) for t in r.texts.values()
@@ -171,8 +172,9 @@ def test_two_demos_needing_the_same_base_take_turns(nusax, tmp_path, monkeypatch
     assert b0 >= a1  # the second started only after the first had finished
 
 
-def test_a_wrong_sib200_folder_is_refused_before_the_base_trains_not_replaced(nusax, sib200, tmp_path, capsys,
-                                                                               monkeypatch):  # fmt: skip
+def test_a_wrong_sib200_folder_is_refused_before_the_base_trains_not_replaced(
+    nusax, sib200, tmp_path, capsys, monkeypatch
+):
     from instructalign.cli import main
     from instructalign.config import DemoConfig
     from instructalign.errors import UserError

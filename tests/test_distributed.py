@@ -21,22 +21,51 @@ RECORD = str(REPO / "tests" / "record_batches.py")
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dist")
-    rows = [{"prompt": f"Terjemahkan ke bahasa Jawa: kalimat nomor {i}" + " x" * (i % 7),
-             "target": f"ukara nomer {i}" + " y" * (i % 5)} for i in range(48)]  # fmt: skip
+    rows = [
+        {
+            "prompt": f"Terjemahkan ke bahasa Jawa: kalimat nomor {i}" + " x" * (i % 7),
+            "target": f"ukara nomer {i}" + " y" * (i % 5),
+        }
+        for i in range(48)
+    ]
     data = write(tmp / "data" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
     base = tiny.save(tiny.gpt2(dropout=0.0), tmp / "base")
-    return tmp, ["--model", base, "--data", str(data), "--max-steps", "6", "--save-steps", "100",
-                 "--lr", "5e-3", "--seed", "4"]  # fmt: skip
+    return tmp, [
+        "--model",
+        base,
+        "--data",
+        str(data),
+        "--max-steps",
+        "6",
+        "--save-steps",
+        "100",
+        "--lr",
+        "5e-3",
+        "--seed",
+        "4",
+    ]
 
 
 def train(tmp, common, name, *flags, processes=1):
     out = tmp / name
-    launcher = [sys.executable] if processes == 1 else [
-        str(Path(sys.executable).with_name("torchrun")), "--nproc_per_node", str(processes), "--master_port", "29563"]  # fmt: skip
+    launcher = (
+        [sys.executable]
+        if processes == 1
+        else [
+            str(Path(sys.executable).with_name("torchrun")),
+            "--nproc_per_node",
+            str(processes),
+            "--master_port",
+            "29563",
+        ]
+    )
     proc = subprocess.run(
         [*launcher, RECORD, str(tmp / f"{name}-batches"), *common, *flags, "--output", str(out)],
-        env=ENV, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return out
 
@@ -126,7 +155,8 @@ fsdp_config:
 
 @pytest.mark.slow
 def test_fsdp_run_saves_a_full_loadable_model(setup):
-    """FSDP2 over 2 CPU processes (gloo), sharded state dict: final/ holds every weight, gathered, and loads."""
+    """FSDP2 over 2 CPU processes (gloo), sharded state dict: final/ holds every weight, gathered, and
+    loads."""
     from instructalign.models import load_model
 
     tmp, common = setup
@@ -134,10 +164,27 @@ def test_fsdp_run_saves_a_full_loadable_model(setup):
     out = tmp / "fsdp"
     accelerate = str(Path(sys.executable).with_name("accelerate"))
     proc = subprocess.run(
-        [accelerate, "launch", "--config_file", str(config), "-m", "instructalign.cli", "train", *common,
-         "--batch-size", "2", "--save-steps", "3", "--output", str(out)],
-        env=ENV, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            accelerate,
+            "launch",
+            "--config_file",
+            str(config),
+            "-m",
+            "instructalign.cli",
+            "train",
+            *common,
+            "--batch-size",
+            "2",
+            "--save-steps",
+            "3",
+            "--output",
+            str(out),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     trained, base = weights(out), load_file(str(tmp / "base" / "model.safetensors"))
     assert trained.keys() == base.keys() and all(trained[k].shape == base[k].shape for k in base)

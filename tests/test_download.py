@@ -1,5 +1,6 @@
 """`instructalign data download`: the files land where the loaders and the demo look for them; a failed
-download leaves nothing behind. The repositories are mirrored here as local folders read through file:// URLs."""
+download leaves nothing behind. The repositories are mirrored here as local folders read through file:// URLs.
+"""
 
 import shutil
 from dataclasses import replace

@@ -55,10 +55,12 @@ def test_nusax_senti_golden_prompts():
     task = load_task("nusax_senti")
     assert len(task.templates["en"]) == 3 and len(task.templates["id"]) == 3
     assert render(task.templates["en"][0], text="Makanannya enak.", options=task.options("en")) == (
-        'Makanannya enak.\nWhat would be the sentiment of the text above? "negative", "neutral", or "positive"?'
+        'Makanannya enak.\nWhat would be the sentiment of the text above? "negative", "neutral", or '
+        '"positive"?'
     )
     assert render(task.templates["id"][1], text="Makanannya enak.", options=task.options("id")) == (
-        'Apakah sentimen dari teks berikut?\nTeks: Makanannya enak.\nJawab dengan "negatif", "netral", atau "positif":'
+        'Apakah sentimen dari teks berikut?\nTeks: Makanannya enak.\nJawab dengan "negatif", "netral", atau '
+        '"positif":'
     )
     assert task.verbalizers["id"] == {"negative": "negatif", "neutral": "netral", "positive": "positif"}
     assert len(task.languages) == 12
@@ -124,8 +126,10 @@ def nli_task(tmp_path, rows: list[dict]) -> list[str]:
 def test_prompts_cut_to_fit_max_length_are_counted_per_template(tiny_model_dir, tmp_path, capsys):
     from instructalign.models import load_tokenizer
 
-    rows = [{"premise": "Hotel itu bersih " + "sekali " * (4 * i), "hypothesis": "Kotor.", "label": "entailment"}
-            for i in range(6)]  # fmt: skip
+    rows = [
+        {"premise": "Hotel itu bersih " + "sekali " * (4 * i), "hypothesis": "Kotor.", "label": "entailment"}
+        for i in range(6)
+    ]
     task = nli_task(tmp_path, rows)
     tok = load_tokenizer(tiny_model_dir)
     lengths = [
@@ -266,7 +270,8 @@ BAD = {
             str(
                 write(
                     t / "x.yaml",
-                    "name: x\nkind: classification\nlanguages: [ind]\ndata: {path: a}\nlabels: [a]\ntemplates: {en: [t]}\n",
+                    "name: x\nkind: classification\nlanguages: [ind]\ndata: {path: a}\nlabels: "
+                    "[a]\ntemplates: {en: [t]}\n",
                 )
             ),
         ],

@@ -66,20 +66,26 @@ def test_a_study_added_from_a_test_file_runs_end_to_end(monkeypatch, nusax, tmp_
     monkeypatch.setitem(STUDIES, "toy", toy_study.STUDY)  # the one registry line
     out = tmp_path / "toy"
     assert main(["study", "toy", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
-    assert "study toy: 3 continual runs (replay-only, mt-only, mt-own)" in " ".join(capsys.readouterr().out.split())
+    assert "study toy: 3 continual runs (replay-only, mt-only, mt-own)" in " ".join(
+        capsys.readouterr().out.split()
+    )
     with open(out / "study.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [r["run"] for r in rows] == ["replay-only", "mt-only", "mt-own"] and rows[1]["objectives"] == "mt"
     assert rows[1]["L2 vs control delta"] and rows[0]["L1 vs base delta"] and rows[2]["L2 vs control delta"]
     summary = json.loads((out / "study_summary.json").read_text())
     assert summary["study"] == "toy" and "## Group means" in (out / "report.md").read_text()
-    # the run's own settings and its preparation, declared in the test file only: trained from the prepared base
+    # the run's own settings and its preparation, declared in the test file only: trained from the prepared
+    # base
     [own] = (out / "runs" / "seed0").glob("mt-r*-const-scaled-*")
     trained = json.loads((own / "model" / "train_config.json").read_text())["settings"]
     assert trained["lr_scheduler"] == "constant" and trained["max_grad_norm"] == 0.5
     assert trained["model"] == str(own / "scaled") and (own / "scaled" / "config.json").is_file()
     [plain] = [p for p in (out / "runs" / "seed0").glob("mt-r*") if p != own]
-    assert json.loads((plain / "model" / "train_config.json").read_text())["settings"]["lr_scheduler"] == "cosine"
+    assert (
+        json.loads((plain / "model" / "train_config.json").read_text())["settings"]["lr_scheduler"]
+        == "cosine"
+    )
 
 
 def test_a_design_with_a_setting_train_does_not_have_is_one_line(nusax, tmp_path):
@@ -90,10 +96,14 @@ def test_a_design_with_a_setting_train_does_not_have_is_one_line(nusax, tmp_path
     from instructalign.experiment.recipe import QUICK
     from instructalign.experiment.study import Study
 
-    odd = Study("odd", "odd", lambda r: [Design("x", ("mt",), 0.5, train={"lerning_rate": 1.0})], lambda e, r: {})
+    odd = Study(
+        "odd", "odd", lambda r: [Design("x", ("mt",), 0.5, train={"lerning_rate": 1.0})], lambda e, r: {}
+    )
     with pytest.raises(UserError, match="run x sets lerning_rate, not a setting of instructalign train"):
         run_experiment(odd, StudyConfig(data=str(nusax), output=str(tmp_path / "o")), QUICK)
-    wrong = Study("odd", "odd", lambda r: [Design("x", ("mt",), 0.5, train={"max_grad_norm": -1})], lambda e, r: {})
+    wrong = Study(
+        "odd", "odd", lambda r: [Design("x", ("mt",), 0.5, train={"max_grad_norm": -1})], lambda e, r: {}
+    )
     with pytest.raises(UserError, match="--max-grad-norm: must be at least 0"):
         run_experiment(wrong, StudyConfig(data=str(nusax), output=str(tmp_path / "o")), QUICK)
     assert not (tmp_path / "o").exists()

@@ -14,10 +14,27 @@ from conftest import REPO
 def test_gpu_train_script_runs_every_arm_at_a_toy_size_on_the_cpu(tmp_path):
     out = tmp_path / "gpu_train.json"
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "gpu_train.py"), "--device", "cpu", "--tiny", "--steps", "2",
-         "--warmup", "1", "--seq", "48", "--batch", "2", "--json", str(out)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "gpu_train.py"),
+            "--device",
+            "cpu",
+            "--tiny",
+            "--steps",
+            "2",
+            "--warmup",
+            "1",
+            "--seq",
+            "48",
+            "--batch",
+            "2",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     arms = json.loads(out.read_text())["arms"]
     assert {name: a["loss_path"] for name, a in arms.items()} == {

@@ -58,8 +58,10 @@ PAIR = Pair("ind", "Hotel itu sangat bersih dan nyaman.", "jav", "Hotel iku resi
 def test_mt_golden_strings_both_directions():
     out = mt(PAIR, context(), random.Random(0))
     assert [e["prompt"] for e in out] == [
-        "Translate the following text from Indonesian to Javanese.\nText: Hotel itu sangat bersih dan nyaman.\nTranslation:",
-        "Translate the following text from Javanese to Indonesian.\nText: Hotel iku resik banget lan kepenak.\nTranslation:",
+        "Translate the following text from Indonesian to Javanese.\nText: Hotel itu sangat bersih dan "
+        "nyaman.\nTranslation:",
+        "Translate the following text from Javanese to Indonesian.\nText: Hotel iku resik banget lan "
+        "kepenak.\nTranslation:",
     ]
     assert [e["target"] for e in out] == [PAIR.text_b, PAIR.text_a]
     assert [(e["src_lang"], e["tgt_lang"]) for e in out] == [("ind", "jav"), ("jav", "ind")]

@@ -10,8 +10,21 @@ from conftest import REPO
 
 PACKAGE = "instructalign"
 SRC = REPO / "src"
-HEAVY = {"torch", "transformers", "peft", "datasets", "accelerate", "safetensors", "matplotlib",
-         "scipy", "sklearn", "sacrebleu", "pyarrow", "lm_eval", "huggingface_hub"}  # fmt: skip
+HEAVY = {
+    "torch",
+    "transformers",
+    "peft",
+    "datasets",
+    "accelerate",
+    "safetensors",
+    "matplotlib",
+    "scipy",
+    "sklearn",
+    "sacrebleu",
+    "pyarrow",
+    "lm_eval",
+    "huggingface_hub",
+}
 
 
 def modules() -> dict[str, Path]:
@@ -63,7 +76,8 @@ def graph() -> tuple[dict, dict]:
 
 
 def cycles(edges: dict) -> list[list[str]]:
-    """Strongly connected components of more than one module (Tarjan), a package and its own submodule aside."""
+    """Strongly connected components of more than one module (Tarjan), a package and its own submodule
+    aside."""
     internal = {m: {t for t, _, _ in e if t in edges} for m, e in edges.items()}
     index, low, stack, on, found = {}, {}, [], set(), []
     sys.setrecursionlimit(10000)

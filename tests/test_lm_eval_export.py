@@ -45,9 +45,21 @@ def test_lm_eval_on_the_exported_tasks_gives_our_predictions_and_scores(model, n
     )
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", OMP_NUM_THREADS="1")
     proc = subprocess.run(
-        [sys.executable, "-c", LM_EVAL, model, str(tmp_path / "tasks"), str(tmp_path / "lm.json"),
-         "ia_nusax_senti", "ia_sib200"], env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            LM_EVAL,
+            model,
+            str(tmp_path / "tasks"),
+            str(tmp_path / "lm.json"),
+            "ia_nusax_senti",
+            "ia_sib200",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     theirs = json.loads((tmp_path / "lm.json").read_text())
     compared = 0
@@ -92,8 +104,25 @@ def test_a_translation_task_is_refused_in_one_line(tmp_path, nusax, capsys):
 def test_the_export_writes_the_exact_prompts_and_runs_from_anywhere(tmp_path, nusax):
     import yaml
 
-    assert main(["export", "lm-eval", "--data", str(nusax), "--langs", "bug", "--prompt-langs", "id", "--limit",
-                 "3", "--output", str(tmp_path / "tasks")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "export",
+                "lm-eval",
+                "--data",
+                str(nusax),
+                "--langs",
+                "bug",
+                "--prompt-langs",
+                "id",
+                "--limit",
+                "3",
+                "--output",
+                str(tmp_path / "tasks"),
+            ]
+        )
+        == 0
+    )
     folder = tmp_path / "tasks" / "nusax_senti"
     names = sorted(p.stem for p in folder.glob("ia_*.yaml"))
     assert names == ["ia_nusax_senti_bug_id0", "ia_nusax_senti_bug_id1", "ia_nusax_senti_bug_id2"]
@@ -198,8 +227,26 @@ def test_card_adds_a_model_index_that_round_trips(runs, nusax):
 
     model = runs / "full" / "final"
     out = runs / "eval"
-    assert main(["eval", "--model", str(model), "--data", str(nusax), "--langs", "jav,ind", "--limit", "4",
-                 "--roles", "L1=ind;L2=jav", "--output", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(model),
+                "--data",
+                str(nusax),
+                "--langs",
+                "jav,ind",
+                "--limit",
+                "4",
+                "--roles",
+                "L1=ind;L2=jav",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["card", "--model", str(model), "--eval", str(out)]) == 0
     card = ModelCard.load(model / "README.md")
     name, parsed = model_index_to_eval_results(card.data.to_dict()["model-index"])

@@ -29,7 +29,9 @@ def hub_like(tmp_path_factory):
         root / "sun-ind" / "train.jsonl",
         [{"src_lang": "ind", "tgt_lang": "sun", "src": f"Satu {i}.", "tgt": f"Hiji {i}."} for i in range(3)],
     )
-    write(root / "README.md", """---
+    write(
+        root / "README.md",
+        """---
 configs:
 - config_name: jav-ind
   data_files:
@@ -43,7 +45,8 @@ configs:
     path: sun-ind/train.jsonl
 ---
 A local stand-in for a hub dataset.
-""")  # fmt: skip
+""",
+    )
     return root
 
 
@@ -51,13 +54,23 @@ A local stand-in for a hub dataset.
 def xp3_like(tmp_path_factory):
     """xP3's documented layout: one config per language, a train split of {"inputs", "targets"} rows."""
     root = tmp_path_factory.mktemp("hub") / "xP3"
-    jsonl(root / "en" / "xp3_en_0.jsonl", [
-        {"inputs": f"Sentence 1: A {i}.\nSentence 2: B {i}.\nQuestion: Can we rewrite Sentence 1 to Sentence 2? Yes or No?",
-         "targets": "Yes" if i % 2 else "No"} for i in range(20)])  # fmt: skip
+    jsonl(
+        root / "en" / "xp3_en_0.jsonl",
+        [
+            {
+                "inputs": f"Sentence 1: A {i}.\nSentence 2: B {i}.\n"
+                "Question: Can we rewrite Sentence 1 to Sentence 2? Yes or No?",
+                "targets": "Yes" if i % 2 else "No",
+            }
+            for i in range(20)
+        ],
+    )
     jsonl(
         root / "id" / "xp3_id_0.jsonl", [{"inputs": f"Terjemahkan: {i}", "targets": f"{i}"} for i in range(4)]
     )
-    write(root / "README.md", """---
+    write(
+        root / "README.md",
+        """---
 configs:
 - config_name: en
   data_files:
@@ -68,7 +81,8 @@ configs:
   - split: train
     path: id/*.jsonl
 ---
-""")  # fmt: skip
+""",
+    )
     return root
 
 
@@ -96,10 +110,14 @@ def test_src_tgt_rows(hub_like, tmp_path):
 
 def test_a_split_of_a_saved_dataset_dict(tmp_path, capsys):
     saved = tmp_path / "dd"
-    datasets.DatasetDict({
-        "train": datasets.Dataset.from_dict({"indonesian": ["Satu.", "Dua."], "javanese": ["Siji.", "Loro."]}),
-        "validation": datasets.Dataset.from_dict({"indonesian": ["Tiga."], "javanese": ["Telu."]}),
-    }).save_to_disk(str(saved))  # fmt: skip
+    datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_dict(
+                {"indonesian": ["Satu.", "Dua."], "javanese": ["Siji.", "Loro."]}
+            ),
+            "validation": datasets.Dataset.from_dict({"indonesian": ["Tiga."], "javanese": ["Telu."]}),
+        }
+    ).save_to_disk(str(saved))
     rc, rows, _ = build(tmp_path, "--bitext", f"hf:{saved}", "--split", "validation", "--targets", "jav")
     assert rc == 0 and {r["target"] for r in rows} == {"Telu.", "Tiga."}
     rc, _, _ = build(tmp_path / "x", "--bitext", f"hf:{saved}", "--split", "test", "--targets", "jav")
@@ -114,9 +132,18 @@ def test_unknown_config_is_one_line(hub_like, tmp_path, capsys):
 
 def test_xp3_shaped_replay_from_a_config(hub_like, xp3_like, tmp_path):
     rc, rows, out = build(
-        tmp_path, "--bitext", f"hf:{hub_like}:jav-ind", "--targets", "jav",
-        "--replay", f"hf:{xp3_like}:en", "--replay-count", "6", "--seed", "3",
-    )  # fmt: skip
+        tmp_path,
+        "--bitext",
+        f"hf:{hub_like}:jav-ind",
+        "--targets",
+        "jav",
+        "--replay",
+        f"hf:{xp3_like}:en",
+        "--replay-count",
+        "6",
+        "--seed",
+        "3",
+    )
     assert rc == 0
     replay = [r for r in rows if r["source"] == "replay"]
     assert len(replay) == 6 and all(r["prompt"].startswith("Sentence 1:") for r in replay)
@@ -130,9 +157,18 @@ def test_xp3_rows_keep_bloomz_joining_and_evaluation_texts_stay_out(hub_like, xp
 
     held_out = write(tmp_path / "eval.txt", "Sentence 1: A 3.\n")  # an evaluation text inside xP3 prompts
     rc, rows, out = build(
-        tmp_path, "--bitext", f"hf:{hub_like}:jav-ind", "--targets", "jav",
-        "--replay", f"hf:{xp3_like}:en", "--replay-count", "100", "--exclude", str(held_out),
-    )  # fmt: skip
+        tmp_path,
+        "--bitext",
+        f"hf:{hub_like}:jav-ind",
+        "--targets",
+        "jav",
+        "--replay",
+        f"hf:{xp3_like}:en",
+        "--replay-count",
+        "100",
+        "--exclude",
+        str(held_out),
+    )
     assert rc == 0
     replay = [r for r in rows if r["source"] == "replay"]
     assert len(replay) == 19 and not any("A 3." in r["prompt"] for r in replay)

@@ -16,10 +16,34 @@ def run(tmp_path, nusax):
     rows = [{"prompt": f"Terjemahkan: kalimat {i}", "target": f"ukara {i}"} for i in range(24)]
     data = write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
     model = tiny.save(tiny.gpt2(dropout=0.1), tmp_path / "m")
-    args = ["train", "--model", model, "--data", str(data), "--max-steps", "6", "--save-steps", "3",
-            "--save-total-limit", "5", "--batch-size", "4", "--lr", "5e-3", "--monitor", "--monitor-data",
-            str(nusax), "--monitor-limit", "8", "--monitor-every", "3", "--monitor-templates", "3", "--monitor-roles",
-            "L1=eng,ind;L2=jav,sun"]  # fmt: skip
+    args = [
+        "train",
+        "--model",
+        model,
+        "--data",
+        str(data),
+        "--max-steps",
+        "6",
+        "--save-steps",
+        "3",
+        "--save-total-limit",
+        "5",
+        "--batch-size",
+        "4",
+        "--lr",
+        "5e-3",
+        "--monitor",
+        "--monitor-data",
+        str(nusax),
+        "--monitor-limit",
+        "8",
+        "--monitor-every",
+        "3",
+        "--monitor-templates",
+        "3",
+        "--monitor-roles",
+        "L1=eng,ind;L2=jav,sun",
+    ]
     return tmp_path, args
 
 
@@ -41,8 +65,26 @@ def test_a_probe_equals_eval_on_the_checkpoint_of_that_step(run, nusax, capsys):
     probed = {r["language"]: float(r["weighted_f1"]) for r in rows if r["step"] == "3" and r["language"]}
     assert len(probed) == 12 and len(set(probed.values())) > 1
     evaluated = tmp / "eval3"
-    assert main(["eval", "--model", str(out / "checkpoint-3"), "--data", str(nusax), "--split", "valid",
-                 "--limit", "8", "--prompt-langs", "en", "--output", str(evaluated)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(out / "checkpoint-3"),
+                "--data",
+                str(nusax),
+                "--split",
+                "valid",
+                "--limit",
+                "8",
+                "--prompt-langs",
+                "en",
+                "--output",
+                str(evaluated),
+            ]
+        )
+        == 0
+    )
     results = json.loads((evaluated / "results.json").read_text())["tasks"]["nusax_senti"]
     for lang, f1 in probed.items():
         assert abs(results[lang]["weighted_f1"] - f1) < 1e-6, lang
@@ -72,8 +114,11 @@ def test_keep_best_picks_the_documented_step(rule, step, tmp_path):
     from instructalign.train.monitor import MonitorCallback, parse_keep_best
 
     scripted = {0: (0.60, 0.40), 3: (0.50, 0.55), 6: (0.59, 0.50), 9: (0.40, 0.30)}  # step: (L1, L2)
-    history = [{"step": s, "task": "t", "language": "", "group": g, "weighted_f1": v, "seconds": 1.0}
-               for s, (l1, l2) in scripted.items() for g, v in (("L1", l1), ("L2", l2))]  # fmt: skip
+    history = [
+        {"step": s, "task": "t", "language": "", "group": g, "weighted_f1": v, "seconds": 1.0}
+        for s, (l1, l2) in scripted.items()
+        for g, v in (("L1", l1), ("L2", l2))
+    ]
     monitor = MonitorCallback(None, tmp_path, 3, None, False, parse_keep_best(rule), history=history)
     assert monitor.choose_best()["step"] == step  # l1-kept-l2: step 3 lost 10 points of L1, step 6 only 1
 

@@ -57,7 +57,8 @@ def merge_args(base, tuned, alpha, out, *more) -> list[str]:
 
 
 def test_merge_into_a_users_folder_is_refused_and_the_folder_kept(pair, tmp_path, capsys, monkeypatch):
-    """The issue's case verbatim: mkdir homework; echo important > homework/thesis.txt; merge --output homework."""
+    """The issue's case verbatim: mkdir homework; echo important > homework/thesis.txt; merge --output
+    homework."""
     base, tuned = pair
     monkeypatch.chdir(tmp_path)
     os.mkdir("homework")
@@ -128,10 +129,16 @@ def test_a_replace_killed_at_any_step_leaves_one_complete_folder(pair, tmp_path,
     out = tmp_path / "merged"
     assert main(merge_args(base, tuned, 0.5, out)) == 0
     killed = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "kill_at_rename.py"), str(kill_before),
-         *merge_args(base, tuned, 1.0, out, "--overwrite")],
-        env=env(), capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "tests" / "kill_at_rename.py"),
+            str(kill_before),
+            *merge_args(base, tuned, 1.0, out, "--overwrite"),
+        ],
+        env=env(),
+        capture_output=True,
+        text=True,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
 
     # what the next run finds and repairs: the old folder or the new one, complete, and nothing hidden
@@ -154,8 +161,21 @@ def test_a_replace_killed_at_any_step_leaves_one_complete_folder(pair, tmp_path,
 
 
 def train_args(model, data, out, steps=2) -> list[str]:
-    return ["train", "--model", model, "--data", str(data), "--output", str(out), "--max-steps", str(steps),
-            "--save-steps", str(steps), "--batch-size", "2"]  # fmt: skip
+    return [
+        "train",
+        "--model",
+        model,
+        "--data",
+        str(data),
+        "--output",
+        str(out),
+        "--max-steps",
+        str(steps),
+        "--save-steps",
+        str(steps),
+        "--batch-size",
+        "2",
+    ]
 
 
 @pytest.fixture
@@ -168,15 +188,23 @@ def train_data(tmp_path):
 def test_two_trainings_into_one_folder_one_is_refused_the_other_completes(tmp_path, train_data, capsys):
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
     out = tmp_path / "run"
-    first = subprocess.Popen(cli(*train_args(model, train_data, out, steps=150)), env=env(),
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    first = subprocess.Popen(
+        cli(*train_args(model, train_data, out, steps=150)),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lock = tmp_path / ".run.lock"
     deadline = time.time() + 120
     while not (lock.is_file() and lock.read_text().strip() == str(first.pid)):
         assert first.poll() is None and time.time() < deadline, first.communicate()
         time.sleep(0.2)
-    fails(train_args(model, train_data, out, steps=150), f"in use by another instructalign process (pid {first.pid})",
-          capsys)  # fmt: skip
+    fails(
+        train_args(model, train_data, out, steps=150),
+        f"in use by another instructalign process (pid {first.pid})",
+        capsys,
+    )
     stdout, stderr = first.communicate(timeout=600)
     assert first.returncode == 0, stderr[-2000:]
     summary = json.loads((out / "train_summary.json").read_text())
@@ -208,8 +236,9 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_notice(tmp_path, tra
         (["--seed", str(2**32)], "--seed: must be below 4,294,967,296"),
     ],
 )
-def test_numbers_out_of_range_are_refused_and_the_corrected_run_works(tmp_path, train_data, capsys, flags,
-                                                                       expected):  # fmt: skip
+def test_numbers_out_of_range_are_refused_and_the_corrected_run_works(
+    tmp_path, train_data, capsys, flags, expected
+):
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
     out = tmp_path / "run"
     fails([*train_args(model, train_data, out), *flags], expected, capsys)
@@ -274,15 +303,31 @@ def test_a_full_disk_during_a_checkpoint_leaves_no_partial_checkpoint(tmp_path, 
 
 def test_a_cache_that_is_a_file_is_refused_before_the_demo_starts(tmp_path, nusax, capsys, monkeypatch):
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(write(tmp_path / "cache", "not a folder")))
-    fails(["demo", "--quick", "--data", str(nusax), "--output", str(tmp_path / "out")], "INSTRUCTALIGN_CACHE",
-          capsys)  # fmt: skip
+    fails(
+        ["demo", "--quick", "--data", str(nusax), "--output", str(tmp_path / "out")],
+        "INSTRUCTALIGN_CACHE",
+        capsys,
+    )
     assert not (tmp_path / "out").exists()
 
 
 def test_study_runs_that_is_a_file_is_refused_before_work(tmp_path, nusax, capsys):
     runs = write(tmp_path / "runs", "a file")
-    fails(["study", "replay", "--quick", "--data", str(nusax), "--runs", str(runs), "--output",
-           str(tmp_path / "out")], "--runs", capsys)  # fmt: skip
+    fails(
+        [
+            "study",
+            "replay",
+            "--quick",
+            "--data",
+            str(nusax),
+            "--runs",
+            str(runs),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        "--runs",
+        capsys,
+    )
     assert not (tmp_path / "out").exists()
 
 
@@ -330,15 +375,33 @@ def test_an_empty_or_repeated_list_is_refused(tmp_path, capsys):
 def test_a_config_with_only_another_commands_section_is_refused(tmp_path, train_data, capsys):
     config = write(tmp_path / "c.yaml", "eval:\n  limit: 5\n")
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
-    fails([*train_args(model, train_data, tmp_path / "run"), "--config", str(config)],
-          "no 'train:' section, only eval:", capsys)  # fmt: skip
+    fails(
+        [*train_args(model, train_data, tmp_path / "run"), "--config", str(config)],
+        "no 'train:' section, only eval:",
+        capsys,
+    )
 
 
 def test_duplicate_pairs_are_counted_and_warned_about(tmp_path, capsys):
     bitext = write(tmp_path / "b.csv", "ind,jav\n" + "Hotel itu bersih.,Hotel iku resik.\n" * 20)
     out = tmp_path / "out"
-    assert main(["data", "build", "--bitext", str(bitext), "--pivots", "ind", "--targets", "jav",
-                 "--output", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "--bitext",
+                str(bitext),
+                "--pivots",
+                "ind",
+                "--targets",
+                "jav",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "19 of 20 pairs (95%) repeat an earlier pair" in err
     assert "every XSS example answers 'yes'" in err
@@ -348,8 +411,22 @@ def test_duplicate_pairs_are_counted_and_warned_about(tmp_path, capsys):
 
 def test_an_oversized_csv_cell_is_named_honestly(tmp_path, capsys):
     bitext = write(tmp_path / "b.csv", 'ind,jav\nbaik,apik\n"never closed,x\n' + "more text\n" * 150_000)
-    fails(["data", "build", "--bitext", str(bitext), "--pivots", "ind", "--targets", "jav", "--output",
-           str(tmp_path / "out")], "line 3: a cell of more than", capsys)  # fmt: skip
+    fails(
+        [
+            "data",
+            "build",
+            "--bitext",
+            str(bitext),
+            "--pivots",
+            "ind",
+            "--targets",
+            "jav",
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        "line 3: a cell of more than",
+        capsys,
+    )
 
 
 def test_langs_choose_the_directions_of_a_translation_task(tmp_path, nusax):
@@ -360,5 +437,11 @@ def test_langs_choose_the_directions_of_a_translation_task(tmp_path, nusax):
     prepared = prepare(cfg, "nusax_mt", str(nusax), tmp_path / "o", False, 2)
     assert prepared.task.directions == [("ind", "sun"), ("sun", "ind")]
     with pytest.raises(UserError, match="--langs bug: not in task nusax_mt"):
-        prepare(EvalConfig(model="m", task="nusax_mt", langs=["bug"], output="o"), "nusax_mt", str(nusax),
-                tmp_path / "o", False, 2)  # fmt: skip
+        prepare(
+            EvalConfig(model="m", task="nusax_mt", langs=["bug"], output="o"),
+            "nusax_mt",
+            str(nusax),
+            tmp_path / "o",
+            False,
+            2,
+        )

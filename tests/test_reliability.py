@@ -27,10 +27,17 @@ templates:
 
 def nli_rows(n=8):
     return "".join(
-        json.dumps({"id": i, "premise": f"Hotel itu bersih {i}.", "hypothesis": "Hotel itu kotor.",
-                    "label": "entailment" if i % 2 else "contradiction"}) + "\n"
+        json.dumps(
+            {
+                "id": i,
+                "premise": f"Hotel itu bersih {i}.",
+                "hypothesis": "Hotel itu kotor.",
+                "label": "entailment" if i % 2 else "contradiction",
+            }
+        )
+        + "\n"
         for i in range(n)
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
@@ -100,11 +107,15 @@ def test_a_corrected_train_command_runs_after_a_refused_one(model_dir, train_dat
     assert (tmp_path / "run" / "final" / "config.json").is_file()
 
 
-@pytest.mark.parametrize("length, expected", [("0", "must be at least 8"), ("3", "must be at least 8"),
-                                              ("12", "leaves")])  # fmt: skip
+@pytest.mark.parametrize(
+    "length, expected", [("0", "must be at least 8"), ("3", "must be at least 8"), ("12", "leaves")]
+)
 def test_eval_max_length_that_cannot_hold_a_prompt(model_dir, task, tmp_path, capsys, length, expected):
-    fails(["eval", "--model", model_dir, *task, "--max-length", length, "--output", str(tmp_path / "o")],
-          expected, capsys)  # fmt: skip
+    fails(
+        ["eval", "--model", model_dir, *task, "--max-length", length, "--output", str(tmp_path / "o")],
+        expected,
+        capsys,
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -132,8 +143,23 @@ def test_missing_weights_are_an_error_unless_allowed_and_then_marked(model_dir, 
 def test_labels_sharing_one_word_are_refused(model_dir, tmp_path, capsys):
     same = NLI_TASK.replace('contradiction: "no"', 'contradiction: "yes"')
     write(tmp_path / "ind.jsonl", nli_rows())
-    fails(["eval", "--model", model_dir, "--task", str(write(tmp_path / "t.yaml", same)), "--data", str(tmp_path),
-           "--langs", "ind", "--output", str(tmp_path / "o")], "gives two labels the same word", capsys)  # fmt: skip
+    fails(
+        [
+            "eval",
+            "--model",
+            model_dir,
+            "--task",
+            str(write(tmp_path / "t.yaml", same)),
+            "--data",
+            str(tmp_path),
+            "--langs",
+            "ind",
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        "gives two labels the same word",
+        capsys,
+    )
 
 
 # ---------------------------------------------------------------- report: incomparable runs
@@ -162,8 +188,11 @@ def test_report_refuses_predictions_from_another_eval(model_dir, task, tmp_path,
     b = evaluate(model_dir, task, tmp_path / "b", "--limit", "4")
     (a / "predictions.jsonl").write_bytes((b / "predictions.jsonl").read_bytes())  # a kill between renames
     c = evaluate(model_dir, task, tmp_path / "c")
-    fails(["report", "--run", f"x={a}", "--run", f"y={c}", "--output", str(tmp_path / "r")],
-          "predictions.jsonl: does not belong to", capsys)  # fmt: skip
+    fails(
+        ["report", "--run", f"x={a}", "--run", f"y={c}", "--output", str(tmp_path / "r")],
+        "predictions.jsonl: does not belong to",
+        capsys,
+    )
 
 
 def test_report_bad_files_are_one_line(model_dir, task, tmp_path, capsys):
@@ -199,11 +228,27 @@ def test_an_output_that_is_a_file_fails_before_the_work(
         "eval": ["eval", "--model", model_dir, *task],
         "train": ["train", "--model", model_dir, "--data", str(train_data), "--max-steps", "1"],
         "report": ["report", "--run", f"x={tmp_path}", "--run", f"y={tmp_path}"],
-        "build": ["data", "build", "--bitext", str(write(tmp_path / "b.csv", "ind,jav\na,b\n")), "--targets", "jav",
-                  "--pivots", "ind"],
-    }[command]  # fmt: skip
-    fails([*(["data", "build"] if command == "build" else [command]), *argv[2 if command == "build" else 1:],
-           "--output", str(target)], "exists and is not a folder", capsys)  # fmt: skip
+        "build": [
+            "data",
+            "build",
+            "--bitext",
+            str(write(tmp_path / "b.csv", "ind,jav\na,b\n")),
+            "--targets",
+            "jav",
+            "--pivots",
+            "ind",
+        ],
+    }[command]
+    fails(
+        [
+            *(["data", "build"] if command == "build" else [command]),
+            *argv[2 if command == "build" else 1 :],
+            "--output",
+            str(target),
+        ],
+        "exists and is not a folder",
+        capsys,
+    )
 
 
 def test_an_output_that_cannot_be_written_fails_before_the_work(model_dir, task, capsys):
@@ -276,8 +321,11 @@ def test_damaged_weights_in_eval_and_train(model_dir, task, train_data, tmp_path
     data = (damaged / "model.safetensors").read_bytes()
     (damaged / "model.safetensors").write_bytes(data[: len(data) // 2])
     fails(["eval", "--model", str(damaged), *task, "--output", str(tmp_path / "o")], "damaged", capsys)
-    fails(["train", "--model", str(damaged), "--data", str(train_data), "--output", str(tmp_path / "t")],
-          "damaged", capsys)  # fmt: skip
+    fails(
+        ["train", "--model", str(damaged), "--data", str(train_data), "--output", str(tmp_path / "t")],
+        "damaged",
+        capsys,
+    )
     (damaged / "model.safetensors").unlink()
     fails(
         ["eval", "--model", str(damaged), *task, "--output", str(tmp_path / "o")],
@@ -299,8 +347,27 @@ def test_vocabulary_that_does_not_match_the_weights(model_dir, task, tmp_path, c
 
 def test_damaged_adapter(model_dir, task, train_data, tmp_path, capsys):
     run = tmp_path / "lora"
-    assert main(["train", "--model", model_dir, "--data", str(train_data), "--output", str(run), "--lora",
-                 "--lora-r", "2", "--max-steps", "1", "--save-steps", "5"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                model_dir,
+                "--data",
+                str(train_data),
+                "--output",
+                str(run),
+                "--lora",
+                "--lora-r",
+                "2",
+                "--max-steps",
+                "1",
+                "--save-steps",
+                "5",
+            ]
+        )
+        == 0
+    )
     adapter = run / "final" / "adapter_model.safetensors"
     adapter.write_bytes(adapter.read_bytes()[:40])
     fails(
@@ -314,22 +381,59 @@ def test_damaged_adapter(model_dir, task, train_data, tmp_path, capsys):
     "change, files, expected",
     [
         (lambda t: t, {"ind.jsonl": ""}, "file is empty"),
-        (lambda t: t.replace('data: {path: "{lang}.jsonl"}', 'data: {path: "{lang}.csv"}'), {"ind.csv": "id,premise,hypothesis,label\n"},
-         "no examples (a header and no rows?)"),
-        (lambda t: t.replace('en: {entailment: "yes", contradiction: "no"}', "en: [yes, no]"), {}, "'verbalizers' maps a prompt language"),
+        (
+            lambda t: t.replace('data: {path: "{lang}.jsonl"}', 'data: {path: "{lang}.csv"}'),
+            {"ind.csv": "id,premise,hypothesis,label\n"},
+            "no examples (a header and no rows?)",
+        ),
+        (
+            lambda t: t.replace('en: {entailment: "yes", contradiction: "no"}', "en: [yes, no]"),
+            {},
+            "'verbalizers' maps a prompt language",
+        ),
         (lambda t: t.replace("{lang}.jsonl", "{language}.jsonl"), {}, "has an unknown slot ('language')"),
-        (lambda t: t.replace("languages: [ind, jav]", "languages: jav"), {}, "'languages' must be a YAML list"),
-        (lambda t: t.replace("labels: [entailment, contradiction]", "labels: entailment"), {}, "'labels' must be a YAML list"),
+        (
+            lambda t: t.replace("languages: [ind, jav]", "languages: jav"),
+            {},
+            "'languages' must be a YAML list",
+        ),
+        (
+            lambda t: t.replace("labels: [entailment, contradiction]", "labels: entailment"),
+            {},
+            "'labels' must be a YAML list",
+        ),
     ],
-    ids=["empty file", "header-only csv", "verbalizers as a list", "unknown slot", "languages as text", "labels as text"],
-)  # fmt: skip
+    ids=[
+        "empty file",
+        "header-only csv",
+        "verbalizers as a list",
+        "unknown slot",
+        "languages as text",
+        "labels as text",
+    ],
+)
 def test_task_and_data_mistakes_before_the_model_loads(tmp_path, capsys, change, files, expected):
     for name, text in files.items():
         write(tmp_path / "data" / name, text)
     task_file = write(tmp_path / "t.yaml", change(NLI_TASK))
     # a model path that does not exist: the data and task must be refused before it is even looked at
-    fails(["eval", "--model", str(tmp_path / "no-model-yet"), "--task", str(task_file), "--data", str(tmp_path / "data"),
-           "--langs", "ind", "--output", str(tmp_path / "o")], expected, capsys)  # fmt: skip
+    fails(
+        [
+            "eval",
+            "--model",
+            str(tmp_path / "no-model-yet"),
+            "--task",
+            str(task_file),
+            "--data",
+            str(tmp_path / "data"),
+            "--langs",
+            "ind",
+            "--output",
+            str(tmp_path / "o"),
+        ],
+        expected,
+        capsys,
+    )
 
 
 def test_damaged_train_config_json(model_dir, train_data, tmp_path, capsys):
@@ -351,14 +455,28 @@ def test_damaged_train_config_json(model_dir, train_data, tmp_path, capsys):
 
 def test_config_languages_as_text_is_named_plainly(tmp_path, capsys):
     config = write(tmp_path / "c.yaml", "languages: jav\nbuild:\n  targets: [jav]\n")
-    fails(["data", "build", "--config", str(config), "--bitext", "x.csv", "--output", str(tmp_path / "o")],
-          "'languages' is a YAML list of mappings", capsys)  # fmt: skip
+    fails(
+        ["data", "build", "--config", str(config), "--bitext", "x.csv", "--output", str(tmp_path / "o")],
+        "'languages' is a YAML list of mappings",
+        capsys,
+    )
 
 
 def test_other_data_message_reads_well(model_dir, train_data, tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["train", "--model", model_dir, "--data", str(train_data), "--output", str(out), "--max-steps", "2",
-            "--save-steps", "1"]  # fmt: skip
+    argv = [
+        "train",
+        "--model",
+        model_dir,
+        "--data",
+        str(train_data),
+        "--output",
+        str(out),
+        "--max-steps",
+        "2",
+        "--save-steps",
+        "1",
+    ]
     assert main(argv) == 0
     with open(train_data / "train.jsonl", "a") as f:
         f.write(json.dumps({"prompt": "p", "target": "t"}) + "\n")

@@ -1,5 +1,5 @@
-"""`train --replay-share` and `--replay-guard`: two pools, a share that follows the documented rule, a schedule
-that survives a SIGKILL and resume, and rows chosen per slot as the share says."""
+"""`train --replay-share` and `--replay-guard`: two pools, a share that follows the documented rule, a
+schedule that survives a SIGKILL and resume, and rows chosen per slot as the share says."""
 
 import json
 import os
@@ -90,25 +90,63 @@ def test_choose_keeps_the_replay_candidate_where_u_is_below_the_share():
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory, nusax):
     tmp = tmp_path_factory.mktemp("guard")
-    rows = [{"prompt": f"Terjemahkan ke bahasa Jawa: kalimat {i}", "target": f"ukara {i}", "source": "align"}
-            for i in range(20)] + [{"inputs": f"Sentimen teks ini? bagus {i}", "targets": "positif", "source": "replay"}
-                                   for i in range(12)]  # fmt: skip
+    rows = [
+        {"prompt": f"Terjemahkan ke bahasa Jawa: kalimat {i}", "target": f"ukara {i}", "source": "align"}
+        for i in range(20)
+    ] + [
+        {"inputs": f"Sentimen teks ini? bagus {i}", "targets": "positif", "source": "replay"}
+        for i in range(12)
+    ]
     data = write(tmp / "data" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
     base = tiny.save(tiny.gpt2(dropout=0.0), tmp / "base")
-    flags = ["--model", base, "--data", str(data), "--max-steps", "12", "--save-steps", "6", "--batch-size", "4",
-             "--lr", "5e-3", "--seed", "2", "--monitor", "--monitor-data", str(nusax), "--monitor-limit", "2",
-             "--monitor-every", "2", "--monitor-roles", "L1=eng,ind;L2=jav,sun", "--replay-share", "0",
-             "--replay-guard", "2"]  # fmt: skip
+    flags = [
+        "--model",
+        base,
+        "--data",
+        str(data),
+        "--max-steps",
+        "12",
+        "--save-steps",
+        "6",
+        "--batch-size",
+        "4",
+        "--lr",
+        "5e-3",
+        "--seed",
+        "2",
+        "--monitor",
+        "--monitor-data",
+        str(nusax),
+        "--monitor-limit",
+        "2",
+        "--monitor-every",
+        "2",
+        "--monitor-roles",
+        "L1=eng,ind;L2=jav,sun",
+        "--replay-share",
+        "0",
+        "--replay-guard",
+        "2",
+    ]
     return tmp, flags
 
 
 def scripted(tmp, flags, name, kill_at=0):
     out = tmp / name
     proc = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "scripted_probe.py"), json.dumps(SCRIPT), str(kill_at), *flags,
-         "--output", str(out)],
-        env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "tests")), capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "tests" / "scripted_probe.py"),
+            json.dumps(SCRIPT),
+            str(kill_at),
+            *flags,
+            "--output",
+            str(out),
+        ],
+        env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "tests")),
+        capture_output=True,
+        text=True,
+    )
     return out, proc
 
 
@@ -157,8 +195,21 @@ def test_two_pools_need_replay_rows(tmp_path, capsys):
         "".join(json.dumps({"prompt": f"a {i}", "target": "b"}) + "\n" for i in range(8)),
     ).parent
     base = tiny.save(tiny.gpt2(dropout=0.0), tmp_path / "base")
-    code = main(["train", "--model", base, "--data", str(data), "--max-steps", "2", "--replay-share", "0.5",
-                 "--output", str(tmp_path / "out")])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "--model",
+            base,
+            "--data",
+            str(data),
+            "--max-steps",
+            "2",
+            "--replay-share",
+            "0.5",
+            "--output",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 2 and "no replay rows" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

@@ -151,8 +151,8 @@ def test_similarity_section_and_html_is_self_contained(tmp_path):
         tmp_path / "bi.csv",
         "english,indonesian,javanese,sundanese,madurese,ngaju,toba_batak\n"
         + "".join(
-            f"The hotel {i} is clean,Hotel {i} itu bersih,Hotel {i} iku resik,Hotel {i} eta beresih,"
-            f"Hotel {i} rowa berse,Hotel {i} te barasih,Hotel {i} i ias\n"
+            f"The hotel {i} is clean,Hotel {i} itu bersih,Hotel {i} iku resik,Hotel {i} eta beresih,Hotel "
+            f"{i} rowa berse,Hotel {i} te barasih,Hotel {i} i ias\n"
             for i in range(20)
         ),
     )
@@ -258,7 +258,7 @@ def trained_run(tmp_path, name, seed, scores, l1_curve):
         f"{step},nusax_senti,,{group},{value},0.5"
         for step, l1 in l1_curve.items()
         for group, value in (("L1", l1), ("L2", 0.5 + step / 1000))
-    ]  # fmt: skip
+    ]
     write(train_out / "monitor.csv", "\n".join(lines) + "\n")
     doc = results(scores) | {"model": str(train_out / "final")}
     return write(tmp_path / f"{name}-{seed}" / "results.json", json.dumps(doc)).parent
@@ -271,8 +271,22 @@ def test_the_report_draws_the_training_curves_of_monitored_runs(tmp_path):
     ]
     forgot = [trained_run(tmp_path, "no-replay", s, ALIGNED, {0: 0.70, 100: 0.55, 200: 0.40}) for s in (0, 1)]
     out = tmp_path / "report"
-    assert main(["report", "--run", f"base={base[0]},{base[1]}", "--run", f"replay={kept[0]},{kept[1]}",
-                 "--run", f"no-replay={forgot[0]},{forgot[1]}", "--output", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "report",
+                "--run",
+                f"base={base[0]},{base[1]}",
+                "--run",
+                f"replay={kept[0]},{kept[1]}",
+                "--run",
+                f"no-replay={forgot[0]},{forgot[1]}",
+                "--output",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert (out / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (out / "report.md").read_text()
     assert (

@@ -40,11 +40,25 @@ def results(level: float, seed: int, predicted=None) -> dict:
             "majority_f1": 0.2,
             "predicted": predicted or {"negative": 5, "positive": 5},
         }
-        per[lang] = {"weighted_f1": f, "macro_f1": f, "accuracy": f, "n": 10, "weighted_f1_std": 0.01,
-                     "majority_f1": 0.2, "templates": {"en0": template, "id0": template},
-                     "predicted": {k: 2 * v for k, v in template["predicted"].items()}}  # fmt: skip
-    return {"model": "m", "task": "nusax_senti", "kind": "classification", "tasks": {"nusax_senti": per},
-            "groups": {}, "roles": ROLES, "settings": {"data": "d", "limit": 150, "prompt_langs": ["en", "id"]}}  # fmt: skip
+        per[lang] = {
+            "weighted_f1": f,
+            "macro_f1": f,
+            "accuracy": f,
+            "n": 10,
+            "weighted_f1_std": 0.01,
+            "majority_f1": 0.2,
+            "templates": {"en0": template, "id0": template},
+            "predicted": {k: 2 * v for k, v in template["predicted"].items()},
+        }
+    return {
+        "model": "m",
+        "task": "nusax_senti",
+        "kind": "classification",
+        "tasks": {"nusax_senti": per},
+        "groups": {},
+        "roles": ROLES,
+        "settings": {"data": "d", "limit": 150, "prompt_langs": ["en", "id"]},
+    }
 
 
 def demo_like_report(tmp_path, predicted_by_run=None) -> tuple:
@@ -67,16 +81,27 @@ def demo_like_report(tmp_path, predicted_by_run=None) -> tuple:
 
 
 POSITIONS = """<script>
-const box = (id) => { const r = document.getElementById(id).getBoundingClientRect(); return [r.top, r.bottom]; };
+const box = (id) => {
+  const r = document.getElementById(id).getBoundingClientRect(); return [r.top, r.bottom]; };
 document.body.setAttribute("data-pos", JSON.stringify({headline: box("headline"), figure: box("groups"),
   width: document.documentElement.clientWidth}));
 </script></body>"""
 
 
 def chromium(*args) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", "--window-size=1280,900", "--virtual-time-budget=3000"]  # fmt: skip
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--window-size=1280,900",
+        "--virtual-time-budget=3000",
+    ]
     return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
@@ -124,8 +149,8 @@ def test_a_model_that_always_predicts_one_label_is_named_and_not_tested(tmp_path
     out = demo_like_report(tmp_path, predicted_by_run={"replay-only": {"negative": 20}})
     md = (out / "report.md").read_text()
     assert (
-        "**Cannot do the task** (verdicts that rest on these are not testable): `replay-only` on L1, L2, L3 predicts 'negative' for 100% of prompts."
-        in md
+        "**Cannot do the task** (verdicts that rest on these are not testable): `replay-only` on L1, L2, L3 "
+        "predicts 'negative' for 100% of prompts." in md
     )
     rows = csv.DictReader(open(out / "verdicts.csv", encoding="utf-8"))
     verdicts = {(r["run"], r["claim"], r["group"]): r for r in rows}

@@ -28,7 +28,8 @@ def old_bootstrap_seed_diff(a, b, resamples, rng):
 
 
 def seed_level_coverage(interval, n_seeds, truth, experiments=2000, seed=0) -> float:
-    """Per-seed results of two runs: run = truth + shared seed effect + noise (weighted-F1 units, sd as in the demo)."""
+    """Per-seed results of two runs: run = truth + shared seed effect + noise (weighted-F1 units, sd as in the
+    demo)."""
     rng = np.random.default_rng(seed)
     hits = 0
     for _ in range(experiments):
@@ -202,6 +203,11 @@ def test_a_study_reads_an_interval_against_zero():
     from instructalign.study.findings import against_zero
 
     words = {"above": "larger", "below": "smaller", "neither": "not shown", "undefined": "no interval"}
-    cases = [((0.1, 0.5), "larger"), ((-0.5, -0.1), "smaller"), ((-0.1, 0.1), "not shown"),
-             ((0.0, 0.3), "not shown"), ((float("nan"), float("nan")), "no interval")]  # fmt: skip
+    cases = [
+        ((0.1, 0.5), "larger"),
+        ((-0.5, -0.1), "smaller"),
+        ((-0.1, 0.1), "not shown"),
+        ((0.0, 0.3), "not shown"),
+        ((float("nan"), float("nan")), "no interval"),
+    ]
     assert [against_zero(lo, hi, **words) for (lo, hi), _ in cases] == [want for _, want in cases]

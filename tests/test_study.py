@@ -93,8 +93,10 @@ def test_studies_share_a_run_that_trains_the_same_thing():
     from instructalign.experiment.runs import run_folder
 
     cfg, recipe = StudyConfig(runs="/r"), Recipe()
-    by_study = {s: {d.name: run_folder(cfg, recipe, d, 0) for d in designs(s, 0.5)} for s in
-                ("replay", "interpolate", "transfer")}  # fmt: skip
+    by_study = {
+        s: {d.name: run_folder(cfg, recipe, d, 0) for d in designs(s, 0.5)}
+        for s in ("replay", "interpolate", "transfer")
+    }
     assert (
         by_study["replay"]["share-0.5"]
         == by_study["interpolate"]["aligned+replay"]
@@ -157,8 +159,10 @@ def test_transfer_verdicts_are_refused_for_a_task_the_base_cannot_do_in_l1(tmp_p
     assert not floors["nusawrites_senti"]["at_floor"]  # no L1 test set: NusaX sentiment stands in
     assert l1_floors([str(tmp_path / "missing")])["sib200"]["at_floor"]  # no score: no verdict either
     delta = {"delta": 0.05, "lo": 0.01, "hi": 0.09, "method": "t"}
-    reports = {task: {"groups": [{"role": "L2", "languages": ["jav"], "aligned+replay vs replay-only": delta}]}
-               for task in ("nusax_senti", "sib200")}  # fmt: skip
+    reports = {
+        task: {"groups": [{"role": "L2", "languages": ["jav"], "aligned+replay vs replay-only": delta}]}
+        for task in ("nusax_senti", "sib200")
+    }
     points = [{"task": t, "role": "L3", "gain_control": delta} for t in ("nusax_senti", "sib200", "sib200")]
     notes = "\n".join(transfer_notes(points, {}, reports, 2, floors))
     assert "**sib200**: no verdict — the base cannot do this task in L1 (12.5 vs 10.0" in notes
@@ -178,8 +182,13 @@ def test_scale_sizes_span_eight_times_the_parameters_and_the_count_is_exact():
 
     recipes = list(size_recipes(Recipe(), quick=False).values())
     for r in recipes:
-        config = GPT2Config(vocab_size=r.vocab_size, n_positions=r.n_positions, n_embd=r.d_model,
-                            n_layer=r.n_layer, n_head=r.n_head)  # fmt: skip
+        config = GPT2Config(
+            vocab_size=r.vocab_size,
+            n_positions=r.n_positions,
+            n_embd=r.d_model,
+            n_layer=r.n_layer,
+            n_head=r.n_head,
+        )
         assert parameters(r) == GPT2LMHeadModel(config).num_parameters()
     assert parameters(recipes[-1]) >= 8 * parameters(recipes[0])
 
@@ -228,8 +237,21 @@ def test_a_study_runs_on_a_users_model_given_in_a_config(cache, nusax, tmp_path,
 
 
 def test_a_users_model_without_its_replay_data_is_one_line(nusax, tmp_path, capsys):
-    assert main(["study", "replay", "--base-model", "bigscience/bloomz-560m", "--data", str(nusax),
-                 "--output", str(tmp_path / "o")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "study",
+                "replay",
+                "--base-model",
+                "bigscience/bloomz-560m",
+                "--data",
+                str(nusax),
+                "--output",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert (
         err.count("\n") == 1 and "--base-model needs --replay-data" in err and not (tmp_path / "o").exists()

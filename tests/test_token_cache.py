@@ -1,5 +1,6 @@
 """train tokenizes a train.jsonl once: the memory-mapped cache gives exactly the examples and batch order of a
-fresh tokenization, a changed file or tokenizer builds a new one, and an interrupted build is never trusted."""
+fresh tokenization, a changed file or tokenizer builds a new one, and an interrupted build is never trusted.
+"""
 
 import json
 from collections import Counter
@@ -22,8 +23,10 @@ def cache(tmp_path, monkeypatch):
 
 
 def data(tmp_path, n=30, word="ukara"):
-    rows = [{"prompt": f"Terjemahkan: kalimat {i}" + " x" * (i % 7), "target": f"{word} {i}" + " y" * (i % 4)}
-            for i in range(n)]  # fmt: skip
+    rows = [
+        {"prompt": f"Terjemahkan: kalimat {i}" + " x" * (i % 7), "target": f"{word} {i}" + " y" * (i % 4)}
+        for i in range(n)
+    ]
     return write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
 
 
@@ -77,7 +80,9 @@ def test_an_interrupted_build_leaves_nothing_a_later_run_trusts(tmp_path, cache,
         build_dataset(path, tok, False, 24, False)
     assert [p.name for p in cache.iterdir() if not p.name.endswith(".lock")] == []
     key = token_cache.cache_key(sha256_file(path), tok, False, 24, False)
-    killed = cache / f".{key}.partial-x"  # what a build killed with SIGKILL leaves: half a file, and its record
+    killed = (
+        cache / f".{key}.partial-x"
+    )  # what a build killed with SIGKILL leaves: half a file, and its record
     write(killed / "data.arrow", "half")
     outputs.pending(killed, key)
     monkeypatch.setattr(token_cache, "write_batch", real)
@@ -121,6 +126,7 @@ def test_replay_sampling_from_a_million_rows_keeps_memory_flat(tmp_path):
     tracemalloc.stop()
     assert seen == 999_999 and stats["replay_excluded"] == 1 and len(sample) == 100
     assert peak < 5 * 2**20, peak  # one streaming pass: a few rows and the sample, not the 1M rows (~500 MB)
-    again, _ = reservoir_sample(without_evaluation_texts(read_replay(str(path)), {"ukara 5"}, Counter()), 100,
-                                random.Random(0))  # fmt: skip
+    again, _ = reservoir_sample(
+        without_evaluation_texts(read_replay(str(path)), {"ukara 5"}, Counter()), 100, random.Random(0)
+    )
     assert again == sample  # seeded: the same sample every time

@@ -24,7 +24,8 @@ def examples(n=24):
     for i in range(n):
         rows.append(
             {
-                "prompt": f"Translate the following text from Indonesian to Javanese.\nText: Hotel itu sangat bersih {i}.",
+                "prompt": "Translate the following text from Indonesian to Javanese.\n"
+                f"Text: Hotel itu sangat bersih {i}.",
                 "target": "Hotel iku resik banget lan kepenak.",
                 "objective": "mt",
                 "source": "align",
@@ -223,8 +224,9 @@ def killed_run(tmp, args, env, step: int, name: str):
     out = tmp / name
     proc = subprocess.run(
         [sys.executable, str(REPO / "tests" / "kill_at.py"), str(step), *args, "--output", str(out)],
-        env=env, capture_output=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     assert not (out / "final").exists() and (out / f"checkpoint-{step}").is_dir()
     return out
@@ -288,8 +290,18 @@ def test_lora_resume_after_sigkill_matches_an_uninterrupted_run(resume_setup):
     """LoRA with the target-only head: killed after checkpoint 10, resumed, the adapter equals one
     uninterrupted run's."""
     tmp, args, env = resume_setup
-    lora = [*args[: args.index("--max-steps")], "--max-steps", "20", "--save-steps", "10", "--seed", "3",
-            "--lora", "--lora-r", "4"]  # fmt: skip
+    lora = [
+        *args[: args.index("--max-steps")],
+        "--max-steps",
+        "20",
+        "--save-steps",
+        "10",
+        "--seed",
+        "3",
+        "--lora",
+        "--lora-r",
+        "4",
+    ]
     full = tmp / "lora-full"
     subprocess.run(cli("train", *lora, "--output", str(full)), check=True, env=env, capture_output=True)
     out = killed_run(tmp, lora, env, 10, "lora-killed")

@@ -106,10 +106,15 @@ def nusax_like(tmp_path):
         "malebbi",
         "warekkada",
     ]
-    train = ["eng,ind,bug"] + [
-        f"The hotel {i} is clean.,Hotel {i} itu bersih.,{' '.join(words[(i + k) % 8] for k in range(5))} {i}"
-        for i in range(40)
-    ] + ["A leak.,Bocor.," + LEAK]  # fmt: skip
+    train = (
+        ["eng,ind,bug"]
+        + [
+            f"The hotel {i} is clean.,Hotel {i} itu bersih.,{' '.join(words[(i + k) % 8] for k in range(5))} "
+            f"{i}"
+            for i in range(40)
+        ]
+        + ["A leak.,Bocor.," + LEAK]
+    )
     root = tmp_path / "nusax"
     write(root / "mt" / "train.csv", "\n".join(train) + "\n")
     write(root / "sentiment" / "buginese" / "test.csv", f"id,text,label\n1,{LEAK},positive\n")
@@ -117,8 +122,26 @@ def nusax_like(tmp_path):
 
 
 def extended(model, data, out, *flags):
-    assert main(["vocab", "extend", "--model", model, "--data", str(data), "--langs", "bug", "--add", "40",
-                 "--output", str(out), *flags]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "vocab",
+                "extend",
+                "--model",
+                model,
+                "--data",
+                str(data),
+                "--langs",
+                "bug",
+                "--add",
+                "40",
+                "--output",
+                str(out),
+                *flags,
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -176,8 +199,24 @@ def test_the_extended_model_trains_its_new_rows_and_evaluates(model, nusax_like,
         {"prompt": "Terjemahkan: Hotel itu bersih.", "target": "makessing senna' malempu"} for _ in range(8)
     ]
     data = write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
-    assert main(["train", "--model", str(out), "--data", str(data), "--max-steps", "3", "--lr", "1e-2",
-                 "--output", str(tmp_path / "run")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                str(out),
+                "--data",
+                str(data),
+                "--max-steps",
+                "3",
+                "--lr",
+                "1e-2",
+                "--output",
+                str(tmp_path / "run"),
+            ]
+        )
+        == 0
+    )
     first = json.loads((out / "instructalign_vocab.json").read_text())["first_new_id"]
     key = next(k for k in load_file(str(out / "model.safetensors")) if "wte" in k)
     before, after = (
@@ -185,8 +224,28 @@ def test_the_extended_model_trains_its_new_rows_and_evaluates(model, nusax_like,
         load_file(str(tmp_path / "run" / "final" / "model.safetensors"))[key],
     )
     assert (before[first:] - after[first:]).abs().max() > 1e-4  # the new rows trained
-    assert main(["eval", "--model", str(tmp_path / "run" / "final"), "--data", str(nusax), "--langs", "bug,eng",
-                 "--limit", "2", "--prompt-langs", "en", "--templates", "1", "--output", str(tmp_path / "ev")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "eval",
+                "--model",
+                str(tmp_path / "run" / "final"),
+                "--data",
+                str(nusax),
+                "--langs",
+                "bug,eng",
+                "--limit",
+                "2",
+                "--prompt-langs",
+                "en",
+                "--templates",
+                "1",
+                "--output",
+                str(tmp_path / "ev"),
+            ]
+        )
+        == 0
+    )
 
 
 def cuts(tok, words: list[str]) -> list[list[str]]:
@@ -254,8 +313,20 @@ def test_pivot_data_protects_more_pivot_words(model, nusax_like, tmp_path, capsy
         raise AssertionError("the weights were loaded before the data was found wrong")
 
     monkeypatch.setattr(instructalign.models, "load_model", no_weights)
-    args = ["vocab", "extend", "--model", model, "--data", str(nusax_like), "--langs", "bug",
-            "--pivot-data", str(bug_only), "--output", str(tmp_path / "x")]  # fmt: skip
+    args = [
+        "vocab",
+        "extend",
+        "--model",
+        model,
+        "--data",
+        str(nusax_like),
+        "--langs",
+        "bug",
+        "--pivot-data",
+        str(bug_only),
+        "--output",
+        str(tmp_path / "x"),
+    ]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "no train text of the pivots (eng, ind)" in err and err.count("\n") == 1
@@ -287,8 +358,21 @@ def test_embeddings_warmup_trains_only_the_new_rows_then_everything(model, nusax
         {"prompt": "Terjemahkan: Hotel itu bersih.", "target": "makessing senna' malempu"} for _ in range(8)
     ]
     data = write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
-    common = ["train", "--model", str(out), "--data", str(data), "--lr", "1e-2", "--weight-decay", "0.1",
-              "--embeddings-warmup", "3", "--save-steps", "100"]  # fmt: skip
+    common = [
+        "train",
+        "--model",
+        str(out),
+        "--data",
+        str(data),
+        "--lr",
+        "1e-2",
+        "--weight-decay",
+        "0.1",
+        "--embeddings-warmup",
+        "3",
+        "--save-steps",
+        "100",
+    ]
     base = load_file(str(out / "model.safetensors"))
     for steps in ("3", "5"):
         assert main([*common, "--max-steps", steps, "--output", str(tmp_path / f"w{steps}")]) == 0
@@ -318,8 +402,22 @@ def test_embeddings_lr_and_bad_warmup_input(model, nusax_like, tmp_path, capsys)
     key = next(k for k in base if "wte" in k)
     assert (slow[key] - base[key]).abs().max() < 1e-6  # the embeddings at their own, tiny rate
     assert any((slow[k] - base[k]).abs().max() > 1e-4 for k in base if k != key)  # the rest at --lr
-    assert main(["train", "--model", model, "--data", str(data), "--embeddings-warmup", "2",
-                 "--output", str(tmp_path / "x")]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                model,
+                "--data",
+                str(data),
+                "--embeddings-warmup",
+                "2",
+                "--output",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
     assert "holds no instructalign_vocab.json" in capsys.readouterr().err and not (tmp_path / "x").exists()
 
 
@@ -330,15 +428,30 @@ def unigram_model(tmp_path):
     from transformers import MT5Config, MT5ForConditionalGeneration, PreTrainedTokenizerFast
 
     backend = SentencePieceUnigramTokenizer()
-    backend.train_from_iterator(tiny.CORPUS, vocab_size=200, special_tokens=["<pad>", "</s>", "<unk>"],
-                                unk_token="<unk>", show_progress=False)  # fmt: skip
+    backend.train_from_iterator(
+        tiny.CORPUS,
+        vocab_size=200,
+        special_tokens=["<pad>", "</s>", "<unk>"],
+        unk_token="<unk>",
+        show_progress=False,
+    )
     tok = PreTrainedTokenizerFast(
         tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
     )
     torch.manual_seed(0)
-    cfg = MT5Config(num_layers=1, num_decoder_layers=1, d_model=16, d_ff=32, num_heads=2, d_kv=8,
-                    vocab_size=len(tok), pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
-                    decoder_start_token_id=tok.pad_token_id, tie_word_embeddings=False)  # fmt: skip
+    cfg = MT5Config(
+        num_layers=1,
+        num_decoder_layers=1,
+        d_model=16,
+        d_ff=32,
+        num_heads=2,
+        d_kv=8,
+        vocab_size=len(tok),
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
+        tie_word_embeddings=False,
+    )
     MT5ForConditionalGeneration(cfg).save_pretrained(tmp_path / "mt5")
     tok.save_pretrained(tmp_path / "mt5")
     return str(tmp_path / "mt5")

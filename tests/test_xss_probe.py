@@ -44,9 +44,32 @@ def probe_auc(sentences_b: list[str], labels: list[int], corpus: list[str]) -> f
 def built_xss(nusax, tmp_path, *extra) -> tuple[list[str], list[int]]:
     out = tmp_path / "xss"
     templates = write(tmp_path / "probe.yaml", PROBE_TEMPLATE)
-    assert main(["data", "build", "--bitext", str(nusax), "--pivots", "ind", "--targets", "jav",
-                 "--objectives", "xss", "--templates", str(templates), "--prompt-langs", "zz",
-                 "--seed", "1", "--output", str(out), *extra]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "data",
+                "build",
+                "--bitext",
+                str(nusax),
+                "--pivots",
+                "ind",
+                "--targets",
+                "jav",
+                "--objectives",
+                "xss",
+                "--templates",
+                str(templates),
+                "--prompt-langs",
+                "zz",
+                "--seed",
+                "1",
+                "--output",
+                str(out),
+                *extra,
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
     rows = [r for r in rows if r["tgt_lang"] == "jav"]  # B is the Javanese sentence
     sentences_b = [r["prompt"].split("\nB: ", 1)[1].rsplit("\nSame?", 1)[0] for r in rows]

@@ -103,9 +103,15 @@ def llama(seed=0):
 
     torch.manual_seed(seed)
     cfg = LlamaConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        max_position_embeddings=256, tie_word_embeddings=False, **_ids(tokenizer()),
-    )  # fmt: skip
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=False,
+        **_ids(tokenizer()),
+    )
     return LlamaForCausalLM(cfg).eval()
 
 
@@ -115,9 +121,15 @@ def qwen2(seed=0):
 
     torch.manual_seed(seed)
     cfg = Qwen2Config(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        max_position_embeddings=256, tie_word_embeddings=True, **_ids(tokenizer()),
-    )  # fmt: skip
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        **_ids(tokenizer()),
+    )
     return Qwen2ForCausalLM(cfg).eval()
 
 
@@ -127,9 +139,16 @@ def gemma2(seed=0):
 
     torch.manual_seed(seed)
     cfg = Gemma2Config(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-        head_dim=8, max_position_embeddings=256, sliding_window=8, **_ids(tokenizer()),
-    )  # fmt: skip
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=256,
+        sliding_window=8,
+        **_ids(tokenizer()),
+    )
     return Gemma2ForCausalLM(cfg).eval()
 
 
@@ -139,9 +158,17 @@ def mt5(seed=0):
     tok = tokenizer()
     torch.manual_seed(seed)
     cfg = MT5Config(
-        num_layers=2, num_decoder_layers=2, d_model=32, d_ff=64, num_heads=2, d_kv=16, vocab_size=len(tok),
-        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, decoder_start_token_id=tok.pad_token_id,
-    )  # fmt: skip
+        num_layers=2,
+        num_decoder_layers=2,
+        d_model=32,
+        d_ff=64,
+        num_heads=2,
+        d_kv=16,
+        vocab_size=len(tok),
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        decoder_start_token_id=tok.pad_token_id,
+    )
     return MT5ForConditionalGeneration(cfg).eval()
 
 

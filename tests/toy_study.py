@@ -30,8 +30,11 @@ def scaled_base(scale: float, base: str, folder: Path, nusax: Path, cfg) -> Path
 def designs(recipe: Recipe) -> list[Design]:
     prepared = Preparation(partial(scaled_base, SCALE), key=("scaled", SCALE), tag="-scaled")
     own = {"lr_scheduler": "constant", "max_grad_norm": 0.5}
-    return [REPLAY_ONLY, Design("mt-only", ("mt",), recipe.replay_share),
-            Design("mt-own", ("mt",), recipe.replay_share, train=own, before_train=prepared, tag="-const")]  # fmt: skip
+    return [
+        REPLAY_ONLY,
+        Design("mt-only", ("mt",), recipe.replay_share),
+        Design("mt-own", ("mt",), recipe.replay_share, train=own, before_train=prepared, tag="-const"),
+    ]
 
 
 STUDY = Study(name="toy", title="A toy study", designs=designs, findings=study_findings)

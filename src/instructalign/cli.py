@@ -1,4 +1,5 @@
-"""`instructalign` command line: each subcommand's flags come from its config dataclass, and it calls one function.
+"""`instructalign` command line: each subcommand's flags come from its config dataclass, and it calls one
+function.
 
 User mistakes raise `UserError` and end here as one line on stderr with exit code 2.
 """
@@ -33,11 +34,15 @@ from .vocab.extend import extend
 @dataclass(frozen=True)
 class Command:
     """A subcommand on top of its config section (`config.CONFIGS`: its flags, YAML section and README rows):
-    where it sits (`data build` is ("data", "build")), the function it runs, and its help line."""
+    where it sits (`data build` is ("data", "build")) and the function it runs (its docstring: the help)."""
 
     path: tuple[str, ...]
     run: Callable
-    help: str
+
+    @property
+    def help(self) -> str:
+        text = first_paragraph(self.run.__doc__).rstrip(".")
+        return text[:1].lower() + text[1:]
 
 
 GROUPS = {  # parent commands that only hold subcommands
@@ -54,6 +59,7 @@ def config_for(args, section: str):
 
 
 def run_build(args) -> None:
+    """Turn parallel sentences into crosslingual instruction data (+ replay)."""
     cfg = config_for(args, "build")
     manifest = build(cfg)
     print_stats(cfg.output)
@@ -73,9 +79,10 @@ def build_warnings(manifest: dict) -> list[str]:
     found = []
     if pairs["used"] and pairs.get("duplicates", 0) > 0.05 * pairs["used"]:
         found.append(
-            f"{pairs['duplicates']} of {pairs['used']} pairs ({100 * pairs['duplicates'] / pairs['used']:.0f}%) "
-            "repeat an earlier pair of the same languages; they are kept, so those sentences weigh more "
-            "(deduplicate the bitext if that is not intended)"
+            f"{pairs['duplicates']} of {pairs['used']} pairs "
+            f"({100 * pairs['duplicates'] / pairs['used']:.0f}%) repeat an earlier pair of the same "
+            "languages; they are kept, so those sentences weigh more (deduplicate the bitext if that is not "
+            "intended)"
         )
     if counts["by_objective"].get("xss") and not counts.get("xss_negatives"):
         found.append(
@@ -90,12 +97,14 @@ def run_stats(args) -> None:
 
 
 def run_train(args) -> None:
+    """Continual instruction tuning on a built data folder."""
     from .train import train
 
     train(config_for(args, "train"))
 
 
 def run_eval(args) -> None:
+    """Zero-shot prompted evaluation (rank classification, or MT generation)."""
     from .evaluate.run import evaluate
     from .export.lmeval import write_lm_eval_results
 
@@ -104,12 +113,15 @@ def run_eval(args) -> None:
 
 
 def run_report(args) -> None:
+    """Compare eval runs: tables, intervals, verdicts, similarity, plots."""
     cfg = config_for(args, "report")
     if not cfg.output:
         raise UserError("no --output folder given")
     out = Path(cfg.output)
     folders = [d for spec in cfg.run for d in spec.partition("=")[2].split(",")]
-    check_output(out, [("--run", d) for d in folders] + [("--similarity-data", cfg.similarity_data)], replaces=True)
+    check_output(
+        out, [("--run", d) for d in folders] + [("--similarity-data", cfg.similarity_data)], replaces=True
+    )
     settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
     with owned_output(out, "report", settings, cfg.overwrite), replaced_folder(out) as tmp:
         write_report(make_report(cfg), tmp)
@@ -118,35 +130,42 @@ def run_report(args) -> None:
 
 
 def run_merge(args) -> None:
+    """Interpolate a tuned model back toward its base (WiSE-FT), after training."""
     merge(config_for(args, "merge"))
 
 
 def run_demo(args) -> None:
+    """The whole method end to end, offline, on NusaX and a small stand-in."""
     cfg = config_for(args, "demo")
     demo.run_demo(cfg, read_recipe(Recipe, args.config, preset(cfg.quick, demo=True)))
 
 
 def run_study(args) -> None:
+    """One of the paper's studies on the demo's stand-in (or your model)."""
     cfg = replace(config_for(args, "study"), study=args.study)
     study.run_study(cfg, read_recipe(Recipe, args.config, preset(cfg.quick)))
 
 
 def run_export(args) -> None:
+    """Classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)."""
     from .export.lmeval import export_lm_eval
 
     export_lm_eval(config_for(args, "export"))
 
 
 def run_card(args) -> None:
+    """Add an evaluation's scores to a model's card (hub model-index)."""
     cfg = config_for(args, "card")
     add_results(cfg.model, cfg.eval)
 
 
 def run_vocab_audit(args) -> None:
+    """How a model's tokenizer cuts each language: tokens per word, fragments."""
     audit(config_for(args, "audit"))
 
 
 def run_vocab_extend(args) -> None:
+    """New tokens for new languages, their embeddings initialised from the old ones."""
     extend(config_for(args, "extend"))
 
 
@@ -156,52 +175,33 @@ def run_download(args) -> None:
 
 
 COMMANDS = {  # every command with a config: the parser, config sections and README come from here
-    "build": Command(
-        ("data", "build"), run_build, "turn parallel sentences into crosslingual instruction data (+ replay)"
-    ),
-    "train": Command(("train",), run_train, "continual instruction tuning on a built data folder"),
-    "eval": Command(
-        ("eval",), run_eval, "zero-shot prompted evaluation (rank classification, or MT generation)"
-    ),
-    "report": Command(
-        ("report",), run_report, "compare eval runs: tables, intervals, verdicts, similarity, plots"
-    ),
-    "merge": Command(
-        ("merge",), run_merge, "interpolate a tuned model back toward its base (WiSE-FT), after training"
-    ),
-    "demo": Command(
-        ("demo",), run_demo, "the whole method end to end, offline, on NusaX and a small stand-in"
-    ),
-    "study": Command(
-        ("study",), run_study, "one of the paper's studies on the demo's stand-in (or your model)"
-    ),
-    "export": Command(
-        ("export", "lm-eval"),
-        run_export,
-        "classification tasks as an lm-evaluation-harness task folder (same prompts, scores, offline data)",
-    ),
-    "card": Command(("card",), run_card, "add an evaluation's scores to a model's card (hub model-index)"),
-    "audit": Command(
-        ("vocab", "audit"),
-        run_vocab_audit,
-        "how a model's tokenizer cuts each language: tokens per word, fragments",
-    ),
-    "extend": Command(
-        ("vocab", "extend"),
-        run_vocab_extend,
-        "new tokens for new languages, their embeddings initialised from the old ones",
-    ),
+    "build": Command(("data", "build"), run_build),
+    "train": Command(("train",), run_train),
+    "eval": Command(("eval",), run_eval),
+    "report": Command(("report",), run_report),
+    "merge": Command(("merge",), run_merge),
+    "demo": Command(("demo",), run_demo),
+    "study": Command(("study",), run_study),
+    "export": Command(("export", "lm-eval"), run_export),
+    "card": Command(("card",), run_card),
+    "audit": Command(("vocab", "audit"), run_vocab_audit),
+    "extend": Command(("vocab", "extend"), run_vocab_extend),
 }
+
+
+def first_paragraph(doc: str | None) -> str:
+    """A docstring's first paragraph as one line (a `--help` description)."""
+    return " ".join((doc or "").split("\n\n")[0].split())
 
 
 def add_command(parent, section: str) -> argparse.ArgumentParser:
     command, cls = COMMANDS[section], CONFIGS[section]
-    p = parent.add_parser(
-        command.path[-1], help=command.help, description=(cls.__doc__ or "").splitlines()[0]
-    )
+    p = parent.add_parser(command.path[-1], help=command.help, description=first_paragraph(cls.__doc__))
     if section == "study":
         questions = "; ".join(f"{name}: {s.question}" for name, s in study.STUDIES.items())
-        p.add_argument("study", choices=list(study.STUDIES), help=f"the study to run ({questions})".replace("%", "%%"))
+        p.add_argument(
+            "study", choices=list(study.STUDIES), help=f"the study to run ({questions})".replace("%", "%%")
+        )
     p.add_argument("--config", help=f"YAML config (top-level settings or a {section}: section)")
     add_flags(p, cls)
     allow_negative_numbers(p)
@@ -210,7 +210,7 @@ def add_command(parent, section: str) -> argparse.ArgumentParser:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="instructalign", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="instructalign", description=first_paragraph(__doc__))
     parser.add_argument("--version", action="version", version=f"instructalign {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     groups = {}

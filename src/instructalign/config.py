@@ -18,9 +18,16 @@ from .options import REPEAT, SEED, YAML_ONLY, above, at_least
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Scheduler = Literal[
-    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
-    "inverse_sqrt", "cosine_with_min_lr", "warmup_stable_decay",
-]  # fmt: skip
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "cosine_with_min_lr",
+    "warmup_stable_decay",
+]
 
 
 @dataclass
@@ -28,17 +35,21 @@ class BuildConfig:
     """`instructalign data build`: parallel sentences -> crosslingual instruction data (+ replay)."""
 
     bitext: list[str] = field(default_factory=list, metadata=REPEAT)
-    """Parallel corpora: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a JSONL of {src_lang,tgt_lang,src,tgt}, or hf:NAME[:CONFIG]."""
+    """Parallel corpora: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a JSONL of
+    {src_lang,tgt_lang,src,tgt}, or hf:NAME[:CONFIG]."""
     split: str = "train"
-    """Split to read (NusaX mt/{split}.csv, a hub dataset's split; SIB-200 and FLORES folders take several: train+dev, dev+devtest)."""
+    """Split to read (NusaX mt/{split}.csv, a hub dataset's split; SIB-200 and FLORES folders take several:
+    train+dev, dev+devtest)."""
     pivots: list[str] = field(default_factory=lambda: ["ind", "eng"])
     """Known (high-resource, L1) languages that the new languages are aligned with."""
     targets: list[str] = field(default_factory=list)
     """New (L2) languages to teach."""
     objectives: list[str] = field(default_factory=lambda: ["mt", "tlm", "xss"])
-    """Alignment objectives: mt, tlm (bilingual denoising), xss (crosslingual similarity), mlm (monolingual denoising)."""
+    """Alignment objectives: mt, tlm (bilingual denoising), xss (crosslingual similarity), mlm (monolingual
+    denoising)."""
     objective_weights: dict[str, float] = field(default_factory=dict)
-    """Examples per pair and direction for an objective (default 1; 0.5 = half the pairs, 2 = two variants)."""
+    """Examples per pair and direction for an objective (default 1; 0.5 = half the pairs, 2 = two variants).
+    """
     prompt_langs: list[str] = field(default_factory=lambda: ["en", "id"])
     """Languages of the prompt templates to draw from (shipped: en, id)."""
     templates: list[str] = field(default_factory=list, metadata=REPEAT)
@@ -67,7 +78,8 @@ class BuildConfig:
     seed: int = field(default=0, metadata=SEED)
     """Seed of every random choice; same inputs + seed = byte-identical output, whatever --workers."""
     workers: int | None = field(default=None, metadata=at_least(1))
-    """Processes that make the examples, chunks of 1,000 pairs each (default: the cores available; the output does not depend on it)."""
+    """Processes that make the examples, chunks of 1,000 pairs each (default: the cores available; the output
+    does not depend on it)."""
     output: str | None = None
     """Output folder: train.jsonl and manifest.json."""
     overwrite: bool = False
@@ -83,44 +95,55 @@ class EvalConfig:
     model: str | None = None
     """Model to evaluate: hub id or local folder (a train output's `final/` folder)."""
     task: str = "nusax_senti"
-    """Shipped task (nusax_senti, sib200, nusawrites_senti, nusax_mt) or a task YAML file; several, comma-separated, load the model once and write OUTPUT/<task>/."""
+    """Shipped task (nusax_senti, sib200, nusawrites_senti, nusax_mt) or a task YAML file; several,
+    comma-separated, load the model once and write OUTPUT/<task>/."""
     data: str | None = None
-    """Root folder the task's files are read from (e.g. the NusaX folder); for several tasks, TASK=PATH,TASK=PATH."""
+    """Root folder the task's files are read from (e.g. the NusaX folder); for several tasks,
+    TASK=PATH,TASK=PATH."""
     split: str | None = None
     """Split to read (default: the task's own, test for nusax_senti); use valid while choosing settings."""
     langs: list[str] = field(default_factory=list)
-    """Languages to evaluate (default: all of the task's); a translation task keeps the directions with one of them on either side."""
+    """Languages to evaluate (default: all of the task's); a translation task keeps the directions with one of
+    them on either side."""
     prompt_langs: list[str] = field(default_factory=list)
-    """Template languages (default: all of the task's; nusax_senti has en and id, 3 templates each, as in the paper)."""
+    """Template languages (default: all of the task's; nusax_senti has en and id, 3 templates each, as in the
+    paper)."""
     templates_set: str | None = None
-    """A named template set of the task instead of its default templates (nusax_senti: 'extended', the pre-0.2 phrasings)."""
+    """A named template set of the task instead of its default templates (nusax_senti: 'extended', the pre-0.2
+    phrasings)."""
     templates: int | None = field(default=None, metadata=at_least(1))
     """Score only the first N templates of each prompt language (default: all of them)."""
     roles: str | dict | None = None
     """Language groups for means, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad'."""
     limit: int | dict[str, int] | None = field(default=None, metadata=at_least(1))
-    """Evaluate the first N examples of each language only; for several tasks, one N or TASK=N,TASK=N (e.g. nusax_senti=150,sib200=56)."""
+    """Evaluate the first N examples of each language only; for several tasks, one N or TASK=N,TASK=N (e.g.
+    nusax_senti=150,sib200=56)."""
     batch_size: int = field(default=16, metadata=at_least(1))
     """Prompts per forward pass (results do not depend on it)."""
     normalize: Literal["none", "tokens", "chars"] = "none"
-    """Choice score normalisation: none (summed log-prob, the default), tokens (per token) or chars (per character)."""
+    """Choice score normalisation: none (summed log-prob, the default), tokens (per token) or chars (per
+    character)."""
     max_length: int = field(default=1024, metadata=at_least(8))
     """Longest prompt + choice in tokens; longer prompts keep their end."""
     precision: Precision = "fp32"
     """Weights' number format: fp32, bf16, fp16, or auto (bf16 on a GPU that has it, else fp32)."""
     allow_partial: bool = False
-    """Evaluate a checkpoint that lacks some weights (they stay randomly initialised; results.json says so)."""
+    """Evaluate a checkpoint that lacks some weights (they stay randomly initialised; results.json says so).
+    """
     lm_eval_results: bool = False
-    """Also write lm_eval_results.json: the results in lm-evaluation-harness's output schema, under the task names of `export lm-eval`."""
+    """Also write lm_eval_results.json: the results in lm-evaluation-harness's output schema, under the task
+    names of `export lm-eval`."""
     output: str | None = None
     """Output folder: results.json, predictions.jsonl."""
     overwrite: bool = False
-    """Write into an existing output folder that another command, or an evaluation with other settings, wrote."""
+    """Write into an existing output folder that another command, or an evaluation with other settings, wrote.
+    """
 
 
 @dataclass
 class ExportConfig:
-    """`instructalign export lm-eval`: classification tasks as an lm-evaluation-harness task folder (runs offline)."""
+    """`instructalign export lm-eval`: classification tasks as an lm-evaluation-harness task folder (runs
+    offline)."""
 
     task: str = "nusax_senti"
     """Shipped classification task(s) or task YAML files, comma-separated (each gets OUTPUT/<task>/)."""
@@ -154,12 +177,14 @@ class CardConfig:
 
 @dataclass
 class VocabAuditConfig:
-    """`instructalign vocab audit`: how a model's tokenizer cuts each language (tokens per word, characters per token, words in 3+ pieces, byte/unknown tokens)."""
+    """`instructalign vocab audit`: how a model's tokenizer cuts each language (tokens per word, characters
+    per token, words in 3+ pieces, byte/unknown tokens)."""
 
     model: str | None = None
     """Model or tokenizer: hub id or local folder."""
     data: list[str] = field(default_factory=list, metadata=REPEAT)
-    """Text to audit, as for data build's bitext: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a JSONL of pairs, or hf:NAME[:CONFIG]."""
+    """Text to audit, as for data build's bitext: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a
+    JSONL of pairs, or hf:NAME[:CONFIG]."""
     split: str = "train"
     """Split to read (the test split is refused: its sentences stay unseen)."""
     langs: list[str] = field(default_factory=list)
@@ -174,12 +199,15 @@ class VocabAuditConfig:
 
 @dataclass
 class VocabExtendConfig:
-    """`instructalign vocab extend`: new tokens (byte-level BPE merges or Unigram pieces) learned from the new languages' training text, their embedding rows initialised from the old ones."""
+    """`instructalign vocab extend`: new tokens (byte-level BPE merges or Unigram pieces) learned from the new
+    languages' training text, their embedding rows initialised from the old ones."""
 
     model: str | None = None
-    """Model to extend: hub id or local folder (a byte-level BPE tokenizer: GPT-2, BLOOM, Llama 3, Qwen; or a Unigram/SentencePiece one: T5, mT5, XLM-R)."""
+    """Model to extend: hub id or local folder (a byte-level BPE tokenizer: GPT-2, BLOOM, Llama 3, Qwen; or a
+    Unigram/SentencePiece one: T5, mT5, XLM-R)."""
     data: list[str] = field(default_factory=list, metadata=REPEAT)
-    """Training text, as for data build's bitext (its test sentences, and those of a NusaX or SIB-200 folder given here, never reach the new tokens)."""
+    """Training text, as for data build's bitext (its test sentences, and those of a NusaX or SIB-200 folder
+    given here, never reach the new tokens)."""
     split: str = "train"
     """Split to learn from (the test split is refused)."""
     langs: list[str] = field(default_factory=list)
@@ -187,11 +215,14 @@ class VocabExtendConfig:
     add: int = field(default=2000, metadata=at_least(1))
     """New tokens to add, at most (fewer when the text has no more pairs to merge)."""
     pivots: list[str] = field(default_factory=lambda: ["eng", "ind"])
-    """Languages whose words keep their tokens: no merge of two tokens adjacent in a word of their text (from the data and pivot_data) is added (empty: no protection)."""
+    """Languages whose words keep their tokens: no merge of two tokens adjacent in a word of their text (from
+    the data and pivot_data) is added (empty: no protection)."""
     pivot_data: list[str] = field(default_factory=list, metadata=REPEAT)
-    """More text of the pivot languages, sources as for data (same split): only protects their words, no token is learned from it."""
+    """More text of the pivot languages, sources as for data (same split): only protects their words, no token
+    is learned from it."""
     init: str = "mean"
-    """Initialisation of the new rows: mean (of the old pieces' rows) or focus (a sparsemax-weighted sum of similar old tokens' rows)."""
+    """Initialisation of the new rows: mean (of the old pieces' rows) or focus (a sparsemax-weighted sum of
+    similar old tokens' rows)."""
     exclude: list[str] = field(default_factory=list, metadata=REPEAT)
     """More evaluation texts to keep out, as for data build."""
     limit: int | None = field(default=None, metadata=at_least(1))
@@ -216,7 +247,8 @@ class TrainConfig:
     output: str | None = None
     """Output folder: checkpoint-*/, final/, train_summary.json, tensorboard/."""
     overwrite: bool = False
-    """Replace an output folder that holds something else (another run, other files) instead of refusing it."""
+    """Replace an output folder that holds something else (another run, other files) instead of refusing it.
+    """
     lora: bool = False
     """Train LoRA adapters (peft) instead of all weights."""
     lora_r: int = field(default=16, metadata=at_least(1))
@@ -226,7 +258,8 @@ class TrainConfig:
     lora_dropout: float = field(default=0.05, metadata=at_least(0))
     """Dropout on the LoRA path."""
     lora_targets: list[str] | None = None
-    """Modules to adapt (default: peft's choice for the architecture, e.g. query_key_value for BLOOM, q,v for T5)."""
+    """Modules to adapt (default: peft's choice for the architecture, e.g. query_key_value for BLOOM, q,v for
+    T5)."""
     merge_lora: bool = False
     """Merge the adapters into the base weights when saving final/ (else save the adapter only)."""
     max_steps: int | None = field(default=None, metadata=at_least(1))
@@ -254,7 +287,8 @@ class TrainConfig:
     loss_on_prompt: bool = False
     """Also train on prompt tokens (the original InstructAlign code's behaviour; causal models only)."""
     head_on_targets: bool = True
-    """Run the LM head over target positions only, in chunks (causal models, one process or DDP, full or LoRA: the same loss, less work and memory; FSDP keeps the model's own); off: the model's own loss."""
+    """Run the LM head over target positions only, in chunks (causal models, one process or DDP, full or LoRA:
+    the same loss, less work and memory; FSDP keeps the model's own); off: the model's own loss."""
     group_by_length: bool = True
     """Batch examples of similar length together (less padding)."""
     save_steps: int = field(default=500, metadata=at_least(1))
@@ -270,13 +304,15 @@ class TrainConfig:
     seed: int = field(default=42, metadata=SEED)
     """Seed of model init, data order and dropout."""
     monitor: bool = False
-    """Score the model while it trains: at step 0 and every --monitor-every steps, on a small probe (OUT/monitor.csv, TensorBoard, one line each)."""
+    """Score the model while it trains: at step 0 and every --monitor-every steps, on a small probe
+    (OUT/monitor.csv, TensorBoard, one line each)."""
     monitor_task: str = "nusax_senti"
     """Classification task(s) of the probe, named as for eval (comma-separated for several)."""
     monitor_data: str | None = None
     """Where the probe's task files are, as for eval (one folder, or TASK=PATH,...)."""
     monitor_split: str = "valid"
-    """Split of the probe (the test split is refused: choosing a checkpoint on it is selection on the evaluation set)."""
+    """Split of the probe (the test split is refused: choosing a checkpoint on it is selection on the
+    evaluation set)."""
     monitor_limit: int = field(default=50, metadata=at_least(1))
     """Sentences per language in each probe."""
     monitor_every: int = field(default=100, metadata=at_least(1))
@@ -284,19 +320,26 @@ class TrainConfig:
     monitor_prompt_langs: list[str] = field(default_factory=lambda: ["en"])
     """Template languages of the probe (fewer templates, a cheaper probe)."""
     monitor_templates: int = field(default=1, metadata=at_least(1))
-    """Templates of each of those languages in the probe, the task's first N (as eval scores them given the same number)."""
+    """Templates of each of those languages in the probe, the task's first N (as eval scores them given the
+    same number)."""
     monitor_roles: str | None = None
-    """Language groups of the probe, e.g. 'L1=eng,ind;L2=jav,sun' (default: L1 = the data's pivots, L2 = its targets, L3 = the task's other languages)."""
+    """Language groups of the probe, e.g. 'L1=eng,ind;L2=jav,sun' (default: L1 = the data's pivots, L2 = its
+    targets, L3 = the task's other languages)."""
     embeddings_warmup: int = field(default=0, metadata=at_least(0))
-    """For a model from vocab extend: train only the new embedding rows (and an untied head's) for the first K steps, then everything."""
+    """For a model from vocab extend: train only the new embedding rows (and an untied head's) for the first K
+    steps, then everything."""
     embeddings_lr: float | None = field(default=None, metadata=above(0))
     """A learning rate of their own for the embedding matrix (and an untied head) (default: the run's lr)."""
     replay_share: float | None = field(default=None, metadata=at_least(0))
-    """Draw alignment and replay rows (source: replay) as two pools, this share of each batch replayed (needs a step count, max_steps; default: plain sampling of the mix as built)."""
+    """Draw alignment and replay rows (source: replay) as two pools, this share of each batch replayed (needs
+    a step count, max_steps; default: plain sampling of the mix as built)."""
     replay_guard: float | None = field(default=None, metadata=above(0))
-    """With --monitor: a replay share that rises by 0.1 (up to 0.9) after each probe whose L1 is more than MARGIN points below step 0's, and falls back toward the starting share (replay_share, default: the data's own) once L1 is within MARGIN/2."""
+    """With --monitor: a replay share that rises by 0.1 (up to 0.9) after each probe whose L1 is more than
+    MARGIN points below step 0's, and falls back toward the starting share (replay_share, default: the data's
+    own) once L1 is within MARGIN/2."""
     keep_best: str | None = None
-    """With --monitor: also write OUT/best/, the probed step with the highest L2 ('l2'), or the highest L2 among steps whose L1 stays within MARGIN points of step 0's ('l1-kept-l2[:MARGIN]', default 2)."""
+    """With --monitor: also write OUT/best/, the probed step with the highest L2 ('l2'), or the highest L2
+    among steps whose L1 stays within MARGIN points of step 0's ('l1-kept-l2[:MARGIN]', default 2)."""
 
 
 @dataclass
@@ -320,7 +363,8 @@ class ReportConfig:
     bootstrap: int = field(default=2000, metadata=at_least(100))
     """Bootstrap resamples of the one-seed (sentence-level) 95% intervals."""
     margin: float = field(default=2.0, metadata=above(0))
-    """Non-inferiority margin for 'L1 kept', in weighted-F1 points: the lower bound of (run - base) must exceed -margin."""
+    """Non-inferiority margin for 'L1 kept', in weighted-F1 points: the lower bound of (run - base) must
+    exceed -margin."""
     seed: int = field(default=0, metadata=SEED)
     """Seed of the bootstrap."""
     notes: list[str] = field(default_factory=list, metadata=YAML_ONLY)
@@ -362,11 +406,15 @@ class DemoConfig:
     split: Literal["test", "valid"] = "test"
     """Split the models are evaluated on: test, or valid while choosing the recipe."""
     align_data: Literal["nusax", "sib200"] = "nusax"
-    """Alignment bitext: nusax (NusaX mt/train, the evaluation's domain) or sib200 (FLORES-200 sentences, as in the paper)."""
+    """Alignment bitext: nusax (NusaX mt/train, the evaluation's domain) or sib200 (FLORES-200 sentences, as
+    in the paper)."""
     sib200: str | None = None
-    """SIB-200 folder: the second task of the demo and the transfer study (topics, which their base learns in L1), and the text of --align-data sib200 (default: $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX folder, else the cache of 'instructalign data download sib200')."""
+    """SIB-200 folder: the second task of the demo and the transfer study (topics, which their base learns in
+    L1), and the text of --align-data sib200 (default: $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX
+    folder, else the cache of 'instructalign data download sib200')."""
     jobs: int = field(default=2, metadata=at_least(1))
-    """Worker processes for a seed's independent runs and evaluations (1: in this process, with progress bars)."""
+    """Worker processes for a seed's independent runs and evaluations (1: in this process, with progress
+    bars)."""
     overwrite: bool = False
     """Write into an existing output folder that something other than this command wrote."""
 
@@ -378,20 +426,21 @@ class StudyConfig(DemoConfig):
     output: str = "out/study"
     """Output folder: report.md, report.html, study.csv, study_summary.json, runs/ (reused when resumed)."""
     runs: str | None = None
-    """Folder of trained runs and their evaluations, found by a hash of their settings and shared by the studies
-    that name it (default: OUTPUT/runs). The interpolate study's replay-only and aligned runs are the replay
-    study's, for instance."""
+    """Folder of trained runs and their evaluations, found by a hash of their settings and shared by the
+    studies that name it (default: OUTPUT/runs). The interpolate study's replay-only and aligned runs are the
+    replay study's, for instance."""
     base_model: str | None = None
-    """Run the study on this model instead of the stand-in: a hub id or folder (e.g. bigscience/bloomz-560m on a
-    GPU); training and evaluation settings come from the config's recipe: section. Needs --replay-data."""
+    """Run the study on this model instead of the stand-in: a hub id or folder (e.g. bigscience/bloomz-560m on
+    a GPU); training and evaluation settings come from the config's recipe: section. Needs --replay-data."""
     replay_data: str | None = None
-    """The base model's earlier instruction data that runs replay: a JSONL of prompt/target rows or a `data build`
-    output folder (e.g. a replay-only build of hf:bigscience/xP3:en)."""
+    """The base model's earlier instruction data that runs replay: a JSONL of prompt/target rows or a `data
+    build` output folder (e.g. a replay-only build of hf:bigscience/xP3:en)."""
     nusawrites: str | None = None
-    """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside the NusaX folder)."""
+    """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside
+    the NusaX folder)."""
     study: str = field(default="objectives", metadata=YAML_ONLY)
-    """The study: a name in the registry `instructalign.study.STUDIES` (`instructalign study --help` lists them,
-    each with its question)."""
+    """The study: a name in the registry `instructalign.study.STUDIES` (`instructalign study --help` lists
+    them, each with its question)."""
 
 
 @dataclass(frozen=True)
@@ -415,9 +464,11 @@ class Recipe:
     n_positions: int = field(default=512, metadata=at_least(16))
     """Its longest sequence."""
     tokenizer_l2: bool = True
-    """The stand-in's tokenizer is also fit on the L2 languages' train text (off: on L1 text and the base's instruction data only, as a base that never saw them; the vocab study)."""
+    """The stand-in's tokenizer is also fit on the L2 languages' train text (off: on L1 text and the base's
+    instruction data only, as a base that never saw them; the vocab study)."""
     base_topics: int = field(default=0, metadata=at_least(0))
-    """Times each English/Indonesian SIB-200 train example enters the stand-in base's instruction data (0: none): a second task it knows in L1 only, whose transfer to L2 can be measured (the transfer study)."""
+    """Times each English/Indonesian SIB-200 train example enters the stand-in base's instruction data (0:
+    none): a second task it knows in L1 only, whose transfer to L2 can be measured (the transfer study)."""
     dropout: float = field(default=0.0, metadata=at_least(0))
     """Dropout everywhere in the stand-in."""
     activation: Literal["gelu", "gelu_new", "relu", "silu"] = "gelu"
@@ -439,12 +490,13 @@ class Recipe:
     stage_lr: float = field(default=5e-4, metadata=above(0))
     """Learning rate of each continual-tuning run."""
     stage_loss_on_prompt: bool = False
-    """Continual runs put the prompt in the loss too, as the original code's causal-LM training did (measured on
-    valid: no L2 gain over target-only, L1 worse, 2.6x slower per step)."""
+    """Continual runs put the prompt in the loss too, as the original code's causal-LM training did (measured
+    on valid: no L2 gain over target-only, L1 worse, 2.6x slower per step)."""
     replay_share: float = field(default=0.5, metadata=at_least(0))
     """Replay share of the aligned+replay mix, in [0, 1)."""
     monitor_every: int = field(default=100, metadata=at_least(0))
-    """Each continual run probes L1/L2/L3 every N steps while it trains (train --monitor, NusaX valid; 0: off); the report draws the curves."""
+    """Each continual run probes L1/L2/L3 every N steps while it trains (train --monitor, NusaX valid; 0:
+    off); the report draws the curves."""
     monitor_limit: int = field(default=50, metadata=at_least(1))
     """Valid sentences per language in each probe."""
     eval_limit: int | None = field(default=150, metadata=at_least(1))

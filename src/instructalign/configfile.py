@@ -1,8 +1,8 @@
 """Config files: a YAML file holds one command's settings at top level, or a section per command (`build:`,
 `train:`, `eval:`, and the experiments' `recipe:`), so that one file can describe a whole experiment.
 
-Every value passes through its field's type (`options.setting_value`), as a flag's does, so a setting and a flag
-fail with the same one-line errors.
+Every value passes through its field's type (`options.setting_value`), as a flag's does, so a setting and a
+flag fail with the same one-line errors.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ def read_section(path: str, section: str) -> dict[str, Any]:
         body = doc[section]
     elif present and not (section in ("demo", "study") and set(present) <= {*RECIPE_SECTIONS, section}):
         raise UserError(
-            f"{path}: no '{section}:' section, only {', '.join(k + ':' for k in present)} (settings of another "
-            f"command); add a '{section}:' section or give this command its own --config"
+            f"{path}: no '{section}:' section, only {', '.join(k + ':' for k in present)} (settings of "
+            f"another command); add a '{section}:' section or give this command its own --config"
         )
     else:
         body = doc
@@ -60,7 +60,8 @@ def load_config(cls, path: str | None, overrides: dict[str, Any], section: str, 
                 values[key] = setting_value(cls, key, value, f"{path}: setting '{key}'")
             elif key not in shared:
                 raise UserError(
-                    f"{path}: unknown setting '{key}' for {section}; known: {', '.join(sorted(known | shared))}"
+                    f"{path}: unknown setting '{key}' for {section}; known: "
+                    f"{', '.join(sorted(known | shared))}"
                 )
     for key, value in overrides.items():
         if value is not None and key in known:

@@ -24,7 +24,8 @@ from .errors import UserError
 
 
 def write_atomically(path: Path, data: str | bytes) -> None:
-    """Write text (UTF-8) or bytes to a new temporary sibling and rename it onto `path` (removed on any error).
+    """Write text (UTF-8) or bytes to a new temporary sibling and rename it onto `path` (removed on any
+    error).
 
     The temporary file gets a random name and is created exclusively, without following a link, so nothing
     planted beside `path` is written through; the rename replaces a link at `path` itself, never its target.
@@ -123,7 +124,9 @@ COMPLETE = "instructalign_complete.json"  # written last into a folder: each fil
 
 def mark_complete(folder: Path, paths: list[Path]) -> None:
     """Record each file's size and sha256 (names relative to `folder`) as the folder's completion marker."""
-    listed = {p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in paths}
+    listed = {
+        p.relative_to(folder).as_posix(): {"size": p.stat().st_size, "sha256": sha256_file(p)} for p in paths
+    }
     write_json(folder / COMPLETE, listed)
 
 
@@ -202,7 +205,8 @@ def utf8_lines(path: Path) -> Iterator[tuple[int, str]]:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise UserError(
-                    f"{path} line {number}: bytes that are not UTF-8 (at byte {exc.start}); re-save the file as UTF-8"
+                    f"{path} line {number}: bytes that are not UTF-8 (at byte {exc.start}); re-save the file "
+                    "as UTF-8"
                 ) from None
             yield number, line.lstrip("\ufeff") if number == 1 else line
 
@@ -226,9 +230,8 @@ def csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
         if "field larger than field limit" in str(exc):
             raise UserError(
                 f"{path} line {start}: a cell of more than {csv.field_size_limit():,} characters starts here "
-                "(the row runs on to line "
-                f"{reader.line_num}); usually a quote left open swallows the lines after it: check the quoting "
-                "of that row, or split a text that long"
+                f"(the row runs on to line {reader.line_num}); usually a quote left open swallows the lines "
+                "after it: check the quoting of that row, or split a text that long"
             ) from None
         raise UserError(f"{path} line {reader.line_num}: malformed CSV ({exc}); check quoting") from None
 

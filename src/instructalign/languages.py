@@ -49,7 +49,8 @@ def register(rows: list[dict], where: str = "config") -> None:
     """Add (or override) languages given as config rows."""
     if rows and not isinstance(rows, list):
         raise UserError(
-            f"{where}: 'languages' is a YAML list of mappings, e.g. languages: [{{code: rej, name_en: Rejang}}]; got {rows!r}"
+            f"{where}: 'languages' is a YAML list of mappings, e.g. languages: [{{code: rej, name_en: "
+            f"Rejang}}]; got {rows!r}"
         )
     for row in rows or []:
         if not isinstance(row, dict):
@@ -76,8 +77,8 @@ def resolve(name: str, where: str) -> str:
     code = lookup(name)
     if code is None:
         raise UserError(
-            f"{where}: unknown language '{name}'; known codes: {', '.join(sorted(LANGUAGES))}"
-            " (add one under 'languages:' in a config file)"
+            f"{where}: unknown language '{name}'; known codes: {', '.join(sorted(LANGUAGES))} (add one under "
+            "'languages:' in a config file)"
         )
     return code
 

@@ -64,13 +64,15 @@ def check_same_architecture(base: Path, tuned: Path, base_shards: dict, tuned_sh
     configs = [read_json(p / "config.json") for p in (base, tuned)]
     if configs[0].get("model_type") != configs[1].get("model_type"):
         raise UserError(
-            f"{tuned}: a {configs[1].get('model_type')} model cannot be merged with the {configs[0].get('model_type')} base {base}"
+            f"{tuned}: a {configs[1].get('model_type')} model cannot be merged with the "
+            f"{configs[0].get('model_type')} base {base}"
         )
     names = [{n for ns in s.values() for n in ns} for s in (base_shards, tuned_shards)]
     if names[0] != names[1]:
         odd = sorted(names[0] ^ names[1])[:3]
         raise UserError(
-            f"{tuned}: its weights differ from the base's ({', '.join(odd)} ...); merge needs the same architecture"
+            f"{tuned}: its weights differ from the base's ({', '.join(odd)} ...); merge needs the same "
+            "architecture"
         )
 
 
@@ -125,9 +127,15 @@ def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool) -> str:
     trained = tuned / "instructalign_train_config.json"
     data = read_json(trained).get("data") if trained.is_file() else None
     config = read_json(tuned / "config.json", default={})
-    return card_text(model_card_body(cfg, base, kind), base=base, relation="merge", adapter=False,
-                     seq2seq=bool(config.get("is_encoder_decoder")), data=data,
-                     extra_bases=() if adapter else (cfg.tuned,))  # fmt: skip
+    return card_text(
+        model_card_body(cfg, base, kind),
+        base=base,
+        relation="merge",
+        adapter=False,
+        seq2seq=bool(config.get("is_encoder_decoder")),
+        data=data,
+        extra_bases=() if adapter else (cfg.tuned,),
+    )
 
 
 def model_card_body(cfg: MergeConfig, base: str, kind: str) -> str:

@@ -53,14 +53,15 @@ def first_line(exc: BaseException) -> str:
 def check_loading(name_or_path: str, info: dict, allow_partial: bool) -> list[str]:
     """Missing, unexpected or mismatched weights are an error unless `allow_partial`; returns what was off."""
     problems = [
-        f"{kind.replace('_keys', '')}: {', '.join(sorted(map(str, keys))[:3])}{' ...' if len(keys) > 3 else ''}"
+        f"{kind.replace('_keys', '')}: "
+        f"{', '.join(sorted(map(str, keys))[:3])}{' ...' if len(keys) > 3 else ''}"
         for kind, keys in info.items()
         if kind in ("missing_keys", "unexpected_keys", "mismatched_keys") and keys
     ]
     if problems and not allow_partial:
         raise UserError(
-            f"{name_or_path}: the checkpoint does not match the model ({'; '.join(problems)}); "
-            "re-save or re-download it, or pass --allow-partial to evaluate with those weights initialised at random"
+            f"{name_or_path}: the checkpoint does not match the model ({'; '.join(problems)}); re-save or "
+            "re-download it, or pass --allow-partial to evaluate with those weights initialised at random"
         )
     return problems
 

@@ -42,8 +42,17 @@ def read_history(out: Path) -> list[dict]:
     if not path.is_file():
         return []
     with open(path, encoding="utf-8", newline="") as f:
-        return [{"step": int(r["step"]), "task": r["task"], "language": r["language"], "group": r["group"],
-                 "weighted_f1": float(r["weighted_f1"]), "seconds": float(r["seconds"])} for r in csv.DictReader(f)]  # fmt: skip
+        return [
+            {
+                "step": int(r["step"]),
+                "task": r["task"],
+                "language": r["language"],
+                "group": r["group"],
+                "weighted_f1": float(r["weighted_f1"]),
+                "seconds": float(r["seconds"]),
+            }
+            for r in csv.DictReader(f)
+        ]
 
 
 def write_history(out: Path, history: list[dict]) -> None:

@@ -3,17 +3,17 @@
 Every folder the package writes goes through here, before any expensive work; this is the only module that
 renames or locks folders (a test keeps it so):
 
-- `check_output`: `--output` is a folder or nothing yet (not a file, a link or a loop of links), writable, never
-  one of the command's inputs, nor inside one (nor, for a command that replaces its output whole, a folder that
-  holds an input).
+- `check_output`: `--output` is a folder or nothing yet (not a file, a link or a loop of links), writable,
+  never one of the command's inputs, nor inside one (nor, for a command that replaces its output whole, a
+  folder that holds an input).
 - `check_owner`: an existing, non-empty output is refused unless this command wrote it before with the same
   settings (its `instructalign_output.json` says so) or `--overwrite` is given; `--overwrite` itself refuses
   `/`, the home folder, the working folder and the folders above it, and a folder holding files that
   instructalign did not write. `mark_owner` writes the record.
 - `output_lock`: one writer per folder. A lock file beside the folder, created without following links and
-  only trusted when it is a plain file of this user, holds the writer's pid under an advisory `flock`; a second
-  writer is refused in one line naming that pid (or, with `wait`, takes its turn), and a lock whose process died
-  is taken over with a notice (the kernel releases `flock` when a process dies, however it dies).
+  only trusted when it is a plain file of this user, holds the writer's pid under an advisory `flock`; a
+  second writer is refused in one line naming that pid (or, with `wait`, takes its turn), and a lock whose
+  process died is taken over with a notice (the kernel releases `flock` when a process dies, however it dies).
 - `replaced_folder`: the new folder is written under a hidden temporary name made with a random suffix (and a
   record of who made it, for what), then swapped in by renames that a rerun can finish or roll back
   (`recover`): partial → ready → (old aside) → in place → old removed. A kill between any two steps leaves the
@@ -48,8 +48,15 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 # how libraries that write without Python's IO report a failed write, by message only: safetensors' Rust
 # IoError, and torch's PytorchStreamWriter after a short write ("file write failed", "unexpected pos N vs M")
-FULL_WORDS = ("No space left on device", "StorageFull", "Disk quota exceeded", "File too large", "FileTooLarge",
-              "file write failed", "unexpected pos")  # fmt: skip
+FULL_WORDS = (
+    "No space left on device",
+    "StorageFull",
+    "Disk quota exceeded",
+    "File too large",
+    "FileTooLarge",
+    "file write failed",
+    "unexpected pos",
+)
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -90,7 +97,8 @@ def check_inputs(
             raise UserError(f"--output {output} {where} {flag} {value}; write the result to another folder")
         if replaces and inside(source, output):
             raise UserError(
-                f"--output {output} holds {flag} {value}, which replacing it would delete; choose another --output"
+                f"--output {output} holds {flag} {value}, which replacing it would delete; choose another "
+                "--output"
             )
 
 
@@ -102,20 +110,23 @@ def check_path(folder: Path, flag: str = "--output") -> None:
     except FileNotFoundError:
         pass
     except NotADirectoryError:
-        raise UserError(f"{folder}: a part of this path is a file, not a folder; choose another {flag}") from None
+        raise UserError(
+            f"{folder}: a part of this path is a file, not a folder; choose another {flag}"
+        ) from None
     except OSError as exc:
         raise UserError(f"{folder}: cannot be used ({exc.strerror or exc}); choose another {flag}") from None
     if folder.is_symlink():
         raise UserError(
-            f"{folder}: is a symbolic link (to {os.readlink(folder)}); give the folder itself as {flag}, "
-            "or choose another"
+            f"{folder}: is a symbolic link (to {os.readlink(folder)}); give the folder itself as {flag}, or "
+            "choose another"
         )
 
 
 def check_output(
     output: Path, inputs: list[tuple[str, str | None]], replaces: bool = False, roots: tuple[str, ...] = ()
 ) -> None:
-    """The checks that need no lock, before any work: kind and writability, then the inputs. Creates nothing."""
+    """The checks that need no lock, before any work: kind and writability, then the inputs. Creates
+    nothing."""
     check_path(output)
     check_writable(output)
     check_inputs(output, inputs, replaces, roots)
@@ -145,14 +156,15 @@ def check_overwrite(output: Path, ours: bool) -> None:
         return
     what = what or "a folder that instructalign did not write"
     raise UserError(
-        f"--overwrite {output}: is {what}; replacing it would delete {listing(output)}; "
-        "choose another --output (or remove those files yourself)"
+        f"--overwrite {output}: is {what}; replacing it would delete {listing(output)}; choose another "
+        "--output (or remove those files yourself)"
     )
 
 
 def check_owner(output: Path, command: str, settings: dict | None, overwrite: bool) -> None:
     """Refuse an existing, non-empty `output` unless this command wrote it with these `settings` (None: any
-    settings of this command, for resumable commands) or `overwrite` is set (and allowed: `check_overwrite`)."""
+    settings of this command, for resumable commands) or `overwrite` is set (and allowed: `check_overwrite`).
+    """
     if not output.is_dir() or not any(output.iterdir()):
         return
     record = owner(output)
@@ -162,8 +174,8 @@ def check_owner(output: Path, command: str, settings: dict | None, overwrite: bo
     if record is None or record.get("command") != command:
         wrote = f"instructalign {record['command']}" if record and record.get("command") else "something else"
         raise UserError(
-            f"{output}: exists and holds files that {wrote} wrote, not 'instructalign {command}'; "
-            "choose another --output, or pass --overwrite to replace them"
+            f"{output}: exists and holds files that {wrote} wrote, not 'instructalign {command}'; choose "
+            "another --output, or pass --overwrite to replace them"
         )
     if settings is not None and record.get("settings") != json.loads(json.dumps(settings)):
         old = record.get("settings") or {}
@@ -202,8 +214,8 @@ def open_lock(path: Path, folder: Path) -> int:
     if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_nlink != 1:
         os.close(fd)
         raise UserError(
-            f"{folder}: its lock {path} is not a file this user made (another user's file, or a link); remove it "
-            "if it is safe to, or choose another --output"
+            f"{folder}: its lock {path} is not a file this user made (another user's file, or a link); "
+            "remove it if it is safe to, or choose another --output"
         )
     return fd
 
@@ -231,8 +243,8 @@ def output_lock(folder: Path, wait: bool = False, notice=print) -> Iterator[None
             holder = os.read(fd, 64).decode("utf-8", "replace").strip() or "unknown"
             os.close(fd)
             raise UserError(
-                f"{folder}: in use by another instructalign process (pid {holder}); "
-                "wait for it to finish or choose another --output"
+                f"{folder}: in use by another instructalign process (pid {holder}); wait for it to finish or "
+                "choose another --output"
             ) from None
         try:  # the file may have been removed by its previous holder between our open and our flock
             same = os.fstat(fd).st_ino == os.stat(path, follow_symlinks=False).st_ino
@@ -285,8 +297,8 @@ def owned_output(output: Path, command: str, settings: dict | None, overwrite: b
 
 
 def temporaries(target: Path, stage: str) -> list[Path]:
-    """This user's hidden `.NAME.<stage>-*` folders beside `target` that carry the record a replace of `target`
-    writes (a folder or link planted by someone else is never trusted)."""
+    """This user's hidden `.NAME.<stage>-*` folders beside `target` that carry the record a replace of
+    `target` writes (a folder or link planted by someone else is never trusted)."""
     if not target.parent.is_dir():
         return []
     found = []
@@ -310,8 +322,10 @@ def recover(target: Path, notice=print) -> None:
     target = target.absolute()
     for leftover in temporaries(target, "partial"):
         shutil.rmtree(leftover, ignore_errors=True)
-    done = {"ready": "finished a replace that was interrupted (the new folder is in place)",
-            "old": "rolled back a replace that was interrupted (the old folder is back)"}  # fmt: skip
+    done = {
+        "ready": "finished a replace that was interrupted (the new folder is in place)",
+        "old": "rolled back a replace that was interrupted (the old folder is back)",
+    }
     for stage, what in done.items():  # ready first: a complete new folder wins over the old one
         for folder in temporaries(target, stage):
             if target.exists() or target.is_symlink():
@@ -340,8 +354,8 @@ def pending(folder: Path, target: str) -> None:
 
 @contextmanager
 def replaced_folder(target: Path) -> Iterator[Path]:
-    """Yield a hidden temporary folder beside `target`; on success it takes `target`'s place, on any error it is
-    removed (a full disk becomes a one-line UserError). Hold `target`'s lock around it (`owned_output`)."""
+    """Yield a hidden temporary folder beside `target`; on success it takes `target`'s place, on any error it
+    is removed (a full disk becomes a one-line UserError). Hold `target`'s lock around it (`owned_output`)."""
     target = target.absolute()
     tmp = new_temporary(target)
     try:
@@ -375,8 +389,8 @@ def remove_folder(folder: Path) -> None:
 
 
 def removed(folder: Path) -> None:
-    """Remove a folder the way a replace removes the old one: moved aside first (a kill leaves it whole, and the
-    next `recover` puts it back), then deleted."""
+    """Remove a folder the way a replace removes the old one: moved aside first (a kill leaves it whole, and
+    the next `recover` puts it back), then deleted."""
     folder = folder.absolute()
     pending(folder, folder.name)
     aside = folder.parent / f".{folder.name}.old-{secrets.token_hex(6)}"

@@ -30,7 +30,25 @@ def test_auto_precision_trains_in_bf16_with_the_target_loss(tmp_path):
     rows = [{"prompt": f"Terjemahkan: kalimat {i}", "target": f"ukara {i}"} for i in range(16)]
     data = write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
     out = tmp_path / "run"
-    assert main(["train", "--model", base, "--data", str(data), "--output", str(out), "--max-steps", "4",
-                 "--precision", "auto", "--lr", "1e-3"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                base,
+                "--data",
+                str(data),
+                "--output",
+                str(out),
+                "--max-steps",
+                "4",
+                "--precision",
+                "auto",
+                "--lr",
+                "1e-3",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((out / "train_summary.json").read_text())
     assert summary["steps"] == 4 and summary["train_loss"] == summary["train_loss"]  # finite, not NaN

@@ -79,7 +79,7 @@ def read_bitext(spec: str, split: str = "train") -> Iterator[Row]:
         else:
             raise UserError(
                 f"{spec}: a folder must be NusaX (mt/{{split}}.csv), SIB-200 (<lang>_<Script>/{{split}}.tsv) "
-                "or FLORES-200 ({dev,devtest}/<lang>_<Script>.<split>); or give a file"
+                f"or FLORES-200 ({{dev,devtest}}/<lang>_<Script>.<split>); or give a file"
             )
         return
     if path.is_dir():
@@ -124,7 +124,8 @@ def read_sib200(path: Path, split: str) -> Iterator[Row]:
         }
         if not columns:
             raise UserError(
-                f"{path}: no <lang>_<Script>/{s}.tsv of a known language; choose --split train, dev, test or train+dev"
+                f"{path}: no <lang>_<Script>/{s}.tsv of a known language; choose --split train, dev, test or "
+                "train+dev"
             )
         for index_id in next(iter(columns.values())):
             texts = {code: col[index_id] for code, col in columns.items() if col.get(index_id)}
@@ -141,12 +142,14 @@ def read_flores(path: Path, split: str) -> Iterator[Row]:
                 columns[code] = [line.rstrip("\n") for _, line in utf8_lines(f)]
         if not columns:
             raise UserError(
-                f"{path}: no {s}/<lang>_<Script>.{s} files of a known language; choose --split dev, devtest or dev+devtest"
+                f"{path}: no {s}/<lang>_<Script>.{s} files of a known language; choose --split dev, devtest "
+                "or dev+devtest"
             )
         lengths = {code: len(lines) for code, lines in columns.items()}
         if len(set(lengths.values())) > 1:
             raise UserError(
-                f"{path}/{s}: files are not line-aligned ({', '.join(f'{k} {v}' for k, v in lengths.items())} lines)"
+                f"{path}/{s}: files are not line-aligned "
+                f"({', '.join(f'{k} {v}' for k, v in lengths.items())} lines)"
             )
         for n in range(next(iter(lengths.values()))):
             texts = {code: lines[n].strip() for code, lines in columns.items() if lines[n].strip()}
@@ -179,7 +182,8 @@ def read_wide_csv(path: Path) -> Iterator[Row]:
     for line, cells in records:
         if len(cells) != len(header):
             raise UserError(
-                f"{path} line {line}: expected {len(header)} cells as in the header, found {len(cells)}; fix that row"
+                f"{path} line {line}: expected {len(header)} cells as in the header, found {len(cells)}; fix "
+                "that row"
             )
         n_rows += 1
         texts = {code: cells[i].strip() for i, code in columns.items() if cells[i].strip()}
@@ -218,7 +222,8 @@ def parse_hf_spec(spec: str) -> tuple[str, str | None]:
 
 
 def load_hf_split(name: str, config: str | None, split: str, streaming: bool = True):
-    """A split of a Hugging Face dataset: `load_from_disk` for a saved folder, else `load_dataset` (streamed)."""
+    """A split of a Hugging Face dataset: `load_from_disk` for a saved folder, else `load_dataset`
+    (streamed)."""
     import datasets
 
     local = Path(name)
@@ -243,7 +248,8 @@ def load_hf_split(name: str, config: str | None, split: str, streaming: bool = T
 
 
 def hf_row_texts(example: dict, where: str) -> dict[str, str]:
-    """Language -> text for one dataset row, from a `translation` mapping, src/tgt fields or language columns."""
+    """Language -> text for one dataset row, from a `translation` mapping, src/tgt fields or language
+    columns."""
     if isinstance(example.get("translation"), dict):
         items = example["translation"].items()
         return {resolve(k, f"{where}, translation key"): str(v).strip() for k, v in items if str(v).strip()}

@@ -65,7 +65,8 @@ def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], d
             check_counts(cfg)
             return [], [], [], {}  # a replay-only mix: the control run of an experiment
         raise UserError(
-            "no --bitext given; name a NusaX folder, a CSV/TSV/JSONL file or hf:NAME (or only --replay with --replay-count)"
+            "no --bitext given; name a NusaX folder, a CSV/TSV/JSONL file or hf:NAME (or only --replay with "
+            "--replay-count)"
         )
     pivots = resolve_list(cfg.pivots, "--pivots")
     targets = resolve_list(cfg.targets, "--targets")

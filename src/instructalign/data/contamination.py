@@ -46,7 +46,8 @@ def exclusion_files(spec: str) -> list[Path]:
         files = eval_files(path)
         if not files:
             raise UserError(
-                f"{spec}: an --exclude folder must be a NusaX, SIB-200 or NusaWrites folder (with test files); or give a file"
+                f"{spec}: an --exclude folder must be a NusaX, SIB-200 or NusaWrites folder (with test "
+                "files); or give a file"
             )
         return files
     return [path]

@@ -15,7 +15,8 @@ from ..outputs import output_lock, recover, replaced_folder
 
 NUSAX_RAW = "https://raw.githubusercontent.com/IndoNLP/nusax/main/datasets"
 # the commit the project's SIB-200 copy came from (its SOURCE.md), so a download reads the same files
-SIB200_RAW = "https://raw.githubusercontent.com/dadelani/sib-200/593cea88519930f776c1a4a1980b6a35b39dca57/data/annotated"
+SIB200_COMMIT = "593cea88519930f776c1a4a1980b6a35b39dca57"
+SIB200_RAW = f"https://raw.githubusercontent.com/dadelani/sib-200/{SIB200_COMMIT}/data/annotated"
 NUSAX_LANGS = [
     "acehnese",
     "balinese",
@@ -40,9 +41,32 @@ def nusax_files() -> list[str]:
 
 
 # the folders of the 24 languages the sib200 task evaluates (its `data.dirs`; a test keeps the two equal)
-SIB200_FOLDERS = ["eng_Latn", "ind_Latn", "jav_Latn", "sun_Latn", "min_Latn", "bjn_Latn", "ban_Latn", "ace_Latn",
-                  "bug_Latn", "zsm_Latn", "tgl_Latn", "ceb_Latn", "ilo_Latn", "war_Latn", "pag_Latn", "plt_Latn",
-                  "mri_Latn", "smo_Latn", "fij_Latn", "fra_Latn", "deu_Latn", "swh_Latn", "yor_Latn", "vie_Latn"]  # fmt: skip
+SIB200_FOLDERS = [
+    "eng_Latn",
+    "ind_Latn",
+    "jav_Latn",
+    "sun_Latn",
+    "min_Latn",
+    "bjn_Latn",
+    "ban_Latn",
+    "ace_Latn",
+    "bug_Latn",
+    "zsm_Latn",
+    "tgl_Latn",
+    "ceb_Latn",
+    "ilo_Latn",
+    "war_Latn",
+    "pag_Latn",
+    "plt_Latn",
+    "mri_Latn",
+    "smo_Latn",
+    "fij_Latn",
+    "fra_Latn",
+    "deu_Latn",
+    "swh_Latn",
+    "yor_Latn",
+    "vie_Latn",
+]
 
 
 def sib200_files() -> list[str]:
@@ -64,11 +88,18 @@ class Source:
 
 
 SOURCES = {
-    "nusax": Source("NusaX", NUSAX_RAW, nusax_files, "mt/train.csv", "NusaX, CC BY-SA 4.0, Winata et al. 2023",
-                    "--data"),
-    "sib200": Source("SIB-200", SIB200_RAW, sib200_files, "eng_Latn/train.tsv",
-                     "SIB-200, Apache 2.0, Adelani et al. 2024; FLORES-200 sentences, CC BY-SA 4.0", "--sib200"),
-}  # fmt: skip
+    "nusax": Source(
+        "NusaX", NUSAX_RAW, nusax_files, "mt/train.csv", "NusaX, CC BY-SA 4.0, Winata et al. 2023", "--data"
+    ),
+    "sib200": Source(
+        "SIB-200",
+        SIB200_RAW,
+        sib200_files,
+        "eng_Latn/train.tsv",
+        "SIB-200, Apache 2.0, Adelani et al. 2024; FLORES-200 sentences, CC BY-SA 4.0",
+        "--sib200",
+    ),
+}
 
 
 def download(dataset: str, target: Path, base_url: str | None = None) -> Path:
@@ -98,6 +129,7 @@ def fetch(source: Source, target: Path, base_url: str) -> None:
                     shutil.copyfileobj(resp, f)
             except OSError as exc:
                 raise UserError(
-                    f"could not download {source.name} file {rel} ({exc}); check the network, or pass a copy you have with {source.flag} PATH"
+                    f"could not download {source.name} file {rel} ({exc}); check the network, or pass a copy "
+                    f"you have with {source.flag} PATH"
                 ) from None
         (tmp / "SOURCE.md").write_text(f"Downloaded from {base_url} ({source.provenance}).\n", "utf-8")

@@ -15,7 +15,8 @@ def words(text: str) -> list[str]:
 
 
 def mask_spans(tokens: list[str], rate: float, rng: random.Random) -> list[str]:
-    """Replace about `rate` of the words by `<mask>`; a run of masked words becomes one `<mask>` (infilling)."""
+    """Replace about `rate` of the words by `<mask>`; a run of masked words becomes one `<mask>`
+    (infilling)."""
     out: list[str] = []
     for tok in tokens:
         if rng.random() < rate:

@@ -131,7 +131,8 @@ def mt(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
 
 
 def tlm(pair: Pair, ctx: ObjectiveContext, rng: random.Random) -> list[dict]:
-    """Bilingual denoising: the clean sentence in one language given its translation and a noised copy of it."""
+    """Bilingual denoising: the clean sentence in one language given its translation and a noised copy of
+    it."""
     out = []
     for context_lang, context, noisy_lang, clean in pair.directions():
         ts, tpl = rng.choice(ctx.templates["tlm"])

@@ -42,7 +42,8 @@ def slots(template: str) -> set[str]:
 
 @functools.lru_cache(maxsize=4096)
 def _pieces(template: str) -> tuple[tuple[tuple[str, str, str], ...], str]:
-    """A template cut once into (text before a slot, slot name, slot as written) and the text after the last."""
+    """A template cut once into (text before a slot, slot name, slot as written) and the text after the
+    last."""
     pieces, last = [], 0
     for m in _SLOT.finditer(template):
         pieces.append((template[last : m.start()], m.group(1), m.group(0)))
@@ -51,7 +52,8 @@ def _pieces(template: str) -> tuple[tuple[tuple[str, str, str], ...], str]:
 
 
 def render(template: str, **values: str) -> str:
-    """Fill `{name}` slots of `template` with `values` in one pass (a slot without a value stays as written)."""
+    """Fill `{name}` slots of `template` with `values` in one pass (a slot without a value stays as
+    written)."""
     pieces, tail = _pieces(template)
     out = []
     for text, name, raw in pieces:
@@ -81,13 +83,14 @@ def parse_template_file(text: str, where: str) -> TemplateSet:
         extra = slots(t) - FIELDS[objective]
         if extra:
             raise UserError(
-                f"{where}: template {i} uses unknown field(s) {sorted(extra)}; "
-                f"{objective} templates may use {sorted(FIELDS[objective])}"
+                f"{where}: template {i} uses unknown field(s) {sorted(extra)}; {objective} templates may use "
+                f"{sorted(FIELDS[objective])}"
             )
     answers = doc.get("answers") or {}
     if objective == "xss" and set(answers) != {"yes", "no"}:
         raise UserError(
-            f"{where}: xss templates need answers with keys 'yes' and 'no' (quote them: YAML reads bare yes/no as booleans)"
+            f"{where}: xss templates need answers with keys 'yes' and 'no' (quote them: YAML reads bare "
+            "yes/no as booleans)"
         )
     return TemplateSet(
         objective, str(doc["prompt_lang"]), tuple(templates), {k: str(v) for k, v in answers.items()}
@@ -121,6 +124,7 @@ def select(sets: list[TemplateSet], objective: str, prompt_langs: list[str]) -> 
     ]
     if not chosen:
         raise UserError(
-            f"no {objective} templates for prompt language(s) {','.join(prompt_langs)}; add a --templates file"
+            f"no {objective} templates for prompt language(s) {','.join(prompt_langs)}; add a --templates "
+            "file"
         )
     return chosen

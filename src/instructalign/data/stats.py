@@ -34,7 +34,8 @@ def print_stats(folder: str, console: Console | None = None) -> dict:
     counts = manifest["counts"]
     total = counts["total"]
     console.print(
-        f"[bold]{folder}[/bold]: {total:,} examples, seed {manifest['seed']}, instructalign {manifest['version']}"
+        f"[bold]{folder}[/bold]: {total:,} examples, seed {manifest['seed']}, instructalign "
+        f"{manifest['version']}"
     )
     for key in ("by_source", "by_objective", "by_language_pair", "xss_answers"):
         if counts.get(key):
@@ -42,7 +43,8 @@ def print_stats(folder: str, console: Console | None = None) -> dict:
     pairs, replay = manifest["pairs"], manifest["replay"]
     console.print(
         f"pairs used {pairs['used']:,}, dropped as evaluation text {pairs['excluded_as_evaluation_text']:,}; "
-        f"replay rows used {replay['used']:,} of {replay['requested']:,} requested ({replay['available']:,} available)"
+        f"replay rows used {replay['used']:,} of {replay['requested']:,} requested ({replay['available']:,} "
+        "available)"
     )
     inputs = Table(title="inputs", title_justify="left")
     for col in ("role", "path", "sha256"):

@@ -1,5 +1,5 @@
-"""`instructalign demo`: the offline end-to-end experiment, one more `Study` (its three continual runs, each model
-evaluated on NusaX sentiment and on SIB-200 topics)."""
+"""`instructalign demo`: the offline end-to-end experiment, one more `Study` (its three continual runs, each
+model evaluated on NusaX sentiment and on SIB-200 topics)."""
 
 from __future__ import annotations
 

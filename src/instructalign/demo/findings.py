@@ -38,20 +38,29 @@ ALIGN_WORDS = {
 }
 
 
+QUICK_WORDS = (
+    " (quick mode: a much smaller model and a few dozen steps, a smoke test of the pipeline whose numbers "
+    "mean little)"
+)
+
+
 def summary(report: dict, recipe: Recipe, cfg: StudyConfig, timings: dict) -> list[str]:
     seeds, quick, split = cfg.seeds, cfg.quick, cfg.split
     notes = [
-        f"**Setup.** A {recipe.n_layer}-layer GPT-2-style decoder (d={recipe.d_model}) with a byte-level BPE tokenizer "
-        f"({recipe.vocab_size} tokens) fit on NusaX train text of the L1 and L2 languages only stands in for BLOOMZ: instruction-tuned on L1 only "
-        f"({'sentiment, SIB-200 topics' if recipe.base_topics else 'sentiment'}, MT and denoising in English and Indonesian; "
-        f"{recipe.base_full_steps} steps with the loss on the whole sequence, then {recipe.base_target_steps} on targets). "
-        f"From it, three runs of {recipe.stage_steps} steps each (batch {recipe.batch_size}, loss on {'prompt and target' if recipe.stage_loss_on_prompt else 'targets only'}): "
-        f"aligned+replay (MT, TLM and XSS over {', '.join(L2)} with Indonesian and English, from {ALIGN_WORDS[cfg.align_data]}; "
-        f"{recipe.replay_share:.0%} of every batch replayed "
-        "from the base's instruction data), aligned-no-replay, and replay-only, the control that shows what more L1 training "
-        f"alone does. {seeds} seed(s){' (quick mode: a much smaller model and a few dozen steps, a smoke test of the pipeline whose numbers mean little)' if quick else ''}. "
-        f"Settings were chosen on the NusaX valid split; the numbers here are on the {split} split "
-        f"({'all' if recipe.eval_limit is None else recipe.eval_limit} examples per language, "
+        f"**Setup.** A {recipe.n_layer}-layer GPT-2-style decoder (d={recipe.d_model}) with a byte-level BPE "
+        f"tokenizer ({recipe.vocab_size} tokens) fit on NusaX train text of the L1 and L2 languages only "
+        "stands in for BLOOMZ: instruction-tuned on L1 only "
+        f"({'sentiment, SIB-200 topics' if recipe.base_topics else 'sentiment'}, MT and denoising in English "
+        f"and Indonesian; {recipe.base_full_steps} steps with the loss on the whole sequence, then "
+        f"{recipe.base_target_steps} on targets). From it, three runs of {recipe.stage_steps} steps each "
+        f"(batch {recipe.batch_size}, loss on "
+        f"{'prompt and target' if recipe.stage_loss_on_prompt else 'targets only'}): aligned+replay (MT, TLM "
+        f"and XSS over {', '.join(L2)} with Indonesian and English, from {ALIGN_WORDS[cfg.align_data]}; "
+        f"{recipe.replay_share:.0%} of every batch replayed from the base's instruction data), "
+        "aligned-no-replay, and replay-only, the control that shows what more L1 training alone does. "
+        f"{seeds} seed(s){QUICK_WORDS if quick else ''}. Settings were chosen on the NusaX valid split; the "
+        f"numbers here are on the {split} split ({'all' if recipe.eval_limit is None else recipe.eval_limit} "
+        "examples per language, "
         f"{'English and Indonesian' if len(recipe.eval_prompt_langs) > 1 else 'English'} prompts).",
     ]
     findings = [
@@ -66,8 +75,9 @@ def summary(report: dict, recipe: Recipe, cfg: StudyConfig, timings: dict) -> li
     corr = (sim.get("correlations") or {}).get(ALIGNED)
     if corr:
         findings.append(
-            f"Similarity to L2 vs L3 gain: Pearson r = {corr['r']:.2f} (p = {corr['p']:.2f}; Spearman ρ = {corr['rho']:.2f}) over only "
-            f"{corr['n']} L3 languages — illustrative at best (the paper reports r ≈ 0.96 over more languages)."
+            f"Similarity to L2 vs L3 gain: Pearson r = {corr['r']:.2f} (p = {corr['p']:.2f}; Spearman ρ = "
+            f"{corr['rho']:.2f}) over only {corr['n']} L3 languages — illustrative at best (the paper "
+            "reports r ≈ 0.96 over more languages)."
         )
     first = findings and find(report, ALIGNED, "L2 gain")
     how = interval_words(first["comparison"]) if first else "as in the tables"
@@ -76,10 +86,11 @@ def summary(report: dict, recipe: Recipe, cfg: StudyConfig, timings: dict) -> li
         + " ".join(findings)
     )
     notes.append(
-        "**Scale.** The paper's claims are about BLOOMZ (560M to 7B parameters) and need a GPU and the real model: "
-        "`configs/paper/bloomz-560m.yaml` (full fine-tuning) and `configs/paper/bloomz-7b1-lora.yaml` (LoRA) run the "
-        "paper's setting with the same commands where the hub and a GPU are reachable. This demo is a miniature of the "
-        "method, not a reproduction of those numbers."
+        "**Scale.** The paper's claims are about BLOOMZ (560M to 7B parameters) and need a GPU and the real "
+        "model: `configs/paper/bloomz-560m.yaml` (full fine-tuning) and "
+        "`configs/paper/bloomz-7b1-lora.yaml` (LoRA) run the paper's setting with the same commands where "
+        "the hub and a GPU are reachable. This demo is a miniature of the method, not a reproduction of "
+        "those numbers."
     )
     notes.append("**Time.** " + ", ".join(f"{k}: {v / 60:.1f} min" for k, v in timings.items()) + ".")
     return notes

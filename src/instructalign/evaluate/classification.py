@@ -43,11 +43,13 @@ class PromptSet:
 def render_prompts(task, data: dict, tokenizer, prompt_langs, n_templates) -> PromptSet:
     templates = task.template_ids(prompt_langs, n_templates)
     prompts = {
-        (lang, tid): [render(template, **({"options": task.options(pl)} | {k: str(v) for k, v in row.items()}))
-                      for row in rows]
+        (lang, tid): [
+            render(template, **({"options": task.options(pl)} | {k: str(v) for k, v in row.items()}))
+            for row in rows
+        ]
         for lang, rows in data.items()
         for tid, pl, template in templates
-    }  # fmt: skip
+    }
     return PromptSet(templates, prompts, {cell: tokenizer(ps)["input_ids"] for cell, ps in prompts.items()})
 
 

@@ -68,8 +68,14 @@ class Classification:
         for col in ("weighted F1", "± templates", "macro F1", "accuracy", "n"):
             table.add_column(col, justify="right")
         for lang, m in per_lang.items():
-            table.add_row(f"{LANGUAGES[lang].name_en} ({lang})", pct(m["weighted_f1"]), pct(m["weighted_f1_std"]),
-                          pct(m["macro_f1"]), pct(m["accuracy"]), str(m["n"]))  # fmt: skip
+            table.add_row(
+                f"{LANGUAGES[lang].name_en} ({lang})",
+                pct(m["weighted_f1"]),
+                pct(m["weighted_f1_std"]),
+                pct(m["macro_f1"]),
+                pct(m["accuracy"]),
+                str(m["n"]),
+            )
         for role, g in results["groups"].items():
             table.add_row(f"[bold]{role}[/bold] mean", pct(g["weighted_f1"]), "", "", "", "", style="bold")
         console.print(table)
@@ -109,7 +115,8 @@ class Translation:
         unknown = sorted(langs - set(have))
         if (unknown and not several) or not kept:
             raise UserError(
-                f"--langs {','.join(unknown or sorted(langs))}: not in task {task.name} (it has {','.join(have)})"
+                f"--langs {','.join(unknown or sorted(langs))}: not in task {task.name} (it has "
+                f"{','.join(have)})"
             )
         return kept
 
@@ -130,13 +137,19 @@ class Translation:
 
 
 def warn_truncation(per_lang: dict, max_length: int, limit: int, console: Console) -> None:
-    """How many prompts were cut, and which limit cut them: --max-length, or the model's positions below it."""
+    """How many prompts were cut, and which limit cut them: --max-length, or the model's positions below
+    it."""
     cut = sum(t["prompts_truncated"] for m in per_lang.values() for t in m["templates"].values())
     if cut:
-        binding = f"--max-length {max_length}" if limit >= max_length else (
-            f"the model's {limit} positions (below --max-length {max_length})")  # fmt: skip
-        console.print(f"[yellow]{cut} prompts were cut from the left to fit {binding}, with room for the longest "
-                      "answer (counted per template in results.json, prompts_truncated)[/yellow]")  # fmt: skip
+        binding = (
+            f"--max-length {max_length}"
+            if limit >= max_length
+            else (f"the model's {limit} positions (below --max-length {max_length})")
+        )
+        console.print(
+            f"[yellow]{cut} prompts were cut from the left to fit {binding}, with room for the longest "
+            "answer (counted per template in results.json, prompts_truncated)[/yellow]"
+        )
 
 
 def pct(x: float) -> str:

@@ -114,7 +114,8 @@ def prepare(
 
 
 def task_limit(limit: int | dict | None, limits: dict | None, name: str) -> int | None:
-    """A task's row limit: `limits` (given in code), else --limit TASK=N, else one --limit N for every task."""
+    """A task's row limit: `limits` (given in code), else --limit TASK=N, else one --limit N for every
+    task."""
     if limits and name in limits:
         return limits[name]
     return limit.get(name) if isinstance(limit, dict) else limit

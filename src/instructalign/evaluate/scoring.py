@@ -85,7 +85,8 @@ def encode_prompts(tokenizer, prompts: list[str], max_tokens: int, encoded=None)
 
 
 def context_limit(model, max_length: int) -> int:
-    """`max_length`, capped by the model's position table where it has one (ALiBi/relative models have none)."""
+    """`max_length`, capped by the model's position table where it has one (ALiBi/relative models have
+    none)."""
     limit = getattr(model.config, "n_positions", None) or getattr(
         model.config, "max_position_embeddings", None
     )

@@ -80,7 +80,8 @@ def parse_verbalizers(doc, spec: TaskSpec, where: str) -> dict[str, dict[str, st
         used = [words[pl][label].strip() for label in spec.labels]
         if len(set(used)) < len(used):
             raise UserError(
-                f"{where}: verbalizers.{pl} gives two labels the same word ({', '.join(used)}); rank classification cannot tell them apart"
+                f"{where}: verbalizers.{pl} gives two labels the same word ({', '.join(used)}); rank "
+                "classification cannot tell them apart"
             )
     return words
 
@@ -92,7 +93,8 @@ def lang_file(task: TaskSpec, root: str | None, lang: str) -> Path:
         relative = task.data["path"].format(dir=directory, lang=lang, split=split)
     except (KeyError, IndexError, ValueError) as exc:
         raise UserError(
-            f"{task.source}: data.path '{task.data['path']}' has an unknown slot ({exc}); use {{lang}}, {{dir}} or {{split}}"
+            f"{task.source}: data.path '{task.data['path']}' has an unknown slot ({exc}); use {{lang}}, "
+            f"{{dir}} or {{split}}"
         ) from None
     if root is None:
         raise UserError(f"task {task.name} reads files under --data; give --data PATH (e.g. a NusaX folder)")
@@ -134,7 +136,8 @@ def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None
         path = lang_file(task, root, lang)
         if not path.is_file():
             raise UserError(
-                f"{path}: no file for language '{lang}' of task {task.name}; check --data or drop it from --langs"
+                f"{path}: no file for language '{lang}' of task {task.name}; check --data or drop it from "
+                "--langs"
             )
         rows = read_rows(path)
         where = str(path)
@@ -148,20 +151,23 @@ def load_examples(task: TaskSpec, root: str | None, lang: str, limit: int | None
         for column in columns:
             if column not in row:
                 raise UserError(
-                    f"{where}: no column '{column}' (the task's templates/labels need it); columns: {', '.join(k for k in row if k != '_line')}"
+                    f"{where}: no column '{column}' (the task's templates/labels need it); columns: "
+                    f"{', '.join(k for k in row if k != '_line')}"
                 )
     for row in rows:
         label = str(row[task.label_column])
         if label not in task.labels:
             raise UserError(
-                f"{where} line {row['_line']}: gold label '{label}' has no verbalizer; task labels: {', '.join(task.labels)}"
+                f"{where} line {row['_line']}: gold label '{label}' has no verbalizer; task labels: "
+                f"{', '.join(task.labels)}"
             )
     return rows
 
 
 def first_rows(rows: list[dict], limit: int | None, spread: bool) -> list[dict]:
     """The first `limit` rows, or — for a file sorted by label (data.sorted_by_label) — `limit` rows spread
-    evenly over it, so that every label keeps its share (the same rows in every language of a parallel task)."""
+    evenly over it, so that every label keeps its share (the same rows in every language of a parallel task).
+    """
     if not limit or limit >= len(rows):
         return rows
     if not spread:
@@ -178,6 +184,7 @@ def load_bitext_rows(task: TaskSpec, root: str | None) -> list[dict[str, str]]:
     for code in codes:
         if rows and columns.get(code, code) not in rows[0]:
             raise UserError(
-                f"{path}: no column '{columns.get(code, code)}' for language '{code}'; columns: {', '.join(k for k in rows[0] if k != '_line')}"
+                f"{path}: no column '{columns.get(code, code)}' for language '{code}'; columns: "
+                f"{', '.join(k for k in rows[0] if k != '_line')}"
             )
     return [{code: row[columns.get(code, code)] for code in codes} for row in rows]

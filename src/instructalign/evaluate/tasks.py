@@ -29,7 +29,8 @@ def load_task(name_or_path: str, templates_set: str | None = None) -> TaskSpec:
         shipped = builtin_tasks()
         if name_or_path not in shipped:
             raise UserError(
-                f"unknown task '{name_or_path}'; shipped tasks: {', '.join(sorted(shipped))}, or give a task YAML file"
+                f"unknown task '{name_or_path}'; shipped tasks: {', '.join(sorted(shipped))}, or give a task "
+                "YAML file"
             )
         path = shipped[name_or_path]
     elif not path.is_file():

@@ -89,8 +89,9 @@ def sentiment_examples(nusax: Path, seed: int) -> list[dict]:
 
 
 def topic_examples(sib200: Path, seed: int, repeats: int = 1) -> list[dict]:
-    """English and Indonesian SIB-200 topics (train split only) as instructions, with the sib200 task's templates;
-    the whole list `repeats` times (the same prompts again: more epochs of the task than of the rest)."""
+    """English and Indonesian SIB-200 topics (train split only) as instructions, with the sib200 task's
+    templates; the whole list `repeats` times (the same prompts again: more epochs of the task than of the
+    rest)."""
     task = load_task("sib200")
     train = replace(task, data=task.data | {"split": "train"})
     rng = random.Random(f"{seed}:topic")
@@ -99,9 +100,17 @@ def topic_examples(sib200: Path, seed: int, repeats: int = 1) -> list[dict]:
         for row in load_examples(train, str(sib200), lang):
             pl = rng.choice(sorted(task.templates))
             options = task.options(pl)
-            rows.append({"prompt": render(rng.choice(task.templates[pl]), text=row["text"], options=options),
-                         "target": task.verbalizers[pl][row[task.label_column]], "objective": "topic",
-                         "src_lang": lang, "tgt_lang": lang, "prompt_lang": pl, "source": "replay"})  # fmt: skip
+            rows.append(
+                {
+                    "prompt": render(rng.choice(task.templates[pl]), text=row["text"], options=options),
+                    "target": task.verbalizers[pl][row[task.label_column]],
+                    "objective": "topic",
+                    "src_lang": lang,
+                    "tgt_lang": lang,
+                    "prompt_lang": pl,
+                    "source": "replay",
+                }
+            )
     return rows * repeats
 
 
@@ -164,9 +173,9 @@ def base_folder(nusax: Path, recipe: Recipe, seed: int, sib200: Path | None = No
 def base_model(
     nusax: Path, recipe: Recipe, seed: int, console: Console, sib200: Path | None = None
 ) -> tuple[Path, Path]:
-    """The cached base model folder and its L1-only instruction data (the replay source); `sib200`: the SIB-200
-    folder a base with `base_topics` learns from. Two experiments that need the same base at once take turns:
-    the second waits and then finds it cached."""
+    """The cached base model folder and its L1-only instruction data (the replay source); `sib200`: the
+    SIB-200 folder a base with `base_topics` learns from. Two experiments that need the same base at once take
+    turns: the second waits and then finds it cached."""
     folder = base_folder(nusax, recipe, seed, sib200)
 
     def build(work: Path) -> None:
@@ -179,7 +188,8 @@ def base_model(
 
 
 def build_base(work: Path, nusax: Path, recipe: Recipe, seed: int, sib200: Path | None) -> None:
-    """The base's instruction data (`work/data`), its tokenizer and weights (`work/model`), trained in two stages."""
+    """The base's instruction data (`work/data`), its tokenizer and weights (`work/model`), trained in two
+    stages."""
     senti = work / "sentiment.jsonl"
     rows = sentiment_examples(nusax, seed)
     if recipe.base_topics:

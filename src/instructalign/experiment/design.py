@@ -1,11 +1,12 @@
 """A run of an experiment, declared: what it trains from the base, and at which α it is also evaluated.
 
 A run is its objectives and its replay share (and whether it trains LoRA adapters); no objectives is the
-replay-only control. A study may give a run train settings of its own (e.g. two pools sampled at a share, fixed
-or moved by the replay guard: `train --replay-share/--replay-guard`) and a preparation step (e.g. the base
-extended with new L2 tokens by `vocab extend`), both declared in the study's own file. Every experiment also
-evaluates the base, the reference for forgetting. A run with α values is also evaluated merged back toward the
-base at each α (WiSE-FT); its folder name does not depend on them, so runs that train the same thing are shared.
+replay-only control. A study may give a run train settings of its own (e.g. two pools sampled at a share,
+fixed or moved by the replay guard: `train --replay-share/--replay-guard`) and a preparation step (e.g. the
+base extended with new L2 tokens by `vocab extend`), both declared in the study's own file. Every experiment
+also evaluates the base, the reference for forgetting. A run with α values is also evaluated merged back
+toward the base at each α (WiSE-FT); its folder name does not depend on them, so runs that train the same
+thing are shared.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ from .recipe import ALIGNED, CONTROL, NO_REPLAY
 OBJECTIVES = ("mt", "tlm", "xss", "mlm")
 ALIGN_OBJECTIVES = ("mt", "tlm", "xss")  # the method's objectives, as in the paper
 ALPHAS = (0.25, 0.5, 0.75, 1.0)  # α = 0 is the base itself
-LORA_LR_FACTOR = 4  # adapters train at 4x the full fine-tune's learning rate (a common choice, not tuned here)
+LORA_LR_FACTOR = (
+    4  # adapters train at 4x the full fine-tune's learning rate (a common choice, not tuned here)
+)
 
 
 @dataclass(frozen=True)
 class Preparation:
     """A step a run takes before it trains, declared in its study's file: `make(base, folder, nusax, cfg)`
-    writes what the run trains from into its run folder and returns that model's path (a module-level function,
-    or a `functools.partial` of one: it runs in a worker process); `key` is what it changes (part of the run
-    folder's hash) and `tag` a few readable characters of the folder's name."""
+    writes what the run trains from into its run folder and returns that model's path (a module-level
+    function, or a `functools.partial` of one: it runs in a worker process); `key` is what it changes (part of
+    the run folder's hash) and `tag` a few readable characters of the folder's name."""
 
     make: Callable[[str, Path, Path, StudyConfig], Path]
     key: tuple = ()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..config import Recipe
 
-# measured for the demo's stand-in (d=192, 3 layers, batch 16) in `demo --seeds 3` on 2026-12-05, a 2-core CPU of
+# measured for the demo's stand-in (d=192, 3 layers, batch 16) in `demo --seeds 3` on 2026-12-05, a 2-core CPU
+# of
 # 178 GFLOP/s single-thread (benchmarks/matmul_rate.py): a training step in one of two 1-thread workers (the
 # mean of the three runs: 101, 139 and 169 s for 700 steps), a base step on 2 threads (239 s for 2,400 steps),
 # NusaX prompts per second in a 1-thread worker (~445)

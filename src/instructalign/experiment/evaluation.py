@@ -13,7 +13,8 @@ from .recipe import BASE, CONTROL, ROLES
 
 
 def recipe_eval_config(recipe: Recipe, model: Path, split: str, **fields) -> EvalConfig:
-    """An evaluation with the recipe's prompts, sentence limit, batch and precision (`fields` name the rest)."""
+    """An evaluation with the recipe's prompts, sentence limit, batch and precision (`fields` name the
+    rest)."""
     return EvalConfig(
         model=str(model),
         split=split,
@@ -39,7 +40,8 @@ def evaluate_model(model: Path, nusax: Path, recipe: Recipe, split: str, out: Pa
 def compare_runs(
     eval_dirs: dict[str, list[str]], title: str, out: Path, similarity_data=None, roles: str = ROLES
 ) -> dict:
-    """The report over every run's eval folders (one per seed), against the base and the replay-only control."""
+    """The report over every run's eval folders (one per seed), against the base and the replay-only
+    control."""
     return make_report(
         ReportConfig(
             run=[f"{name}={','.join(folders)}" for name, folders in eval_dirs.items()],

@@ -78,7 +78,8 @@ BAR = re.compile(r"(\d+)/(\d+) \[([\d:]+)<([\d:?]+)")  # a tqdm bar: step/total 
 
 
 def log_progress(log: Path) -> tuple[int, int, str] | None:
-    """(step, total, remaining) of the last progress bar a worker wrote to its log, read from the log's tail."""
+    """(step, total, remaining) of the last progress bar a worker wrote to its log, read from the log's
+    tail."""
     try:
         with open(log, "rb") as f:
             f.seek(max(0, os.path.getsize(log) - 8192))
@@ -94,7 +95,8 @@ def clock(seconds: float) -> str:
 
 
 def progress_table(jobs: list[Job], state: dict[str, str], started: dict[str, float], logs: Path) -> Table:
-    """One row per job: state, the step of its current bar, elapsed time and the bar's own estimate of the rest."""
+    """One row per job: state, the step of its current bar, elapsed time and the bar's own estimate of the
+    rest."""
     table = Table(
         title=f"{sum(s == 'done' for s in state.values())}/{len(jobs)} jobs done", title_justify="left"
     )
@@ -127,9 +129,9 @@ def log_file(logs: Path, job: Job) -> Path:
 def run_jobs(
     jobs: list[Job], n_workers: int, logs: Path, console: Console, refresh: float = 2.0, on_refresh=None
 ) -> dict[str, float]:
-    """Run the jobs, each after the one it names, on `n_workers` processes; seconds per job. A live table shows
-    every job's state and progress (read from the workers' logs every `refresh` seconds; `on_refresh` gets
-    each table)."""
+    """Run the jobs, each after the one it names, on `n_workers` processes; seconds per job. A live table
+    shows every job's state and progress (read from the workers' logs every `refresh` seconds; `on_refresh`
+    gets each table)."""
     if n_workers <= 1:
         for job in jobs:
             start = time.perf_counter()

@@ -95,17 +95,18 @@ def announce(exp: Experiment) -> str:
     minutes = estimate_minutes(recipe, len(plan), n_models, cfg.seeds, cfg.jobs, extra)
     who = f"study {study.name}" if study.command == "study" else study.command
     return (
-        f"{who}: {len(plan)} continual runs ({', '.join(d.name for d in plan)}), {n_models} models to evaluate "
-        f"(the base included), x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core CPU if nothing is cached"
+        f"{who}: {len(plan)} continual runs ({', '.join(d.name for d in plan)}), {n_models} models to "
+        f"evaluate (the base included), x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core CPU if "
+        "nothing is cached"
     )
 
 
 def plan(
     exp: Experiment, recipe: Recipe, seed: int, split: str | None = None, label: str = ""
 ) -> tuple[list[Job], dict[str, Path]]:
-    """One seed of the study's runs with `recipe`: the training, merging and evaluation jobs (finished ones left
-    out) and every model's eval folder. `run_experiment` runs one per seed and variant; a study's sweep runs
-    its own (other recipes, the valid split) with `jobs.run_jobs`."""
+    """One seed of the study's runs with `recipe`: the training, merging and evaluation jobs (finished ones
+    left out) and every model's eval folder. `run_experiment` runs one per seed and variant; a study's sweep
+    runs its own (other recipes, the valid split) with `jobs.run_jobs`."""
     cfg, split = exp.cfg, split or exp.cfg.split
     t0 = time.perf_counter()
     if cfg.base_model:
@@ -151,21 +152,37 @@ def train_job(
     pooled = design.train.get("replay_share") is not None or design.train.get("replay_guard") is not None
     if design.objectives:
         # two pools: a step budget of alignment rows and as many replay rows, sampled at the run's own share
-        mix_recipe, share = (replace(recipe, stage_steps=2 * recipe.stage_steps), 0.5) if pooled else (recipe, design.replay_share)  # fmt: skip
+        mix_recipe, share = (
+            (replace(recipe, stage_steps=2 * recipe.stage_steps), 0.5)
+            if pooled
+            else (recipe, design.replay_share)
+        )
         args = (bitext, split, pool, mix_recipe, seed, design.objectives, share, folder / "data")
         mix = aligned_mix(*args)
     else:
         mix = control_mix(pool, recipe, seed, folder / "data")
     stage = stage_config(
-        recipe, str(base), mix, folder / "model", recipe.stage_steps, recipe.stage_lr, seed,
+        recipe,
+        str(base),
+        mix,
+        folder / "model",
+        recipe.stage_steps,
+        recipe.stage_lr,
+        seed,
         recipe.stage_loss_on_prompt,
-    )  # fmt: skip
+    )
     if design.lora:
         stage = replace(stage, lora=True, lr=recipe.stage_lr * LORA_LR_FACTOR)
     stage = replace(stage, **design.train)
     if recipe.monitor_every or stage.replay_guard is not None:
-        stage = replace(stage, monitor=True, monitor_data=str(exp.nusax), monitor_roles=ROLES,
-                        monitor_every=recipe.monitor_every or 100, monitor_limit=recipe.monitor_limit)  # fmt: skip
+        stage = replace(
+            stage,
+            monitor=True,
+            monitor_data=str(exp.nusax),
+            monitor_roles=ROLES,
+            monitor_every=recipe.monitor_every or 100,
+            monitor_limit=recipe.monitor_limit,
+        )
     record = run_record(exp.cfg, recipe, design, seed, base)
     # alignment rows (a sentence and its translation or its noised copy) run longer than replay rows
     weight = 1.0 + (1.0 - design.replay_share if design.objectives else 0.0)
@@ -216,7 +233,8 @@ def check_user_model(study: Study, cfg: StudyConfig) -> None:
         raise UserError(f"study {study.name} builds its own stand-in models; drop --base-model")
     if not cfg.replay_data:
         raise UserError(
-            "--base-model needs --replay-data: the model's earlier instruction data (JSONL or a data build folder)"
+            "--base-model needs --replay-data: the model's earlier instruction data (JSONL or a data build "
+            "folder)"
         )
     data = Path(cfg.replay_data)
     if not (data.is_file() or (data / "train.jsonl").is_file()):

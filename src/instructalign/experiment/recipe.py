@@ -71,7 +71,8 @@ def with_topics(recipe: Recipe) -> Recipe:
     return replace(recipe, base_topics=TOPIC_REPEATS, base_full_steps=steps)
 
 
-# the demo's: a base that also knows SIB-200 topics, and continual tuning at 1e-3 (the studies' 5e-4 x2), chosen
+# the demo's: a base that also knows SIB-200 topics, and continual tuning at 1e-3 (the studies' 5e-4 x2),
+# chosen
 # with that base on NusaX valid over 3 seeds by the lower bound of the L2 gain over the control (README)
 DEMO, DEMO_QUICK = replace(with_topics(FULL), stage_lr=1e-3), with_topics(QUICK)
 

@@ -82,7 +82,7 @@ def is_trained(folder: Path, record: dict) -> bool:
         )
     if found.get("weights") != weights_digest(model / "final"):
         raise UserError(
-            f"{folder}: its weights changed since they were trained (the hash in {RECORD} differs); "
-            "remove the folder and rerun"
+            f"{folder}: its weights changed since they were trained (the hash in {RECORD} differs); remove "
+            "the folder and rerun"
         )
     return True

@@ -20,7 +20,8 @@ def resolve_data(path: str | None) -> Path:
     if path:
         raise UserError(f"{path}: not a NusaX folder (no mt/train.csv); check --data")
     raise UserError(
-        "NusaX not found: pass --data PATH, set INSTRUCTALIGN_NUSAX, or run 'instructalign data download nusax'"
+        "NusaX not found: pass --data PATH, set INSTRUCTALIGN_NUSAX, or run 'instructalign data download "
+        "nusax'"
     )
 
 
@@ -39,15 +40,16 @@ def sib200_folder(cfg: StudyConfig, nusax: Path) -> Path:
     if named:
         if not is_sib200_folder(Path(named)):
             raise UserError(
-                f"{named}: not a SIB-200 folder (<lang>_<Script>/train.tsv); check --sib200 or $INSTRUCTALIGN_SIB200"
+                f"{named}: not a SIB-200 folder (<lang>_<Script>/train.tsv); check --sib200 or "
+                "$INSTRUCTALIGN_SIB200"
             )
         return Path(named)
     for where in (nusax.parent / "sib200", cache_dir() / "sib200"):
         if is_sib200_folder(where):
             return where
     raise UserError(
-        f"SIB-200 not found ({nusax.parent / 'sib200'} or {cache_dir() / 'sib200'}): pass --sib200 PATH, "
-        "set INSTRUCTALIGN_SIB200, or run 'instructalign data download sib200'"
+        f"SIB-200 not found ({nusax.parent / 'sib200'} or {cache_dir() / 'sib200'}): pass --sib200 PATH, set "
+        "INSTRUCTALIGN_SIB200, or run 'instructalign data download sib200'"
     )
 
 

@@ -1,7 +1,7 @@
 """The experiments' other tasks, beside NusaX sentiment: SIB-200 topics (which a base with the recipe's
-`base_topics` learns in English and Indonesian only) and NusaWrites sentiment. The demo evaluates every model on
-SIB-200, the transfer study on both: their inputs read and checked before any work, each model's evaluation of
-them in one job, and the base's L1 floor per task (below it, a task gets no verdict).
+`base_topics` learns in English and Indonesian only) and NusaWrites sentiment. The demo evaluates every model
+on SIB-200, the transfer study on both: their inputs read and checked before any work, each model's evaluation
+of them in one job, and the base's L1 floor per task (below it, a task gets no verdict).
 """
 
 from __future__ import annotations
@@ -55,8 +55,10 @@ def check_tasks(folders: dict[str, Path], recipe: Recipe, split: str) -> dict[st
 
 
 # A SIB-200 prompt costs ~1.6x a NusaX one for the stand-in (7 labels of several tokens each; FLORES sentences
-# in languages its tokenizer never saw run long: 280 vs 445 prompts/s in the demo), so the study reads 56 of its
-# 204 test sentences per language (8 per topic, spread over the file); NusaWrites gets the recipe's eval_limit.
+# in languages its tokenizer never saw run long: 280 vs 445 prompts/s in the demo), so the study reads 56 of
+# its
+# 204 test sentences per language (8 per topic, spread over the file); NusaWrites gets the recipe's
+# eval_limit.
 SIB200_LIMIT, SIB200_COST = 56, 1.6
 
 

@@ -43,7 +43,8 @@ def hub_base(base: str) -> str | list[str] | None:
 
 
 def manifest_metadata(data_folder: str | None) -> tuple[list[str], list[str]]:
-    """(languages, hub datasets) of a `data build` folder's manifest: pivots and targets, and the hf: sources."""
+    """(languages, hub datasets) of a `data build` folder's manifest: pivots and targets, and the hf:
+    sources."""
     manifest = Path(data_folder or "") / "manifest.json"
     if not data_folder or not manifest.is_file():
         return [], []
@@ -58,8 +59,16 @@ def manifest_metadata(data_folder: str | None) -> tuple[list[str], list[str]]:
     return languages, datasets
 
 
-def card_text(body: str, *, base: str, relation: str, adapter: bool, seq2seq: bool, data: str | None = None,
-              extra_bases: tuple[str, ...] = ()) -> str:  # fmt: skip
+def card_text(
+    body: str,
+    *,
+    base: str,
+    relation: str,
+    adapter: bool,
+    seq2seq: bool,
+    data: str | None = None,
+    extra_bases: tuple[str, ...] = (),
+) -> str:
     """A model card: front matter from what the model is, then `body` (the prose)."""
     from huggingface_hub import ModelCard, ModelCardData
 
@@ -86,16 +95,21 @@ def eval_results(results: dict) -> list:
     from huggingface_hub import EvalResult
 
     task, split = results["task"], results.get("split", "test")
-    common = {"task_type": "text-classification", "task_name": f"{task} (rank classification)",
-              "dataset_type": task, "dataset_split": split, "metric_type": "f1",
-              "metric_name": "weighted F1 (x100, mean over templates)"}  # fmt: skip
+    common = {
+        "task_type": "text-classification",
+        "task_name": f"{task} (rank classification)",
+        "dataset_type": task,
+        "dataset_split": split,
+        "metric_type": "f1",
+        "metric_name": "weighted F1 (x100, mean over templates)",
+    }
     found = [
         EvalResult(
             dataset_name=f"{task} {lang}",
             dataset_config=lang,
             metric_value=round(100 * m["weighted_f1"], 2),
             **common,
-        )  # fmt: skip
+        )
         for lang, m in results["tasks"][task].items()
     ]
     found += [
@@ -104,7 +118,7 @@ def eval_results(results: dict) -> list:
             dataset_config=role,
             metric_value=round(100 * g["weighted_f1"], 2),
             **common,
-        )  # fmt: skip
+        )
         for role, g in results.get("groups", {}).items()
     ]
     return found
@@ -151,6 +165,7 @@ def add_results(model: str, evals: list[str]) -> Path:
     card.data.eval_results = kept + [e for r in results for e in eval_results(r)]
     write_atomically(readme, str(card))
     print(
-        f"{readme}: model-index with {len(card.data.eval_results)} results ({', '.join(r['task'] for r in results)})"
+        f"{readme}: model-index with {len(card.data.eval_results)} results "
+        f"({', '.join(r['task'] for r in results)})"
     )
     return readme

@@ -46,7 +46,8 @@ HERE = Path(__file__).resolve().parent
 def load_docs(data_file, **metadata):
     """The rows of one language (data/<lang>.jsonl beside this file), as the test split."""
     lines = (HERE / "data" / data_file).read_text("utf-8").splitlines()
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list([json.loads(x) for x in lines if x.strip()])})
+    rows = [json.loads(x) for x in lines if x.strip()]
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
 def weighted_f1(items):
@@ -71,8 +72,8 @@ def task_name(task: str, lang: str | None = None, template: str | None = None) -
 
 
 def jinja(template: str, fields: set[str], options: str) -> str:
-    """Our `{slot}` template as a Jinja one: `{options}` filled in, every row field as `{{ field }}`, and literal
-    text holding Jinja syntax kept raw."""
+    """Our `{slot}` template as a Jinja one: `{options}` filled in, every row field as `{{ field }}`, and
+    literal text holding Jinja syntax kept raw."""
     parts, last = [], 0
     for match in SLOT.finditer(template):
         parts.append(literal(template[last : match.start()]))
@@ -203,7 +204,8 @@ classification). Metrics: `f1` (weighted F1, `utils.weighted_f1`) and `acc`. A l
 are in `data/`, so it runs offline:
 
 ```bash
-lm_eval --model hf --model_args pretrained=MODEL --include_path {cfg.output} --tasks {",".join(task_name(t) for t in exported)}
+lm_eval --model hf --model_args pretrained=MODEL --include_path {cfg.output} \\
+  --tasks {",".join(task_name(t) for t in exported)}
 ```
 """
 
@@ -215,14 +217,23 @@ def export_lm_eval(cfg: ExportConfig) -> dict[str, list[str]]:
     names = task_names(cfg.task)
     roots = data_roots(cfg.data, names)
     out = Path(cfg.output)
-    probe = EvalConfig(model="(export)", task=cfg.task, data=cfg.data, split=cfg.split, langs=cfg.langs,
-                       prompt_langs=cfg.prompt_langs, templates_set=cfg.templates_set, output=str(out))  # fmt: skip
+    probe = EvalConfig(
+        model="(export)",
+        task=cfg.task,
+        data=cfg.data,
+        split=cfg.split,
+        langs=cfg.langs,
+        prompt_langs=cfg.prompt_langs,
+        templates_set=cfg.templates_set,
+        output=str(out),
+    )
     prepared = [prepare(probe, n, roots[n], out, len(names) > 1, cfg.limit) for n in names]
     for p in prepared:
         if not KINDS[p.task.kind].exportable:
             raise UserError(
-                f"--task {p.task.name}: a translation task is not exported (lm-eval's generate_until does not "
-                "reproduce this project's generation and clean-up exactly); evaluate it with instructalign eval"
+                f"--task {p.task.name}: a translation task is not exported (lm-eval's generate_until does "
+                "not reproduce this project's generation and clean-up exactly); evaluate it with "
+                "instructalign eval"
             )
     check_output(out, [("--data", r) for r in roots.values()], replaces=True)
     settings = {k: v for k, v in vars(cfg).items() if k not in ("output", "overwrite")}
@@ -248,12 +259,25 @@ def lm_eval_results(results: dict) -> dict:
     """An `instructalign eval` results.json (one classification task) in lm-eval's output schema."""
     task = results["task"]
     per_lang = results["tasks"][task]
-    out: dict = {"results": {}, "groups": {}, "group_subtasks": {}, "configs": {}, "versions": {},
-                 "n-shot": {}, "higher_is_better": {}, "n-samples": {}}  # fmt: skip
+    out: dict = {
+        "results": {},
+        "groups": {},
+        "group_subtasks": {},
+        "configs": {},
+        "versions": {},
+        "n-shot": {},
+        "higher_is_better": {},
+        "n-samples": {},
+    }
 
     def entry(name: str, alias: str, f1: float, acc: float, n: int | None = None) -> None:
-        out["results"][name] = {"alias": alias, "f1,none": f1, "f1_stderr,none": "N/A", "acc,none": acc,
-                                "acc_stderr,none": "N/A"}  # fmt: skip
+        out["results"][name] = {
+            "alias": alias,
+            "f1,none": f1,
+            "f1_stderr,none": "N/A",
+            "acc,none": acc,
+            "acc_stderr,none": "N/A",
+        }
         out["versions"][name] = VERSION
         out["n-shot"][name] = 0
         out["higher_is_better"][name] = {"f1": True, "acc": True}
@@ -266,8 +290,12 @@ def lm_eval_results(results: dict) -> dict:
         for tid, m in metrics["templates"].items():
             name = task_name(task, lang, tid)
             entry(name, f" - {task} {lang} {tid}", m["weighted_f1"], m["accuracy"], m["n"])
-            out["configs"][name] = {"task": name, "output_type": "multiple_choice", "test_split": "test",
-                                    "metadata": {"version": VERSION, "split": results.get("split")}}  # fmt: skip
+            out["configs"][name] = {
+                "task": name,
+                "output_type": "multiple_choice",
+                "test_split": "test",
+                "metadata": {"version": VERSION, "split": results.get("split")},
+            }
             members.append(name)
         group = task_name(task, lang)
         entry(group, f" - {lang}", metrics["weighted_f1"], metrics["accuracy"])
@@ -279,8 +307,12 @@ def lm_eval_results(results: dict) -> dict:
     entry(whole, task, mean["weighted_f1"], mean["accuracy"])
     out["groups"][whole] = out["results"][whole]
     out["group_subtasks"][whole] = languages
-    out["config"] = {"model": "instructalign", "model_args": f"pretrained={results['model']}",
-                     "batch_size": results.get("settings", {}).get("batch_size"), "limit": results.get("settings", {}).get("limit")}  # fmt: skip
+    out["config"] = {
+        "model": "instructalign",
+        "model_args": f"pretrained={results['model']}",
+        "batch_size": results.get("settings", {}).get("batch_size"),
+        "limit": results.get("settings", {}).get("limit"),
+    }
     out["date"] = datetime.datetime.now(datetime.timezone.utc).timestamp()
     out["instructalign_version"] = __version__
     return out

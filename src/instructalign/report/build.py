@@ -243,7 +243,7 @@ def verdicts(
                     base,
                     f"non-inferiority: lower bound > -{100 * margin:.1f}",
                     lambda c: c["lo"] > -margin,
-                )  # fmt: skip
+                )
             )
             out.append(
                 verdict(run, by_role["L1"], "forgetting", base, "interval below 0", lambda c: c["hi"] < 0)

@@ -1,4 +1,5 @@
-"""Paired comparisons of two runs over a set of languages: the change and its 95% interval, with its method."""
+"""Paired comparisons of two runs over a set of languages: the change and its 95% interval, with its
+method."""
 
 from __future__ import annotations
 

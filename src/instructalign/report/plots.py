@@ -1,4 +1,5 @@
-"""The report's figures (matplotlib, Agg): grouped bars, change heatmap, similarity-vs-gain scatter -> PNG bytes."""
+"""The report's figures (matplotlib, Agg): grouped bars, change heatmap, similarity-vs-gain scatter -> PNG
+bytes."""
 
 from __future__ import annotations
 
@@ -111,8 +112,10 @@ def run_curves(histories: dict[str, list[list[dict]]], title: str) -> bytes:
                 points = sorted((s, g[group]) for s, g in seed.items() if group in g)
                 ax.plot([s for s, _ in points], [100 * v for _, v in points], color=color, alpha=0.35, lw=0.8)
             steps = sorted({s for seed in seeds for s, g in seed.items() if group in g})
-            means = [sum(v := [100 * seed[s][group] for seed in seeds if group in seed.get(s, {})]) / len(v)
-                     for s in steps]  # fmt: skip
+            means = [
+                sum(v := [100 * seed[s][group] for seed in seeds if group in seed.get(s, {})]) / len(v)
+                for s in steps
+            ]
             ax.plot(
                 steps, means, color=color, lw=2.2, label=f"{run} ({len(seeds)} seed{'s' * (len(seeds) > 1)})"
             )

@@ -47,10 +47,11 @@ def provenance(report: dict) -> list[str]:
 
 INTERVALS = (
     '"t, n=3 seeds": a Student-t interval on the per-seed paired differences (df = n − 1; with 2 seeds the '
-    'multiplier is 12.7, so the interval is very wide). "boot": one seed per run, a paired bootstrap over test '
+    'multiplier is 12.7, so the interval is very wide). "boot": one seed per run, a paired bootstrap over '
+    "test "
     'sentences; "shared ids": the languages are translations of the same sentences and each resample draws '
-    "one set of sentence ids for every language, template and run. The interval method and n of each cell are "
-    "in the continual-learning and verdict tables."
+    "one set of sentence ids for every language, template and run. The interval method and n of each cell "
+    "are in the continual-learning and verdict tables."
 )
 
 
@@ -63,7 +64,9 @@ def sections(report: dict, t: dict, notes: list[str], images: dict[str, bytes]) 
         blocks += [Paragraph(note) for note in cannot_do_notes(report)]
         blocks.append(Image("groups.png"))
     blocks += [Paragraph(note) for note in notes]
-    blocks += verdict_blocks(report, t) + table_blocks(report, t, images) + similarity_blocks(report, t, images)
+    blocks += (
+        verdict_blocks(report, t) + table_blocks(report, t, images) + similarity_blocks(report, t, images)
+    )
     if report["dropped_languages"]:
         dropped = "; ".join(f"{k}: {', '.join(v)}" for k, v in report["dropped_languages"].items())
         blocks.append(Paragraph(f"Languages not evaluated in every run were left out: {dropped}"))
@@ -74,10 +77,11 @@ def verdict_blocks(report: dict, t: dict) -> list[Block]:
     return [
         Heading("Verdicts"),
         Paragraph(
-            f"The paper's claims as stated tests on the group means (weighted F1 points). **L1 kept**: "
-            f"non-inferiority versus the base with a margin of {report['margin']:g} points — the lower bound of "
-            "(run − base) must lie above −margin. **Forgetting**: the interval of (run − base) on L1 lies below 0. "
-            "**L2 gain** and **L3 transfer**: the interval of (run − control) lies above 0 (versus the base "
+            "The paper's claims as stated tests on the group means (weighted F1 points). **L1 kept**: "
+            f"non-inferiority versus the base with a margin of {report['margin']:g} points — the lower bound "
+            "of (run − base) must lie above −margin. **Forgetting**: the interval of (run − base) on L1 "
+            "lies below 0. **L2 gain** and **L3 transfer**: the interval of (run − control) lies above 0 "
+            "(versus the base "
             'when there is no control). "Not shown" means the interval does not decide; it is not evidence '
             "of the opposite."
         ),
@@ -105,8 +109,8 @@ def table_blocks(report: dict, t: dict, images: dict[str, bytes]) -> list[Block]
         *while_training(report),
         Heading("Per language (weighted F1 x100)"),
         Paragraph(
-            "Per-language intervals are unadjusted (no correction for testing many languages): read them "
-            "as descriptive; the group rows above are the primary results."
+            "Per-language intervals are unadjusted (no correction for testing many languages): read them as "
+            "descriptive; the group rows above are the primary results."
         ),
         Image("per_language.png"),
         Table(*t["per_language"]),
@@ -148,11 +152,13 @@ def correlation_words(name: str, c: dict | None) -> str:
     if not c:
         return f"`{name}`: correlation undefined (fewer than 3 languages or no spread)."
     interval = (
-        f" [{c['r_lo']:.2f}, {c['r_hi']:.2f}] (95%, Fisher z)" if c["r_lo"] == c["r_lo"] else " (no interval: n < 4)"
+        f" [{c['r_lo']:.2f}, {c['r_hi']:.2f}] (95%, Fisher z)"
+        if c["r_lo"] == c["r_lo"]
+        else " (no interval: n < 4)"
     )
     return (
-        f"`{name}`: Pearson r = {c['r']:.2f}{interval}, p = {c['p']:.3f}; Spearman ρ = {c['rho']:.2f} "
-        f"(p = {c['p_rho']:.3f}); n = {c['n']} L3 languages, between similarity to L2 and L3 gain."
+        f"`{name}`: Pearson r = {c['r']:.2f}{interval}, p = {c['p']:.3f}; Spearman ρ = {c['rho']:.2f} (p = "
+        f"{c['p_rho']:.3f}); n = {c['n']} L3 languages, between similarity to L2 and L3 gain."
     )
 
 
@@ -165,15 +171,16 @@ def while_training(report: dict) -> list[Block]:
         Heading("While training"),
         Paragraph(
             "Each group's weighted F1 on the probe of `train --monitor` (a small sample of the valid split, "
-            "scored every few steps) against the training step: each seed a thin line, their mean a thick one "
-            f"(seeds with a probe history — {seeds}). The probe is not the evaluation above: it shows when a "
-            "change happened, the tables say how large it is."
+            "scored every few steps) against the training step: each seed a thin line, their mean a thick "
+            f"one (seeds with a probe history — {seeds}). The probe is not the evaluation above: it shows "
+            "when a change happened, the tables say how large it is."
         ),
         Image("training_curves.png"),
     ]
 
 
-# ---------------------------------------------------------------- blocks: each renders itself as markdown and HTML
+# ---------------------------------------------------------------- blocks: each renders itself as markdown and
+# HTML
 
 
 @dataclass(frozen=True)
@@ -237,10 +244,11 @@ class Headline:
     def html(self, images: dict[str, bytes]) -> str:
         head = "".join(f"<th>{html.escape(h)}</th>" for h in self.header)
         body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r[:-1])
+            "<tr>"
+            + "".join(f"<td>{html.escape(c)}</td>" for c in r[:-1])
             + f'<td class="v-{kind.replace(" ", "-") or "none"}">{html.escape(r[-1])}</td></tr>'
             for r, kind in zip(self.rows, self.kinds)
-        )  # fmt: skip
+        )
         return f'<table id="headline"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -267,7 +275,8 @@ def to_markdown(blocks: list[Block]) -> str:
 CSS = (
     "body{font-family:system-ui,sans-serif;max-width:1100px;margin:1.2em auto;padding:0 1em;color:#222}"
     "h1{font-size:1.5em;margin:0.3em 0}"
-    "table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px 8px;"
+    "table{border-collapse:collapse;margin:0.8em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:3px "
+    "8px;"
     "text-align:right}th:first-child,td:first-child{text-align:left}th{background:#f3f3f3}"
     "img{max-width:100%}code{background:#f6f6f6}p.caption{font-size:0.85em;color:#555;margin:0.2em 0 0.6em}"
     "#headline{font-size:1em}#headline td{white-space:nowrap}"
@@ -286,7 +295,8 @@ def inline_markup(text: str) -> str:
 def to_html(blocks: list[Block], images: dict[str, bytes]) -> str:
     title = html.escape(blocks[0].text)
     return (
-        f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{title}</title><style>{CSS}</style></head>"
+        "<!DOCTYPE html>\n<html><head><meta "
+        f"charset='utf-8'><title>{title}</title><style>{CSS}</style></head>"
         "<body>\n" + "\n".join(b.html(images) for b in blocks) + "\n</body></html>\n"
     )
 

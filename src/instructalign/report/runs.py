@@ -100,7 +100,8 @@ def load_predictions(result: dict, task: str) -> list[dict] | None:
     expected = result.get("predictions_sha256")
     if expected and sha256_file(path) != expected:
         raise UserError(
-            f"{path}: does not belong to {result['_path']} (written by another or an interrupted eval); rerun instructalign eval"
+            f"{path}: does not belong to {result['_path']} (written by another or an interrupted eval); "
+            "rerun instructalign eval"
         )
     return [obj for _, obj in json_lines(path) if "gold" in obj]
 

@@ -46,8 +46,11 @@ def interval_words(c: dict | None) -> str:
         return "no interval (one seed and no predictions to resample)"
     if c["unit"] == "seeds":
         return f"a Student-t interval over the {c['n']} paired per-seed differences"
-    shared = "; each resample draws one set of sentence ids for every language, template and run" if "shared" in (
-        c["method"] or "") else ""  # fmt: skip
+    shared = (
+        "; each resample draws one set of sentence ids for every language, template and run"
+        if "shared" in (c["method"] or "")
+        else ""
+    )
     return f"a paired bootstrap over {c['n']} test sentences of one seed{shared}"
 
 
@@ -72,7 +75,14 @@ def headline(report: dict) -> tuple[list[str], list[list[str]], list[str]]:
     header = ["group"] + [r.name for r in runs] + [f"Δ vs {r}" for r in refs] + ["verdict"]
     rows, kinds = [], []
     for g in report["groups"]:
-        found = next((v for v in report["verdicts"] if v["run"] == method and v["claim"] == CLAIM_OF_ROLE.get(g["role"])), None)  # fmt: skip
+        found = next(
+            (
+                v
+                for v in report["verdicts"]
+                if v["run"] == method and v["claim"] == CLAIM_OF_ROLE.get(g["role"])
+            ),
+            None,
+        )
         kind = found["verdict"] if found else ""
         rows.append(
             [f"{g['role']} ({len(g['languages'])})"]
@@ -90,10 +100,11 @@ def headline_caption(report: dict) -> str:
     seeds = max(r.seeds for r in report["runs"])
     versus = f"`{control}` (the control)" if control else f"`{base}`"
     return (
-        f"Weighted F1 x100 per language group (its number of languages in brackets), mean"
-        f"{' ± sd over ' + str(seeds) + ' seeds' if seeds > 1 else ' of one seed'}. Δ is the change of `{method}` "
-        f"with its 95% interval: {interval_words(first)}. Verdicts are stated tests: **L1 kept** = non-inferiority "
-        f"versus `{base}` (lower bound above −{report['margin']:g} points); **L2 gain** and **L3 transfer** = the "
+        "Weighted F1 x100 per language group (its number of languages in brackets), "
+        f"mean{' ± sd over ' + str(seeds) + ' seeds' if seeds > 1 else ' of one seed'}. Δ is the change of "
+        f"`{method}` with its 95% interval: {interval_words(first)}. Verdicts are stated tests: **L1 kept** "
+        f"= non-inferiority versus `{base}` (lower bound above −{report['margin']:g} points); **L2 gain** "
+        "and **L3 transfer** = the "
         f'interval versus {versus} lies above 0. "Not shown" means the interval does not decide; "not '
         'testable" means a model the claim rests on cannot do the task on that group.'
     )

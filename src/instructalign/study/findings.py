@@ -74,12 +74,13 @@ def findings(cfg: StudyConfig, recipe: Recipe, report: dict, rows: list[dict], s
     best = max(aligned, key=lambda r: r["L2 vs control"]["delta"], default=None)
     words = [
         f"**Study {cfg.study}** ({cfg.seeds} seed(s), {cfg.split} split, {recipe.stage_steps} steps per run, "
-        f"{'quick mode: numbers mean little' if cfg.quick else 'the demo recipe'}; weighted F1 x100, 95% intervals).",
+        f"{'quick mode: numbers mean little' if cfg.quick else 'the demo recipe'}; weighted F1 x100, 95% "
+        "intervals).",
         "\n".join(lines),
-        f"**What it shows.** L2 gain over the replay-only control shown (interval above 0) for: "
+        "**What it shows.** L2 gain over the replay-only control shown (interval above 0) for: "
         f"{', '.join(gains) or 'no run'}; largest point estimate: "
-        f"{best['run'] + ' ' + fmt_delta(best['L2 vs control'], tag=False) if best else 'none'}. "
-        f"L1 kept (non-inferiority vs the base, margin {report['margin']:g}) for: {', '.join(kept) or 'no run'}. "
+        f"{best['run'] + ' ' + fmt_delta(best['L2 vs control'], tag=False) if best else 'none'}. L1 kept "
+        f"(non-inferiority vs the base, margin {report['margin']:g}) for: {', '.join(kept) or 'no run'}. "
         "Runs are compared on the same step budget; a difference between two runs needs its own interval "
         "(these intervals are each run against the control, unadjusted for multiple comparisons).",
         f"**Time.** {seconds / 60:.1f} min. Figure: {cfg.study}.png; table: study.csv.",

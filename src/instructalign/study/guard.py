@@ -48,8 +48,14 @@ def draw(ax, rows: list[dict]) -> None:
     runs = [r for r in rows if r["run"] != CONTROL]
     for i, (key, label) in enumerate((("L1 vs base", "L1 vs base"), ("L2 vs control", "L2 vs control"))):
         pts = [(j, r[key]) for j, r in enumerate(runs) if r[key]]
-        ax.errorbar([j + 0.1 * i for j, _ in pts], [100 * c["delta"] for _, c in pts],
-                    yerr=error_bars([c for _, c in pts]), fmt="o", capsize=3, label=label)  # fmt: skip
+        ax.errorbar(
+            [j + 0.1 * i for j, _ in pts],
+            [100 * c["delta"] for _, c in pts],
+            yerr=error_bars([c for _, c in pts]),
+            fmt="o",
+            capsize=3,
+            label=label,
+        )
     ax.axhline(-MARGIN, color="grey", lw=0.8, ls="--")
     ax.set_xticks(range(len(runs)), [r["run"] for r in runs], fontsize=8)
     ax.set_ylabel("weighted F1 change (x100)")
@@ -65,7 +71,8 @@ def answer(exp: Experiment, results: Results) -> list[str]:
     for name in rows:
         if used.get(name):
             lines.append(
-                f"| {name} | {statistics.fmean(used[name]):,.0f} | {', '.join(f'{u:,}' for u in used[name])} |"
+                f"| {name} | {statistics.fmean(used[name]):,.0f} | {', '.join(f'{u:,}' for u in used[name])} "
+                "|"
             )
     guard, fixed = rows.get(GUARD), rows.get("replay-0.5")
     if not (guard and fixed and used.get(GUARD) and used.get("replay-0.5")):
@@ -74,21 +81,21 @@ def answer(exp: Experiment, results: Results) -> list[str]:
     fewer = statistics.fmean(used[GUARD]) < statistics.fmean(used["replay-0.5"])
     gain = shown(guard["L2 vs control"])
     words = (
-        f"**The question.** L1 kept by the guard (non-inferiority vs the base, margin {MARGIN:g} points, lower "
-        f"bound of the 95% interval above −{MARGIN:g}): {'shown' if kept else 'not shown'} "
+        f"**The question.** L1 kept by the guard (non-inferiority vs the base, margin {MARGIN:g} points, "
+        f"lower bound of the 95% interval above −{MARGIN:g}): {'shown' if kept else 'not shown'} "
         f"({fmt_delta(guard['L1 vs base'], tag=False) if guard['L1 vs base'] else '—'}). Replay rows: "
-        f"{statistics.fmean(used[GUARD]):,.0f} for the guard vs {statistics.fmean(used['replay-0.5']):,.0f} for the "
-        f"fixed 0.5 share ({'fewer' if fewer else 'not fewer'}). L2 gain over the control: guard "
+        f"{statistics.fmean(used[GUARD]):,.0f} for the guard vs {statistics.fmean(used['replay-0.5']):,.0f} "
+        f"for the fixed 0.5 share ({'fewer' if fewer else 'not fewer'}). L2 gain over the control: guard "
         f"{fmt_delta(guard['L2 vs control'], tag=False) if guard['L2 vs control'] else '—'} "
         f"({'shown' if gain else 'not shown'}), fixed 0.5 "
-        f"{fmt_delta(fixed['L2 vs control'], tag=False) if fixed['L2 vs control'] else '—'}; the two are not tested "
-        "against each other (no equivalence test), so 'the same L2 gain' is read from these intervals only. "
-        f"Answer: {'yes' if kept and fewer and gain else 'not shown'} — the guard "
+        f"{fmt_delta(fixed['L2 vs control'], tag=False) if fixed['L2 vs control'] else '—'}; the two are not "
+        "tested against each other (no equivalence test), so 'the same L2 gain' is read from these "
+        f"intervals only. Answer: {'yes' if kept and fewer and gain else 'not shown'} — the guard "
         + (
             "keeps L1 within the margin with fewer replay rows and an L2 gain shown."
             if kept and fewer and gain
             else "does not meet all three conditions here (see which above)."
-        )  # fmt: skip
+        )
     )
     return ["\n".join(lines), words]
 

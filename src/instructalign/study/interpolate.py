@@ -34,11 +34,21 @@ def draw(ax, rows: list[dict]) -> None:
         xs = [100 * r["L1 vs base"]["delta"] for r in pts]
         ys = [100 * r["L2 vs base"]["delta"] for r in pts]
         from_base = bool(pts and pts[0]["alpha"])
-        line = ax.plot([0, *xs] if from_base else xs, [0, *ys] if from_base else ys,
-                       "o-" if design != CONTROL else "D", label=design)[0]  # fmt: skip
+        line = ax.plot(
+            [0, *xs] if from_base else xs,
+            [0, *ys] if from_base else ys,
+            "o-" if design != CONTROL else "D",
+            label=design,
+        )[0]
         for r, x, y in zip(pts, xs, ys):
-            ax.errorbar(x, y, xerr=error_bars([r["L1 vs base"]]), yerr=error_bars([r["L2 vs base"]]),
-                        color=line.get_color(), capsize=2)  # fmt: skip
+            ax.errorbar(
+                x,
+                y,
+                xerr=error_bars([r["L1 vs base"]]),
+                yerr=error_bars([r["L2 vs base"]]),
+                color=line.get_color(),
+                capsize=2,
+            )
             if r["alpha"] is not None:
                 ax.annotate(
                     f"α={r['alpha']:g}", (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points"

@@ -24,8 +24,14 @@ def draw(ax, rows: list[dict]) -> None:
     """L2 and L3 change against the control, per run."""
     for i, role in enumerate(("L2", "L3")):
         pts = [(j, r[f"{role} vs control"]) for j, r in enumerate(rows) if r[f"{role} vs control"]]
-        ax.errorbar([j + 0.15 * i for j, _ in pts], [100 * c["delta"] for _, c in pts],
-                    yerr=error_bars([c for _, c in pts]), fmt="o", capsize=3, label=f"{role} vs control")  # fmt: skip
+        ax.errorbar(
+            [j + 0.15 * i for j, _ in pts],
+            [100 * c["delta"] for _, c in pts],
+            yerr=error_bars([c for _, c in pts]),
+            fmt="o",
+            capsize=3,
+            label=f"{role} vs control",
+        )
     ax.set_xticks(range(len(rows)), [r["run"] for r in rows])
     ax.set_ylabel("weighted F1 change (x100)")
     ax.legend(fontsize=8)

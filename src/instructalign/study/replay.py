@@ -25,8 +25,14 @@ def draw(ax, rows: list[dict]) -> None:
     share = {r["run"]: 1.0 if r["run"] == CONTROL else r["replay_share"] for r in rows}
     for i, role in enumerate(("L1", "L2")):
         pts = sorted((share[r["run"]], r[f"{role} vs base"]) for r in rows if r[f"{role} vs base"])
-        ax.errorbar([x + 0.006 * i for x, _ in pts], [100 * c["delta"] for _, c in pts],
-                    yerr=error_bars([c for _, c in pts]), fmt="o-", capsize=3, label=f"{role} vs base")  # fmt: skip
+        ax.errorbar(
+            [x + 0.006 * i for x, _ in pts],
+            [100 * c["delta"] for _, c in pts],
+            yerr=error_bars([c for _, c in pts]),
+            fmt="o-",
+            capsize=3,
+            label=f"{role} vs base",
+        )
     ax.set_xlabel("replay share of every batch (1 = replay-only control)")
     ax.set_ylabel("weighted F1 change (x100)")
     ax.legend(fontsize=8)

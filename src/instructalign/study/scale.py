@@ -1,9 +1,9 @@
 """`instructalign study scale`: is the L2 gain over the control larger for larger models?
 
-The stand-in at three sizes (the largest 8x the smallest in parameters), each with its own base built
-the same way. A recipe tuned at one size confounds the comparison, so each size first picks its
-continual-tuning learning rate on the valid split (seed 0, the same sweep of 0.5x, 1x and 2x the studies' rate,
-by aligned+replay's L2 weighted F1; the control trains at the same rate). Only then are control and
+The stand-in at three sizes (the largest 8x the smallest in parameters), each with its own base built the same
+way. A recipe tuned at one size confounds the comparison, so each size first picks its continual-tuning
+learning rate on the valid split (seed 0, the same sweep of 0.5x, 1x and 2x the studies' rate, by
+aligned+replay's L2 weighted F1; the control trains at the same rate). Only then are control and
 aligned+replay compared on test, over the seeds.
 """
 
@@ -107,10 +107,11 @@ def announce(exp: Experiment, recipes: dict[str, Recipe]) -> str:
         for r in recipes.values()
     )
     return (
-        f"study scale: sizes {', '.join(f'{k} ({parameters(r) / 1e6:.2f}M parameters)' for k, r in recipes.items())}; "
-        f"learning rate x{', x'.join(f'{f:g}' for f in factors)} of {recipe.stage_lr:g} swept on valid (seed 0), "
-        f"then control vs aligned+replay on {cfg.split} x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core "
-        "CPU if nothing is cached"
+        "study scale: sizes "
+        f"{', '.join(f'{k} ({parameters(r) / 1e6:.2f}M parameters)' for k, r in recipes.items())}; learning "
+        f"rate x{', x'.join(f'{f:g}' for f in factors)} of {recipe.stage_lr:g} swept on valid (seed 0), then "
+        f"control vs aligned+replay on {cfg.split} x {cfg.seeds} seed(s); about {minutes:.0f} min on a "
+        "2-core CPU if nothing is cached"
     )
 
 
@@ -168,8 +169,14 @@ def trend(rows: list[dict]) -> dict:
 
 
 def notes(cfg: StudyConfig, rows: list[dict], sweep_rows: list[dict], seconds: float) -> list[str]:
-    header = ["size", "parameters", "lr (chosen on valid)", "L2: aligned+replay − control", "L1: aligned+replay − base",
-              "L2: control − base"]  # fmt: skip
+    header = [
+        "size",
+        "parameters",
+        "lr (chosen on valid)",
+        "L2: aligned+replay − control",
+        "L1: aligned+replay − base",
+        "L2: control − base",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [r["size"], f"{r['parameters'] / 1e6:.2f}M", f"{r['lr']:g}"]
@@ -183,8 +190,8 @@ def notes(cfg: StudyConfig, rows: list[dict], sweep_rows: list[dict], seconds: f
     ]
     for s in sweep_rows:
         sweep_lines.append(
-            f"| {s['size']} | {s['lr']:g} | {100 * s['L2 aligned+replay']:.1f} | {100 * s['L2 control']:.1f} | "
-            f"{100 * s['L1 aligned+replay']:.1f} |"
+            f"| {s['size']} | {s['lr']:g} | {100 * s['L2 aligned+replay']:.1f} | {100 * s['L2 control']:.1f} "
+            f"| {100 * s['L1 aligned+replay']:.1f} |"
         )
     t = trend(rows)
     verdict = against_zero(
@@ -197,20 +204,21 @@ def notes(cfg: StudyConfig, rows: list[dict], sweep_rows: list[dict], seconds: f
     )
     return [
         "Scale study",
-        f"**Study scale** ({cfg.seeds} seed(s), {cfg.split} split; weighted F1 x100, 95% intervals"
-        f"{'; quick mode: numbers mean little' if cfg.quick else ''}). Each size's learning rate was chosen on "
-        "valid first (below); the test comparison uses only that rate.",
+        f"**Study scale** ({cfg.seeds} seed(s), {cfg.split} split; weighted F1 x100, 95% "
+        f"intervals{'; quick mode: numbers mean little' if cfg.quick else ''}). Each size's learning rate "
+        "was chosen on valid first (below); the test comparison uses only that rate.",
         "\n".join(lines),
-        f"**Does the L2 gain grow with size?** Largest minus smallest size, paired by seed: "
+        "**Does the L2 gain grow with size?** Largest minus smallest size, paired by seed: "
         f"{100 * t['delta']:+.1f} [{100 * t['lo']:+.1f}, {100 * t['hi']:+.1f}] — {verdict}.",
-        "**Learning-rate sweep** (valid split, seed 0, weighted F1 x100; the lr with the highest L2 aligned+replay "
-        "score is kept):",
+        "**Learning-rate sweep** (valid split, seed 0, weighted F1 x100; the lr with the highest L2 "
+        "aligned+replay score is kept):",
         "\n".join(sweep_lines),
-        "**What the miniature can tell.** These models know only NusaX text (a few hundred sentences per language) "
-        f"and span {rows[0]['parameters'] / 1e6:.2f}M–{rows[-1]['parameters'] / 1e6:.1f}M parameters; BLOOMZ-560m to 7B differ in multilingual pretraining, not only size, so a "
-        "trend here (or its absence) says how the method's gain depends on capacity at fixed data, not what "
-        f"a 7B model will gain. Time: {seconds / 60:.1f} min. Figure: scale.png; table: study.csv; each size's "
-        "report in size-<size>/report.md.",
+        "**What the miniature can tell.** These models know only NusaX text (a few hundred sentences per "
+        f"language) and span {rows[0]['parameters'] / 1e6:.2f}M–{rows[-1]['parameters'] / 1e6:.1f}M "
+        "parameters; BLOOMZ-560m to 7B differ in multilingual pretraining, not only size, so a trend here "
+        "(or its absence) says how the method's gain depends on capacity at fixed data, not what a 7B model "
+        f"will gain. Time: {seconds / 60:.1f} min. Figure: scale.png; table: study.csv; each size's report "
+        "in size-<size>/report.md.",
     ]
 
 

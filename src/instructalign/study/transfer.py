@@ -137,8 +137,8 @@ def designs(recipe: Recipe) -> list[Design]:
 
 
 def variants(exp: Experiment) -> dict:
-    """A base that also learned SIB-200 topics in L1: a task whose transfer to L2 is measured where the base can
-    do it (the L1 floor table says whether it can)."""
+    """A base that also learned SIB-200 topics in L1: a task whose transfer to L2 is measured where the base
+    can do it (the L1 floor table says whether it can)."""
     return {"": with_topics(exp.recipe)}
 
 

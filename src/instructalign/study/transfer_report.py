@@ -26,11 +26,13 @@ def r_text(c: dict | None) -> str:
     if c is None:
         return "undefined (fewer than 3 points or no spread)"
     interval = "" if math.isnan(c["r_lo"]) else f" [{c['r_lo']:+.2f}, {c['r_hi']:+.2f}] (95%, Fisher z)"
-    return f"r = {c['r']:+.2f}{interval}, p = {c['p']:.2f}; Spearman ρ = {c['rho']:+.2f} (p = {c['p_rho']:.2f}); n = {c['n']}"
+    spearman = f"Spearman ρ = {c['rho']:+.2f} (p = {c['p_rho']:.2f})"
+    return f"r = {c['r']:+.2f}{interval}, p = {c['p']:.2f}; {spearman}; n = {c['n']}"
 
 
 def group_table(reports: dict[str, dict]) -> str:
-    """Per task and language group: aligned+replay against the control and the base, the control against the base."""
+    """Per task and language group: aligned+replay against the control and the base, the control against the
+    base."""
     header = [
         "task",
         "group",
@@ -60,15 +62,21 @@ def delta_text(c: dict | None) -> str:
 
 
 def floor_table(floors: dict[str, dict]) -> str:
-    lines = ["| task | base, L1 (eng, ind) | always the most frequent label | base above it | transfer verdicts |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        "| task | base, L1 (eng, ind) | always the most frequent label | base above it | transfer verdicts |",
+        "|---|---|---|---|---|",
+    ]
     for task, f in floors.items():
         if f.get("stands_in"):
-            lines.append(f"| {task} | — (no L1 test languages: {f['stands_in']}, the same task, stands in) | | | "
-                         f"{'refused' if f['at_floor'] else 'given'} |")  # fmt: skip
+            lines.append(
+                f"| {task} | — (no L1 test languages: {f['stands_in']}, the same task, stands in) | | | "
+                f"{'refused' if f['at_floor'] else 'given'} |"
+            )
             continue
-        lines.append(f"| {task} | {f['base']:.1f} | {f['majority']:.1f} | {f['base'] - f['majority']:+.1f} | "
-                     f"{'refused: the base cannot do the task in L1' if f['at_floor'] else 'given'} |")  # fmt: skip
+        lines.append(
+            f"| {task} | {f['base']:.1f} | {f['majority']:.1f} | {f['base'] - f['majority']:+.1f} | "
+            f"{'refused: the base cannot do the task in L1' if f['at_floor'] else 'given'} |"
+        )
     return "\n".join(lines)
 
 
@@ -79,14 +87,24 @@ def within_task_lines(corr: dict, reports: dict[str, dict], floors: dict[str, di
     for task, report in reports.items():
         f = floors.get(task, {"at_floor": False})
         if f["at_floor"]:
-            lines.append(f"- **{task}**: no verdict — the base cannot do this task in L1 ({f['base']:.1f} vs "
-                         f"{f['majority']:.1f} for always the most frequent label).")  # fmt: skip
+            lines.append(
+                f"- **{task}**: no verdict — the base cannot do this task in L1 ({f['base']:.1f} vs "
+                f"{f['majority']:.1f} for always the most frequent label)."
+            )
             continue
         l2 = next((g.get(f"{ALIGNED} vs {CONTROL}") for g in report["groups"] if g["role"] == "L2"), None)
-        gain = "not measured" if not l2 else (
-            f"{delta_text(l2)} ({'shown' if shown(l2) else 'not shown'}: interval {'above' if shown(l2) else 'includes or below'} 0)")  # fmt: skip
-        lines.append(f"- **{task}**: L2 change of {ALIGNED} over the control {gain}; L3 gain against similarity "
-                     f"to L2 within the task: {r_text(corr.get(f'gain_control ~ sim_mono, {task}'))}.")  # fmt: skip
+        gain = (
+            "not measured"
+            if not l2
+            else (
+                f"{delta_text(l2)} ({'shown' if shown(l2) else 'not shown'}: interval "
+                f"{'above' if shown(l2) else 'includes or below'} 0)"
+            )
+        )
+        lines.append(
+            f"- **{task}**: L2 change of {ALIGNED} over the control {gain}; L3 gain against similarity to L2 "
+            f"within the task: {r_text(corr.get(f'gain_control ~ sim_mono, {task}'))}."
+        )
     return lines
 
 
@@ -116,14 +134,13 @@ def transfer_notes(
         "**Within each task**:\n" + "\n".join(within_task_lines(corr, reports, floors)),
         "Per task and group:",
         group_table(reports),
-        f"**Pooled unseen languages** (n = {n_l3} task-language points"
-        f"{'; left out: ' + ', '.join(refused) if refused else ''}). "
-        f"L3 gain of {ALIGNED} over the control: mean {np.mean(l3_gain):+.1f} (range {min(l3_gain):+.1f} to "
-        f"{max(l3_gain):+.1f}); the unrelated contrast languages: mean "
-        f"{np.mean(contrast) if contrast else float('nan'):+.1f}.",
-        f"**Gain over the control against similarity to L2 (trigram-profile cosine, the measure every point has), "
-        f"pooled:** {r_text(main)}. The paper's claim (Pearson ≈ 0.96): {verdict}. Pooling mixes tasks whose "
-        "gains differ in size, so the within-task correlations above come first.",
+        f"**Pooled unseen languages** (n = {n_l3} task-language "
+        f"points{'; left out: ' + ', '.join(refused) if refused else ''}). L3 gain of {ALIGNED} over the "
+        f"control: mean {np.mean(l3_gain):+.1f} (range {min(l3_gain):+.1f} to {max(l3_gain):+.1f}); the "
+        f"unrelated contrast languages: mean {np.mean(contrast) if contrast else float('nan'):+.1f}.",
+        "**Gain over the control against similarity to L2 (trigram-profile cosine, the measure every point "
+        f"has), pooled:** {r_text(main)}. The paper's claim (Pearson ≈ 0.96): {verdict}. Pooling mixes tasks "
+        "whose gains differ in size, so the within-task correlations above come first.",
         f"Against the base instead: {r_text(corr.get('gain_base ~ sim_mono'))}. With chrF on parallel text "
         f"(NusaX and SIB-200 points only): {r_text(corr.get('gain_control ~ sim_chrf'))}. The two similarity "
         f"measures agree: {r_text(corr.get('sim_mono ~ sim_chrf'))}.",
@@ -168,12 +185,24 @@ def figure(points: list[dict], c: dict | None) -> bytes:
             if not pts:
                 continue
             g = [p["gain_control"] for p in pts]
-            ax.errorbar([p["sim_mono"] for p in pts], [100 * x["delta"] for x in g], yerr=error_bars(g), fmt=marker,
-                        mfc="none" if role == "contrast" else None, capsize=2, alpha=0.8,
-                        label=f"{task} {'L3' if role == 'L3' else 'unrelated (contrast)'}")  # fmt: skip
+            ax.errorbar(
+                [p["sim_mono"] for p in pts],
+                [100 * x["delta"] for x in g],
+                yerr=error_bars(g),
+                fmt=marker,
+                mfc="none" if role == "contrast" else None,
+                capsize=2,
+                alpha=0.8,
+                label=f"{task} {'L3' if role == 'L3' else 'unrelated (contrast)'}",
+            )
             for p in pts:
-                ax.annotate(p["lang"], (p["sim_mono"], 100 * p["gain_control"]["delta"]), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points")  # fmt: skip
+                ax.annotate(
+                    p["lang"],
+                    (p["sim_mono"], 100 * p["gain_control"]["delta"]),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
     l3 = [p for p in points if p["role"] == "L3"]
     if c is not None and len(l3) >= 3:
         xs = np.array([p["sim_mono"] for p in l3])

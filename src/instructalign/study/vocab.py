@@ -38,23 +38,39 @@ ADD = 2000  # new tokens learned from the L2 languages' training text
 
 
 def extended_base(init: str, base: str, folder: Path, nusax: Path, cfg: StudyConfig) -> Path:
-    """The run's preparation: the base extended by `vocab extend` (ADD tokens learned from NusaX's L2 train text,
-    the L1 words of NusaX and SIB-200 protected), written into the run folder once."""
+    """The run's preparation: the base extended by `vocab extend` (ADD tokens learned from NusaX's L2 train
+    text, the L1 words of NusaX and SIB-200 protected), written into the run folder once."""
     output = folder / "extended"
     if not (output / "instructalign_vocab.json").is_file():
         pivot_data = [str(sib200_folder(cfg, nusax))]
-        extend(VocabExtendConfig(model=base, data=[str(nusax)], langs=L2, add=ADD, pivot_data=pivot_data,
-                                 init=init, output=str(output), overwrite=True))  # fmt: skip
+        extend(
+            VocabExtendConfig(
+                model=base,
+                data=[str(nusax)],
+                langs=L2,
+                add=ADD,
+                pivot_data=pivot_data,
+                init=init,
+                output=str(output),
+                overwrite=True,
+            )
+        )
     return output
 
 
 def designs(recipe) -> list[Design]:
     share = recipe.replay_share
     extended = [
-        Design(f"extended-{m}", ALIGN_OBJECTIVES, share,
-               before_train=Preparation(partial(extended_base, m), key=(m, ADD, "sib200"), tag=f"-vocab{ADD}{m}"))
+        Design(
+            f"extended-{m}",
+            ALIGN_OBJECTIVES,
+            share,
+            before_train=Preparation(
+                partial(extended_base, m), key=(m, ADD, "sib200"), tag=f"-vocab{ADD}{m}"
+            ),
+        )
         for m in METHODS
-    ]  # fmt: skip
+    ]
     return [REPLAY_ONLY, aligned_replay(share, NO_EXTENSION), *extended]
 
 
@@ -99,8 +115,8 @@ def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
         name: fertility(base, t).row()["tokens_per_word"] for name, t in (("train", l2), ("valid", l2_valid))
     }
     lines = [
-        "| starting tokenizer | L2 tokens/word (train text) | vs base | L2 tokens/word (valid text) | vs base "
-        "| L1 tokens/word | L1 valid-split words re-cut: types | occurrences |",
+        "| starting tokenizer | L2 tokens/word (train text) | vs base | L2 tokens/word (valid text) | vs "
+        "base | L1 tokens/word | L1 valid-split words re-cut: types | occurrences |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, tok in loaded.items():
@@ -114,13 +130,15 @@ def fertility_rows(nusax: Path, paths: dict[str, str]) -> list[str]:
             f"| {name} | {per_word['train']:.2f} | {100 * (per_word['train'] / before['train'] - 1):+.1f}% | "
             f"{per_word['valid']:.2f} | {100 * (per_word['valid'] / before['valid'] - 1):+.1f}% | "
             f"{fertility(tok, l1).row()['tokens_per_word']:.2f} | {len(recut):,} of {len(l1_words):,} "
-            f"({100 * len(recut) / len(l1_words):.2f}%) | {hits:,} of {len(running):,} ({100 * hits / len(running):.2f}%) |"
-        )  # fmt: skip
+            f"({100 * len(recut) / len(l1_words):.2f}%) | {hits:,} of {len(running):,} "
+            f"({100 * hits / len(running):.2f}%) |"
+        )
     return ["\n".join(lines)]
 
 
 def speeds(exp: Experiment, results: Results) -> list[str]:
-    """Training target tokens/s and evaluation prompts/s per run, means over seeds, and ratios to no extension."""
+    """Training target tokens/s and evaluation prompts/s per run, means over seeds, and ratios to no
+    extension."""
     rows = {}
     for name, folders in results.eval_dirs[""].items():
         train, evals = [], []
@@ -145,7 +163,8 @@ def speeds(exp: Experiment, results: Results) -> list[str]:
     for name, (t, e) in rows.items():
         ratio = lambda a, b: f"{a / b:.2f}x" if a and b else "—"  # noqa: E731
         lines.append(
-            f"| {name} | {f'{t:,.0f}' if t else '—'} | {ratio(t, ref[0])} | {f'{e:,.0f}' if e else '—'} | {ratio(e, ref[1])} |"
+            f"| {name} | {f'{t:,.0f}' if t else '—'} | {ratio(t, ref[0])} | {f'{e:,.0f}' if e else '—'} | "
+            f"{ratio(e, ref[1])} |"
         )
     return [
         "\n".join(lines)
@@ -165,8 +184,10 @@ def answer(exp: Experiment, results: Results) -> list[str]:
         if name in runs and NO_EXTENSION in runs and l2:
             c = comparer.compare(runs[name], runs[NO_EXTENSION], l2)
             verdict = "a gain" if shown(c) else "non-inferior" if shown(c, -MARGIN / 100) else "not shown"
-            words.append(f"`{name}` vs `{NO_EXTENSION}` on L2: {fmt_delta(c, tag=False)} — {verdict} "
-                         f"(non-inferiority margin {MARGIN:g} points; {c['method'] or 'no interval'}).")  # fmt: skip
+            words.append(
+                f"`{name}` vs `{NO_EXTENSION}` on L2: {fmt_delta(c, tag=False)} — {verdict} (non-inferiority "
+                f"margin {MARGIN:g} points; {c['method'] or 'no interval'})."
+            )
     paths = tokenizers(results)
     notes = fertility_rows(exp.nusax, paths) if paths.get("base") else []
     return notes + ["**Extension vs none.** " + " ".join(words)] + speeds(exp, results)

@@ -1,4 +1,5 @@
-"""`instructalign train`: continual instruction tuning (`run.py`), its Trainer (`trainer.py`), its data (`data.py`)."""
+"""`instructalign train`: continual instruction tuning (`run.py`), its Trainer (`trainer.py`), its data
+(`data.py`)."""
 
 from .run import train
 

@@ -49,8 +49,14 @@ def write_arrow(examples, folder: Path) -> Counter:
     is a replay row into folder/replay.npy."""
     import pyarrow as pa
 
-    schema = pa.schema([("input_ids", pa.list_(pa.int32())), ("labels", pa.list_(pa.int32())),
-                        ("length", pa.int32()), ("n_target", pa.int32())])  # fmt: skip
+    schema = pa.schema(
+        [
+            ("input_ids", pa.list_(pa.int32())),
+            ("labels", pa.list_(pa.int32())),
+            ("length", pa.int32()),
+            ("n_target", pa.int32()),
+        ]
+    )
     lengths: list[np.ndarray] = []
     replayed: list[bool] = []  # one byte per example in the end: 1M examples, 1 MB
     written = Counter()
@@ -75,8 +81,11 @@ def write_batch(writer, schema, batch: list[dict]) -> np.ndarray:
     import pyarrow as pa
 
     columns = {name: [e[name] for e in batch] for name in schema.names}
-    writer.write_batch(pa.record_batch([pa.array(columns[n], type=schema.field(n).type) for n in schema.names],
-                                       schema=schema))  # fmt: skip
+    writer.write_batch(
+        pa.record_batch(
+            [pa.array(columns[n], type=schema.field(n).type) for n in schema.names], schema=schema
+        )
+    )
     return np.asarray(columns["length"], dtype=np.int32)
 
 
@@ -88,7 +97,12 @@ def cached_dataset(key: str, build) -> tuple[object, np.ndarray, Counter, bool]:
     folder = cache_dir() / "tokenized" / key
     reused = built_once(folder, lambda tmp: write_json(tmp / "stats.json", dict(build(tmp))))
     stats = Counter(read_json(folder / "stats.json"))
-    return datasets.Dataset.from_file(str(folder / "data.arrow")), np.load(folder / "lengths.npy"), stats, reused
+    return (
+        datasets.Dataset.from_file(str(folder / "data.arrow")),
+        np.load(folder / "lengths.npy"),
+        stats,
+        reused,
+    )
 
 
 def replay_flags(key: str) -> np.ndarray:

@@ -147,7 +147,8 @@ def build_dataset(
             raise UserError(f"{path}: no examples; rebuild the data folder")
         if not written["rows"]:
             raise UserError(
-                f"--max-length {max_length} is smaller than the shortest target ({stats['shortest_target']} tokens with EOS); raise --max-length"
+                f"--max-length {max_length} is smaller than the shortest target ({stats['shortest_target']} "
+                "tokens with EOS); raise --max-length"
             )
         return stats
 

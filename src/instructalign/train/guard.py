@@ -53,7 +53,8 @@ class ShareSchedule:
         return next(share for first, share in reversed(self.changes) if first <= step)
 
     def observe(self, step: int, l1: float, l1_first: float) -> float:
-        """Apply the rule to the probe of step `step` (L1 as weighted F1 in [0, 1]); the share from step + 1."""
+        """Apply the rule to the probe of step `step` (L1 as weighted F1 in [0, 1]); the share from step +
+        1."""
         current = self.share_at(step + 1)
         if self.margin is None or step == 0:
             return current
@@ -119,8 +120,8 @@ def check_pools(replayed: np.ndarray, data: str) -> None:
     if replayed.all() or not replayed.any():
         kind = "alignment" if replayed.all() else "replay"
         raise UserError(
-            f"{data}/train.jsonl: no {kind} rows; --replay-share/--replay-guard draw from both pools "
-            "(rows marked source: replay come from 'data build --replay')"
+            f"{data}/train.jsonl: no {kind} rows; --replay-share/--replay-guard draw from both pools (rows "
+            "marked source: replay come from 'data build --replay')"
         )
 
 
@@ -140,8 +141,8 @@ class PairedCollator:
 
 
 def choose(batch: dict, share: float, counts, seq2seq: bool) -> tuple[dict, int]:
-    """The trained rows of a paired batch: slot j's replay candidate where u_j < share, else its alignment one;
-    padding beyond the longest chosen row removed. Returns the batch and its number of replay rows."""
+    """The trained rows of a paired batch: slot j's replay candidate where u_j < share, else its alignment
+    one; padding beyond the longest chosen row removed. Returns the batch and its number of replay rows."""
     u = batch.pop("u")
     n_target = batch.pop("n_target")
     slots = len(u)
@@ -189,8 +190,11 @@ class GuardCallback(TrainerCallback):
         before = self.schedule.share_at(step + 1)
         after = self.schedule.observe(step, scores[step]["L1"], scores[0]["L1"])
         if after != before:
-            print(f"replay guard step {step}: L1 {100 * scores[step]['L1']:.1f} vs {100 * scores[0]['L1']:.1f} at "
-                  f"step 0 (margin {self.schedule.margin:g}): replay share {before:g} -> {after:g}", flush=True)  # fmt: skip
+            print(
+                f"replay guard step {step}: L1 {100 * scores[step]['L1']:.1f} vs {100 * scores[0]['L1']:.1f} "
+                f"at step 0 (margin {self.schedule.margin:g}): replay share {before:g} -> {after:g}",
+                flush=True,
+            )
 
     def on_save(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
@@ -220,15 +224,24 @@ class Pools:
             dataset, replayed, cfg.max_steps * global_batch, cfg.seed, lengths, 50 * global_batch
         )
         paired = PairedCollator(PaddingCollator(collator.pad_id, collator.seq2seq), collator.counts)
-        print(f"two pools: {int((~replayed).sum()):,} alignment and {int(replayed.sum()):,} replay rows; replay "
-              f"share {schedule.share_at(1):g}" + (f", guarded (margin {cfg.replay_guard:g} points)"
-                                                   if cfg.replay_guard is not None else ", fixed"))  # fmt: skip
+        print(
+            f"two pools: {int((~replayed).sum()):,} alignment and {int(replayed.sum()):,} replay rows; "
+            f"replay share {schedule.share_at(1):g}"
+            + (
+                f", guarded (margin {cfg.replay_guard:g} points)"
+                if cfg.replay_guard is not None
+                else ", fixed"
+            )
+        )
         return cls(slots, paired, schedule, GuardCallback(schedule, monitor), global_batch)
 
     def summary(self, steps: int) -> dict:
         used = self.slots.replay_used(self.schedule, steps, self.global_batch)
-        return {"replay_schedule": self.schedule.state(), "replay_rows_used": used,
-                "align_rows_used": steps * self.global_batch - used}  # fmt: skip
+        return {
+            "replay_schedule": self.schedule.state(),
+            "replay_rows_used": used,
+            "align_rows_used": steps * self.global_batch - used,
+        }
 
 
 def check_pool_settings(cfg) -> None:

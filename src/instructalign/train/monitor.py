@@ -1,12 +1,12 @@
 """`train --monitor`: forgetting watched while it happens, and `--keep-best`: the probed step to keep.
 
-At step 0 and every `--monitor-every` steps the model being trained is scored on a small probe — classification
-tasks on a valid split, `--monitor-limit` sentences per language — by the same rank-classification code as
-`eval` (`evaluate_classification`), so a probe at step k equals `instructalign eval` on checkpoint-k. Each probe
-appends to OUT/monitor.csv (step, task, language, group, weighted F1, seconds), writes TensorBoard scalars per
-group and prints one line; at the end, OUT/monitor.png draws each group against the step. Rank 0 probes;
-under DDP the other ranks wait at the next step's all-reduce. After a resume the history up to the resumed
-step is kept.
+At step 0 and every `--monitor-every` steps the model being trained is scored on a small probe —
+classification tasks on a valid split, `--monitor-limit` sentences per language — by the same
+rank-classification code as `eval` (`evaluate_classification`), so a probe at step k equals `instructalign
+eval` on checkpoint-k. Each probe appends to OUT/monitor.csv (step, task, language, group, weighted F1,
+seconds), writes TensorBoard scalars per group and prints one line; at the end, OUT/monitor.png draws each
+group against the step. Rank 0 probes; under DDP the other ranks wait at the next step's all-reduce. After a
+resume the history up to the resumed step is kept.
 
 `--keep-best l2` keeps in OUT/best/ the probed step with the highest L2 mean; `l1-kept-l2[:MARGIN]` the one
 with the highest L2 among those whose L1 is at least step 0's minus MARGIN points (default 2).
@@ -63,7 +63,8 @@ def parse_keep_best(value: str | None) -> KeepBest | None:
 
 
 def default_roles(cfg: TrainConfig, languages: list[str]) -> dict[str, list[str]]:
-    """L1 = the data build's pivots, L2 = its targets, L3 = the task's other languages (from manifest.json)."""
+    """L1 = the data build's pivots, L2 = its targets, L3 = the task's other languages (from
+    manifest.json)."""
     settings = read_json(Path(cfg.data) / "manifest.json", default={}).get("settings", {})
     pivots, targets = settings.get("pivots") or [], settings.get("targets") or []
     if not targets:
@@ -83,14 +84,21 @@ def prepare_probe(cfg: TrainConfig) -> Probe | None:
         return None
     if cfg.monitor_split == "test":
         raise UserError(
-            "--monitor-split test: choosing a checkpoint on the test split is selection on the evaluation set; "
-            "probe the valid split (the default) and evaluate the chosen model on test"
+            "--monitor-split test: choosing a checkpoint on the test split is selection on the evaluation "
+            "set; probe the valid split (the default) and evaluate the chosen model on test"
         )
     parse_keep_best(cfg.keep_best)
-    eval_cfg = EvalConfig(model=cfg.model, task=cfg.monitor_task, data=cfg.monitor_data, split=cfg.monitor_split,
-                          limit=cfg.monitor_limit, prompt_langs=cfg.monitor_prompt_langs, batch_size=64,
-                          templates=cfg.monitor_templates,
-                          output="(monitor)")  # fmt: skip
+    eval_cfg = EvalConfig(
+        model=cfg.model,
+        task=cfg.monitor_task,
+        data=cfg.monitor_data,
+        split=cfg.monitor_split,
+        limit=cfg.monitor_limit,
+        prompt_langs=cfg.monitor_prompt_langs,
+        batch_size=64,
+        templates=cfg.monitor_templates,
+        output="(monitor)",
+    )
     names = task_names(cfg.monitor_task)
     roots = data_roots(cfg.monitor_data, names)
     prepared = [prepare(eval_cfg, n, roots[n], Path("."), len(names) > 1, cfg.monitor_limit) for n in names]
@@ -144,16 +152,39 @@ class MonitorCallback(TrainerCallback):
         with torch.no_grad():
             for p in self.probe.prepared:
                 if p.task.name not in self.prompts:  # the same rows every probe: rendered and tokenized once
-                    self.prompts[p.task.name] = render_prompts(p.task, p.data, self.tokenizer, p.prompt_langs,
-                                                               self.probe.eval_cfg.templates)  # fmt: skip
-                per_lang, _ = evaluate_classification(model, self.tokenizer, self.seq2seq, p.task, p.data,
-                                                      p.prompt_langs, self.probe.eval_cfg,
-                                                      self.prompts[p.task.name])  # fmt: skip
-                rows += [{"step": step, "task": p.task.name, "language": lang, "group": group_of.get(lang, ""),
-                          "weighted_f1": m["weighted_f1"]} for lang, m in per_lang.items()]  # fmt: skip
+                    self.prompts[p.task.name] = render_prompts(
+                        p.task, p.data, self.tokenizer, p.prompt_langs, self.probe.eval_cfg.templates
+                    )
+                per_lang, _ = evaluate_classification(
+                    model,
+                    self.tokenizer,
+                    self.seq2seq,
+                    p.task,
+                    p.data,
+                    p.prompt_langs,
+                    self.probe.eval_cfg,
+                    self.prompts[p.task.name],
+                )
+                rows += [
+                    {
+                        "step": step,
+                        "task": p.task.name,
+                        "language": lang,
+                        "group": group_of.get(lang, ""),
+                        "weighted_f1": m["weighted_f1"],
+                    }
+                    for lang, m in per_lang.items()
+                ]
                 for role, g in group_means(per_lang, self.probe.roles).items():
-                    rows.append({"step": step, "task": p.task.name, "language": "", "group": role,
-                                 "weighted_f1": g["weighted_f1"]})  # fmt: skip
+                    rows.append(
+                        {
+                            "step": step,
+                            "task": p.task.name,
+                            "language": "",
+                            "group": role,
+                            "weighted_f1": g["weighted_f1"],
+                        }
+                    )
         model.train(training)
         seconds = time.perf_counter() - start
         for r in rows:
@@ -186,11 +217,20 @@ class MonitorCallback(TrainerCallback):
         if not steps:
             return None
         first = steps[min(steps)]
-        allowed = {s: g for s, g in steps.items() if self.keep.rule == "l2" or
-                   g.get("L1", 0) >= first.get("L1", 0) - self.keep.margin / 100}  # fmt: skip
+        allowed = {
+            s: g
+            for s, g in steps.items()
+            if self.keep.rule == "l2" or g.get("L1", 0) >= first.get("L1", 0) - self.keep.margin / 100
+        }
         step = max(sorted(allowed), key=lambda s: allowed[s].get("L2", 0))  # ties: the earliest step
-        why = "highest L2" if self.keep.rule == "l2" else (
-            f"highest L2 among the probes whose L1 is at least step {min(steps)}'s minus {self.keep.margin:g} points")  # fmt: skip
+        why = (
+            "highest L2"
+            if self.keep.rule == "l2"
+            else (
+                f"highest L2 among the probes whose L1 is at least step {min(steps)}'s minus "
+                f"{self.keep.margin:g} points"
+            )
+        )
         return {"step": step, "rule": self.keep.rule, "why": why, "groups": steps[step]}
 
     def save_best(self) -> None:

@@ -237,7 +237,13 @@ def run_training(
     pools = two_pools(cfg, dataset, lengths, cache_key, args, resume, collator, monitor)
     # the guard reads the probe; the checkpoint marker comes after the guard's file; the caller's last
     warmup = cfg.embeddings_warmup and EmbeddingWarmup(model, first_new_id(cfg.model), cfg.embeddings_warmup)
-    ordered = [progress, *filter(None, [monitor, pools and pools.callback, warmup]), CompleteCheckpointCallback(), tensorboard(out), *callbacks]  # fmt: skip
+    ordered = [
+        progress,
+        *filter(None, [monitor, pools and pools.callback, warmup]),
+        CompleteCheckpointCallback(),
+        tensorboard(out),
+        *callbacks,
+    ]
     trainer = AlignTrainer(
         model=model,
         args=args,
@@ -256,8 +262,10 @@ def run_training(
         monitor.trainer = trainer
     loss_path = "head on targets" if trainer.target_positions_only(trainer.model) else "model's own loss"
     if cfg.head_on_targets and loss_path != "head on targets":
-        print("loss: the model's own (the target-only head is not exact here: encoder-decoder, FSDP, "
-              "prompt tuning or scaled logits)")  # fmt: skip
+        print(
+            "loss: the model's own (the target-only head is not exact here: encoder-decoder, FSDP, prompt "
+            "tuning or scaled logits)"
+        )
     # the progress bar shows loss and tokens/s and TensorBoard has the rest: no log dicts on stdout
     trainer.remove_callback(PrinterCallback)
     start = time.perf_counter()

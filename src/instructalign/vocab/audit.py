@@ -21,8 +21,17 @@ from ..languages import resolve_list
 from ..models import load_tokenizer
 
 BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
-COLUMNS = ("language", "role", "sentences", "words", "tokens", "tokens_per_word", "chars_per_token",
-           "words_3plus_pieces", "byte_or_unknown_tokens")  # fmt: skip
+COLUMNS = (
+    "language",
+    "role",
+    "sentences",
+    "words",
+    "tokens",
+    "tokens_per_word",
+    "chars_per_token",
+    "words_3plus_pieces",
+    "byte_or_unknown_tokens",
+)
 
 
 @dataclass(frozen=True)
@@ -35,10 +44,15 @@ class Fertility:
     fragment_tokens: int  # byte fragments and unknown tokens
 
     def row(self) -> dict:
-        return {"sentences": self.sentences, "words": self.words, "tokens": self.tokens,
-                "tokens_per_word": self.tokens / max(self.words, 1), "chars_per_token": self.chars / max(self.tokens, 1),
-                "words_3plus_pieces": self.split_words / max(self.words, 1),
-                "byte_or_unknown_tokens": self.fragment_tokens / max(self.tokens, 1)}  # fmt: skip
+        return {
+            "sentences": self.sentences,
+            "words": self.words,
+            "tokens": self.tokens,
+            "tokens_per_word": self.tokens / max(self.words, 1),
+            "chars_per_token": self.chars / max(self.tokens, 1),
+            "words_3plus_pieces": self.split_words / max(self.words, 1),
+            "byte_or_unknown_tokens": self.fragment_tokens / max(self.tokens, 1),
+        }
 
 
 def fragment_ids(tokenizer, ids: set[int]) -> set[int]:
@@ -91,13 +105,15 @@ def check(cfg: VocabAuditConfig) -> None:
         raise UserError("no --model given; name a hub id or a model (or tokenizer) folder")
     if not cfg.data:
         raise UserError(
-            "no --data given: a parallel source as for 'data build --bitext' (NusaX, SIB-200, CSV, JSONL, hf:)"
+            "no --data given: a parallel source as for 'data build --bitext' (NusaX, SIB-200, CSV, JSONL, "
+            "hf:)"
         )
     if cfg.output:
         check_writable(Path(cfg.output))
     if "test" in re.split(r"[+,]", cfg.split):
         raise UserError(
-            f"--split {cfg.split}: the audit reads training text; test sentences stay unseen (use train or valid)"
+            f"--split {cfg.split}: the audit reads training text; test sentences stay unseen (use train or "
+            "valid)"
         )
 
 
@@ -113,11 +129,15 @@ def audit(cfg: VocabAuditConfig) -> list[dict]:
     missing = [lang for lang in langs if lang not in texts]
     if missing or not texts:
         raise UserError(
-            f"--langs {','.join(missing or langs)}: no text of these languages in {', '.join(cfg.data)} ({cfg.split} split)"
+            f"--langs {','.join(missing or langs)}: no text of these languages in {', '.join(cfg.data)} "
+            f"({cfg.split} split)"
         )
     order = [p for p in pivots if p in texts] + [lang for lang in texts if lang not in pivots]
-    rows = [{"language": lang, "role": "pivot" if lang in pivots else "audited"} | fertility(tokenizer, texts[lang]).row()
-            for lang in order]  # fmt: skip
+    rows = [
+        {"language": lang, "role": "pivot" if lang in pivots else "audited"}
+        | fertility(tokenizer, texts[lang]).row()
+        for lang in order
+    ]
     show(rows, cfg)
     if cfg.output:
         write(rows, Path(cfg.output))
@@ -132,8 +152,15 @@ def show(rows: list[dict], cfg: VocabAuditConfig) -> None:
     for name in ("language", "role", "words", "tok/word", "chars/tok", "3+ pieces", "byte/unk"):
         table.add_column(name, justify="left" if name in ("language", "role") else "right")
     for r in rows:
-        table.add_row(r["language"], r["role"], f"{r['words']:,}", f"{r['tokens_per_word']:.2f}", f"{r['chars_per_token']:.2f}",
-                      f"{100 * r['words_3plus_pieces']:.1f}%", f"{100 * r['byte_or_unknown_tokens']:.2f}%")  # fmt: skip
+        table.add_row(
+            r["language"],
+            r["role"],
+            f"{r['words']:,}",
+            f"{r['tokens_per_word']:.2f}",
+            f"{r['chars_per_token']:.2f}",
+            f"{100 * r['words_3plus_pieces']:.1f}%",
+            f"{100 * r['byte_or_unknown_tokens']:.2f}%",
+        )
     Console().print(table)
 
 

@@ -2,8 +2,8 @@
 
 1. Learn up to N new tokens from the target languages' training text only (test sentences of NusaX/SIB-200
    folders and of `--exclude` files are left out first) by continuing the tokenizer's own segmentation there
-   (`learn.py`: the most frequent adjacent pair of the old tokenizer's cuts joined, again and again), none that
-   would re-cut a word of the pivot languages' text (`--pivots`, default eng,ind, from `--data` and
+   (`learn.py`: the most frequent adjacent pair of the old tokenizer's cuts joined, again and again), none
+   that would re-cut a word of the pivot languages' text (`--pivots`, default eng,ind, from `--data` and
    `--pivot-data`; none to allow it).
 2. Write them the way the tokenizer's type allows; every old token keeps its id:
    - byte-level BPE (GPT-2, BLOOM, Llama 3, Qwen): merges appended after the old ones, so old merges keep
@@ -59,11 +59,15 @@ def check(cfg: VocabExtendConfig) -> None:
         raise UserError(f"--init {cfg.init}: choose one of {', '.join(METHODS)}")
     if (Path(cfg.model) / "adapter_config.json").is_file():
         raise UserError(
-            f"{cfg.model}: a LoRA adapter, and vocab extend needs a whole model (its embeddings grow); merge the "
-            f"adapter into its base first: instructalign merge --tuned {cfg.model} --output MERGED"
+            f"{cfg.model}: a LoRA adapter, and vocab extend needs a whole model (its embeddings grow); merge "
+            f"the adapter into its base first: instructalign merge --tuned {cfg.model} --output MERGED"
         )
-    inputs = [("--model", cfg.model), *(("--data", p) for p in cfg.data),
-              *(("--pivot-data", p) for p in cfg.pivot_data), *(("--exclude", p) for p in cfg.exclude)]  # fmt: skip
+    inputs = [
+        ("--model", cfg.model),
+        *(("--data", p) for p in cfg.data),
+        *(("--pivot-data", p) for p in cfg.pivot_data),
+        *(("--exclude", p) for p in cfg.exclude),
+    ]
     check_output(Path(cfg.output), inputs, replaces=True)
 
 
@@ -71,7 +75,8 @@ UNIGRAM_BONUS = 1.0  # a new piece's log-probability above the sum of the two it
 
 
 def tokenizer_state(tokenizer) -> tuple[str, dict]:
-    """("bpe" or "unigram", the tokenizer's state as a dict), or a one-line refusal for a type this cannot extend."""
+    """("bpe" or "unigram", the tokenizer's state as a dict), or a one-line refusal for a type this cannot
+    extend."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     state = json.loads(backend.to_str()) if backend is not None else {}
     model = state.get("model") or {}
@@ -81,15 +86,15 @@ def tokenizer_state(tokenizer) -> tuple[str, dict]:
         beyond = [t["content"] for t in state.get("added_tokens", []) if t["id"] >= len(model["vocab"])]
         if beyond:
             raise UserError(
-                f"Unigram tokenizer with added tokens after its vocabulary ({beyond[0]}, ...): new pieces would "
-                "take their ids; vocab extend cannot extend this tokenizer"
+                f"Unigram tokenizer with added tokens after its vocabulary ({beyond[0]}, ...): new pieces "
+                "would take their ids; vocab extend cannot extend this tokenizer"
             )
         return "unigram", state
     kind = model.get("type") or type(tokenizer).__name__
     raise UserError(
-        f"tokenizer type {kind}: vocab extend adds merges to byte-level BPE tokenizers (GPT-2, BLOOM, Llama 3, "
-        "Qwen) and pieces to Unigram/SentencePiece ones (T5, mT5, XLM-R); WordPiece and SentencePiece-BPE are "
-        "not supported"
+        f"tokenizer type {kind}: vocab extend adds merges to byte-level BPE tokenizers (GPT-2, BLOOM, Llama "
+        "3, Qwen) and pieces to Unigram/SentencePiece ones (T5, mT5, XLM-R); WordPiece and "
+        "SentencePiece-BPE are not supported"
     )
 
 
@@ -220,8 +225,10 @@ def extend(cfg: VocabExtendConfig) -> dict:
             save(model, new_tokenizer, record, tmp)
             mark_owner(tmp, "vocab extend", settings)
     first, added = record["first_new_id"], record["added"]
-    print(f"added {added:,} tokens (ids {first:,}-{first + added - 1:,}) for {', '.join(record['languages'])}, "
-          f"initialised by {cfg.init}; model and tokenizer in {cfg.output}")  # fmt: skip
+    print(
+        f"added {added:,} tokens (ids {first:,}-{first + added - 1:,}) for {', '.join(record['languages'])}, "
+        f"initialised by {cfg.init}; model and tokenizer in {cfg.output}"
+    )
     return record
 
 
@@ -248,8 +255,10 @@ def extended(cfg: VocabExtendConfig) -> tuple:
         protected = [p for p in pivots if p not in langs]
         more = texts_by_language(cfg.pivot_data, cfg.split, protected, None) if protected else {}
         if not any(more.values()):
-            raise UserError(f"--pivot-data {', '.join(cfg.pivot_data)}: no {cfg.split} text of the pivots "
-                            f"({', '.join(protected) or 'none given'}); give a source with their text, or drop it")  # fmt: skip
+            raise UserError(
+                f"--pivot-data {', '.join(cfg.pivot_data)}: no {cfg.split} text of the pivots "
+                f"({', '.join(protected) or 'none given'}); give a source with their text, or drop it"
+            )
         pivot_text += [t for found in more.values() for t in found]
     new_tokenizer, first, merges = tokenizer_with_new_tokens(tokenizer, corpus, cfg.add, pivot_text)
     model, _, _ = load_model(cfg.model)  # the weights, once the text and the new tokens are known to be good
@@ -264,9 +273,19 @@ def extended(cfg: VocabExtendConfig) -> tuple:
     head = model.get_output_embeddings()
     if head is not None and head.weight.data_ptr() != model.get_input_embeddings().weight.data_ptr():
         initialise(head.weight, sources)  # an untied head: its new rows from its own old rows
-    record = {"base_model": cfg.model, "languages": langs, "added": len(merges), "asked": cfg.add, "init": cfg.init, "kind": kind, "protected_pivots": pivots,
-              "pivot_sentences": len(pivot_text), "sentences": len(corpus), "first_new_id": first,
-              "tokens": {new_tokenizer.convert_ids_to_tokens(i): i for i in new_ids}}  # fmt: skip
+    record = {
+        "base_model": cfg.model,
+        "languages": langs,
+        "added": len(merges),
+        "asked": cfg.add,
+        "init": cfg.init,
+        "kind": kind,
+        "protected_pivots": pivots,
+        "pivot_sentences": len(pivot_text),
+        "sentences": len(corpus),
+        "first_new_id": first,
+        "tokens": {new_tokenizer.convert_ids_to_tokens(i): i for i in new_ids},
+    }
     return model, new_tokenizer, record
 
 
@@ -274,10 +293,16 @@ def save(model, tokenizer, record: dict, tmp: Path) -> None:
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     write_json(tmp / "instructalign_vocab.json", record)
-    written = ("byte-level BPE merges appended after the old merges" if record["kind"] == "bpe"
-               else "Unigram pieces appended to the vocabulary")  # fmt: skip
-    method = "the mean of its old pieces' rows (FVT)" if record["init"] == "mean" else (
-        "a sparsemax-weighted sum of similar old tokens' rows (after FOCUS)")  # fmt: skip
+    written = (
+        "byte-level BPE merges appended after the old merges"
+        if record["kind"] == "bpe"
+        else "Unigram pieces appended to the vocabulary"
+    )
+    method = (
+        "the mean of its old pieces' rows (FVT)"
+        if record["init"] == "mean"
+        else ("a sparsemax-weighted sum of similar old tokens' rows (after FOCUS)")
+    )
     write_atomically(
         tmp / "README.md",
         f"""---
@@ -285,8 +310,8 @@ tags: [instructalign, vocabulary-extension]
 ---
 # {record["base_model"]} with {record["added"]:,} new tokens
 
-Extended by `instructalign vocab extend` for {", ".join(record["languages"])}: {record["added"]:,} new tokens
-learned from {record["sentences"]:,} training sentences (test sentences excluded), {written} (every old token keeps
-its id). Each new embedding row was initialised from {method}.
+Extended by `instructalign vocab extend` for {", ".join(record["languages"])}: {record["added"]:,} new
+tokens learned from {record["sentences"]:,} training sentences (test sentences excluded), {written} (every
+old token keeps its id). Each new embedding row was initialised from {method}.
 """,
     )
