@@ -151,25 +151,26 @@ def test_two_demos_needing_the_same_base_take_turns(nusax, tmp_path, monkeypatch
     from instructalign.experiment.recipe import QUICK
 
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(tmp_path))
-    spans = []
+    spans, found = [], []
 
-    def slow_build(folder, *args):
+    def slow_build(work, *args):
         start = time.monotonic()
         time.sleep(0.3)
+        (work / "model").mkdir()
+        (work / "model" / "config.json").write_text("{}")
         spans.append((start, time.monotonic()))
-        return folder / "model", folder / "data"
 
-    monkeypatch.setattr(base, "cached_or_built", slow_build)
-    threads = [
-        threading.Thread(target=base.base_model, args=(nusax, QUICK, 0, Console(quiet=True)))
-        for _ in range(2)
-    ]
+    def need_base():
+        found.append((base.base_model(nusax, QUICK, 0, Console(quiet=True)), time.monotonic()))
+
+    monkeypatch.setattr(base, "build_base", slow_build)
+    threads = [threading.Thread(target=need_base) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    (a0, a1), (b0, b1) = sorted(spans)
-    assert b0 >= a1  # the second started only after the first had finished
+    [(start, end)] = spans  # built once: the second found it cached
+    assert all(at >= end for _, at in found) and found[0][0] == found[1][0]
 
 
 def test_a_wrong_sib200_folder_is_refused_before_the_base_trains_not_replaced(
