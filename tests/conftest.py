@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import REPO
 
 
 @pytest.fixture(scope="session")
@@ -31,22 +31,42 @@ def missing_data(message: str) -> None:
     pytest.skip(message)
 
 
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
+@pytest.fixture
+def fails(capsys):
+    """`fails(argv, expected)`: the command exits 2 with one line on stderr, "error: ...", holding `expected`,
+    and no traceback (progress bars of work done before the error may stand before that line)."""
+
+    def check(argv: list[str], expected: str) -> str:
+        from instructalign.cli import main
+
+        capsys.readouterr()  # drop what earlier commands printed
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and "error: " in err, err
+        err = err[err.index("error: ") :]
+        assert err.count("\n") == 1 and expected in err, err
+        return err
+
+    return check
 
 
-WIDE_CSV = (
-    "id,indonesian,javanese,sundanese\n0,Saya suka makan nasi goreng di pagi hari.,Aku seneng mangan sega "
-    "goreng ing wayah esuk.,Abdi resep tuang sangu goreng isuk-isuk.\n1,Hotel itu sangat bersih dan "
-    "nyaman.,Hotel iku resik banget lan kepenak.,Hotel eta beresih pisan jeung merenah.\n2,Pelayanannya "
-    "lambat sekali hari ini.,Pelayanane alon banget dina iki.,Palayananana lambat pisan poe ieu.\n3,Harga "
-    "tiketnya murah dan terjangkau.,Regane tiket murah lan kejangkau.,Harga tiketna murah jeung kajangkau.\n"
-)
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> str:
+    """A tiny GPT-2 saved as a model folder (shared: tests only read it)."""
+    import tiny
+
+    return tiny.save(tiny.gpt2(), tmp_path_factory.mktemp("m") / "gpt2")
+
+
+@pytest.fixture
+def train_data(tmp_path) -> Path:
+    """A built data folder of 12 prompt/target rows."""
+    import json
+
+    from helpers import write
+
+    rows = [{"prompt": f"Terjemahkan: kalimat {i}", "target": f"ukara {i}"} for i in range(12)]
+    return write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
 
 
 def pytest_configure(config):

@@ -9,7 +9,6 @@ resume) runs as in `instructalign train`.
 import json
 import sys
 
-import instructalign.evaluate.classification as classification
 from instructalign.cli import config_for, make_parser
 from instructalign.train import monitor, train
 from kill_at import KillAfterSave
@@ -29,6 +28,6 @@ if __name__ == "__main__":
         return {lang: {"weighted_f1": score if lang in probing["l1"] else 0.5} for lang in data}, []
 
     monitor.MonitorCallback.run = run
-    classification.evaluate_classification = scripted
+    monitor.evaluate_classification = scripted
     callbacks = (KillAfterSave(kill_at),) if kill_at else ()
     train(config_for(make_parser().parse_args(["train", *flags]), "train"), callbacks=callbacks)

@@ -4,8 +4,7 @@
 import json
 from collections import Counter
 
-from conftest import write
-from instructalign.cli import main
+from helpers import build_data, write
 from instructalign.data.bitext import read_bitext
 
 
@@ -44,18 +43,13 @@ def test_flores_layout_is_line_aligned(tmp_path):
     ]
 
 
-def build(tmp_path, *args):
-    out = tmp_path / "out"
-    assert main(["data", "build", *args, "--objectives", "mt", "--output", str(out)]) == 0
-    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
-    return rows, json.loads((out / "manifest.json").read_text())
-
-
 def test_sib200_test_split_and_excluded_texts_never_reach_training(tmp_path):
     root = sib_like(tmp_path / "sib", {"train": [(1, "one"), (2, "two"), (3, "held")], "test": [(3, "held")]})
     eval_texts = write(tmp_path / "eval.txt", "jav two\n")  # as if an evaluation set held this sentence
-    rows, manifest = build(
+    rc, rows, out = build_data(
         tmp_path,
+        "--objectives",
+        "mt",
         "--bitext",
         str(root),
         "--pivots",
@@ -65,6 +59,8 @@ def test_sib200_test_split_and_excluded_texts_never_reach_training(tmp_path):
         "--exclude",
         str(eval_texts),
     )
+    assert rc == 0
+    manifest = json.loads((out / "manifest.json").read_text())
     texts = {r["target"] for r in rows} | {r["prompt"] for r in rows}
     assert not any("held" in t for t in texts)  # the folder's own test split, guarded automatically
     assert not any("two" in t for t in texts if "jav" in t)
@@ -73,8 +69,10 @@ def test_sib200_test_split_and_excluded_texts_never_reach_training(tmp_path):
 
 
 def test_the_issue_command_on_the_shipped_sib200(sib200, nusax, tmp_path):
-    rows, manifest = build(
+    rc, rows, out = build_data(
         tmp_path,
+        "--objectives",
+        "mt",
         "--bitext",
         str(sib200),
         "--pivots",
@@ -84,6 +82,8 @@ def test_the_issue_command_on_the_shipped_sib200(sib200, nusax, tmp_path):
         "--exclude",
         str(nusax),
     )
+    assert rc == 0
+    manifest = json.loads((out / "manifest.json").read_text())
     assert len(rows) == 701 * 7 * 2  # every train sentence, 7 languages, both directions
     guarded = [i["path"] for i in manifest["inputs"] if i["role"].startswith("exclude")]
     assert any("sentiment" in p for p in guarded) and sum("test.tsv" in p for p in guarded) == 24

@@ -1,14 +1,12 @@
-from pathlib import Path
-
 import pytest
 import yaml
 
+from helpers import REPO
 from instructalign.config import CONFIGS, BuildConfig, Recipe
 from instructalign.configfile import load_config, read_recipe
 from instructalign.errors import UserError
 from instructalign.experiment.recipe import preset
 
-REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted(p for p in (REPO / "configs").rglob("*.yaml") if p.parent.name != "accelerate")
 ACCELERATE = sorted((REPO / "configs" / "accelerate").glob("*.yaml"))
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import WIDE_CSV, write
+from helpers import WIDE_CSV, write
 from instructalign.cli import main
 
 GOOD = ["--pivots", "ind", "--targets", "jav"]

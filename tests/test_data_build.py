@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import WIDE_CSV, write
+from helpers import WIDE_CSV, write
 from instructalign.cli import main
 from instructalign.data.contamination import normalize
 

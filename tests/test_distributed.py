@@ -11,7 +11,7 @@ import pytest
 from safetensors.torch import load_file
 
 import tiny
-from conftest import REPO, write
+from helpers import REPO, write
 
 TOLERANCE = 2e-5  # fp32 on CPU; the gloo all-reduce sums in another order than one process does
 ENV = dict(os.environ, OMP_NUM_THREADS="1")

@@ -3,7 +3,7 @@ import json
 import pytest
 
 import tiny
-from conftest import write
+from helpers import nli_rows, write
 from instructalign.cli import main
 from instructalign.data.prompts import render
 from instructalign.evaluate.metrics import classification_metrics, group_means, parse_roles
@@ -77,20 +77,6 @@ verbalizers:
 templates:
   en: ["{premise}\\nQuestion: {hypothesis} Yes or no?"]
 """
-
-
-def nli_rows(n=6):
-    return "".join(
-        json.dumps(
-            {
-                "premise": f"Hotel itu bersih {i}.",
-                "hypothesis": "Hotel itu kotor.",
-                "label": "entailment" if i % 2 else "contradiction",
-            }
-        )
-        + "\n"
-        for i in range(n)
-    )
 
 
 def test_yaml_task_loader_on_a_fixture_task(tmp_path):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 from instructalign.cli import main
 
 PACKAGE = REPO / "src" / "instructalign"

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import tiny
-from conftest import write
+from helpers import write
 from instructalign.cli import main
 from instructalign.evaluate.tasks import load_task
 

@@ -6,8 +6,7 @@ from collections import Counter
 
 import pytest
 
-from conftest import write
-from instructalign.cli import main
+from helpers import build_data, write
 
 datasets = pytest.importorskip("datasets")
 
@@ -86,24 +85,28 @@ configs:
     return root
 
 
-def build(tmp_path, *args):
-    out = tmp_path / "out"
-    rc = main(["data", "build", *args, "--objectives", "mt", "--pivots", "ind", "--output", str(out)])
-    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()] if rc == 0 else []
-    return rc, rows, out
+MT_FROM_IND = ("--objectives", "mt", "--pivots", "ind")
 
 
 def test_hf_name_config_reads_that_config_and_split(hub_like, tmp_path):
-    rc, rows, _ = build(tmp_path, "--bitext", f"hf:{hub_like}:jav-ind", "--targets", "jav")
+    rc, rows, _ = build_data(tmp_path, *MT_FROM_IND, "--bitext", f"hf:{hub_like}:jav-ind", "--targets", "jav")
     assert rc == 0 and Counter(r["tgt_lang"] for r in rows) == {"jav": 5, "ind": 5}
-    rc, rows, _ = build(
-        tmp_path / "t", "--bitext", f"hf:{hub_like}:jav-ind", "--split", "test", "--targets", "jav"
+    rc, rows, _ = build_data(
+        tmp_path / "t",
+        *MT_FROM_IND,
+        "--bitext",
+        f"hf:{hub_like}:jav-ind",
+        "--split",
+        "test",
+        "--allow-eval-split",
+        "--targets",
+        "jav",
     )
     assert rc == 0 and len(rows) == 2
 
 
 def test_src_tgt_rows(hub_like, tmp_path):
-    rc, rows, _ = build(tmp_path, "--bitext", f"hf:{hub_like}:sun-ind", "--targets", "sun")
+    rc, rows, _ = build_data(tmp_path, *MT_FROM_IND, "--bitext", f"hf:{hub_like}:sun-ind", "--targets", "sun")
     assert rc == 0 and Counter(r["tgt_lang"] for r in rows) == {"sun": 3, "ind": 3}
     assert {r["target"] for r in rows if r["tgt_lang"] == "sun"} == {"Hiji 0.", "Hiji 1.", "Hiji 2."}
 
@@ -118,21 +121,34 @@ def test_a_split_of_a_saved_dataset_dict(tmp_path, capsys):
             "validation": datasets.Dataset.from_dict({"indonesian": ["Tiga."], "javanese": ["Telu."]}),
         }
     ).save_to_disk(str(saved))
-    rc, rows, _ = build(tmp_path, "--bitext", f"hf:{saved}", "--split", "validation", "--targets", "jav")
+    rc, rows, _ = build_data(
+        tmp_path, *MT_FROM_IND, "--bitext", f"hf:{saved}", "--split", "validation", "--targets", "jav"
+    )
     assert rc == 0 and {r["target"] for r in rows} == {"Telu.", "Tiga."}
-    rc, _, _ = build(tmp_path / "x", "--bitext", f"hf:{saved}", "--split", "test", "--targets", "jav")
+    rc, _, _ = build_data(
+        tmp_path / "x",
+        *MT_FROM_IND,
+        "--bitext",
+        f"hf:{saved}",
+        "--split",
+        "test",
+        "--allow-eval-split",
+        "--targets",
+        "jav",
+    )
     assert rc == 2 and "no split 'test'; it has train, validation" in capsys.readouterr().err
 
 
 def test_unknown_config_is_one_line(hub_like, tmp_path, capsys):
-    rc, _, _ = build(tmp_path, "--bitext", f"hf:{hub_like}:xx-yy", "--targets", "jav")
+    rc, _, _ = build_data(tmp_path, *MT_FROM_IND, "--bitext", f"hf:{hub_like}:xx-yy", "--targets", "jav")
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "xx-yy" in err
 
 
 def test_xp3_shaped_replay_from_a_config(hub_like, xp3_like, tmp_path):
-    rc, rows, out = build(
+    rc, rows, out = build_data(
         tmp_path,
+        *MT_FROM_IND,
         "--bitext",
         f"hf:{hub_like}:jav-ind",
         "--targets",
@@ -156,8 +172,9 @@ def test_xp3_rows_keep_bloomz_joining_and_evaluation_texts_stay_out(hub_like, xp
     from instructalign.train.data import read_examples
 
     held_out = write(tmp_path / "eval.txt", "Sentence 1: A 3.\n")  # an evaluation text inside xP3 prompts
-    rc, rows, out = build(
+    rc, rows, out = build_data(
         tmp_path,
+        *MT_FROM_IND,
         "--bitext",
         f"hf:{hub_like}:jav-ind",
         "--targets",

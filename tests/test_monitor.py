@@ -7,7 +7,7 @@ import json
 import pytest
 
 import tiny
-from conftest import write
+from helpers import write
 from instructalign.cli import main
 
 

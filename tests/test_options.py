@@ -3,11 +3,10 @@
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write
+from helpers import REPO, write
 from instructalign.cli import main, make_parser
 from instructalign.config import CONFIGS, EvalConfig, Recipe, TrainConfig
 from instructalign.configfile import load_config, read_recipe
@@ -114,10 +113,6 @@ def test_parser_builds_for_every_command():
     args = parser.parse_args(["eval", "--prompt-langs", "en", "--limit", "3"])
     assert args.prompt_langs == "en" and args.limit == "3"  # text until load_config converts it
     assert load_config(EvalConfig, None, {"limit": args.limit}, "eval").limit == 3
-
-
-def test_src_has_no_config_module_cycle():
-    assert Path(REPO / "src" / "instructalign" / "options.py").is_file()
 
 
 def test_a_misspelt_recipe_setting_is_refused(tmp_path):

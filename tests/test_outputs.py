@@ -15,27 +15,10 @@ import pytest
 from safetensors.torch import load_file
 
 import tiny
-from conftest import REPO, write
+from helpers import REPO, cli, env, write
 from instructalign import outputs
 from instructalign.cli import main
 from instructalign.errors import UserError
-
-
-def fails(argv, expected, capsys) -> str:
-    capsys.readouterr()
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and err.startswith("error: ") and err.count("\n") == 1, err
-    assert expected in err, err
-    return err
-
-
-def cli(*args) -> list[str]:
-    return [sys.executable, "-m", "instructalign.cli", *args]
-
-
-def env() -> dict:
-    return dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO / "tests"))
 
 
 def hidden_leftovers(folder) -> list[str]:
@@ -56,7 +39,7 @@ def merge_args(base, tuned, alpha, out, *more) -> list[str]:
 # ---------------------------------------------------------------- what --output may be
 
 
-def test_merge_into_a_users_folder_is_refused_and_the_folder_kept(pair, tmp_path, capsys, monkeypatch):
+def test_merge_into_a_users_folder_is_refused_and_the_folder_kept(fails, pair, tmp_path, monkeypatch):
     """The issue's case verbatim: mkdir homework; echo important > homework/thesis.txt; merge --output
     homework."""
     base, tuned = pair
@@ -64,7 +47,7 @@ def test_merge_into_a_users_folder_is_refused_and_the_folder_kept(pair, tmp_path
     os.mkdir("homework")
     with open("homework/thesis.txt", "w") as f:
         f.write("important\n")
-    fails(merge_args(base, tuned, 0.5, "homework"), "pass --overwrite to replace them", capsys)
+    fails(merge_args(base, tuned, 0.5, "homework"), "pass --overwrite to replace them")
     assert sorted(os.listdir("homework")) == ["thesis.txt"]
     assert open("homework/thesis.txt").read() == "important\n"
     assert hidden_leftovers(tmp_path / "homework") == []
@@ -79,43 +62,43 @@ def test_merge_into_a_users_folder_is_refused_and_the_folder_kept(pair, tmp_path
         ("holds tuned", "holds --tuned"),
     ],
 )
-def test_merge_never_writes_over_its_own_inputs(tmp_path, capsys, where, expected):
+def test_merge_never_writes_over_its_own_inputs(fails, tmp_path, where, expected):
     run = tmp_path / "run"
     tuned = tiny.save(tiny.gpt2(seed=1), run / "final")
     base = tiny.save(tiny.gpt2(seed=0), tmp_path / "base")
     out = {"tuned": tuned, "inside tuned": f"{tuned}/merged", "base": base, "holds tuned": run}[where]
     before = {p: p.read_bytes() for p in [*run.rglob("*"), *(tmp_path / "base").rglob("*")] if p.is_file()}
-    fails(merge_args(base, tuned, 0.5, out), expected, capsys)
+    fails(merge_args(base, tuned, 0.5, out), expected)
     after = {p: p.read_bytes() for p in [*run.rglob("*"), *(tmp_path / "base").rglob("*")] if p.is_file()}
     assert after == before
 
 
-def test_merge_reruns_into_its_own_folder_and_replaces_other_settings_only_when_asked(pair, tmp_path, capsys):
+def test_merge_reruns_into_its_own_folder_and_replaces_other_settings_only_when_asked(fails, pair, tmp_path):
     base, tuned = pair
     out = tmp_path / "merged"
     assert main(merge_args(base, tuned, 0.5, out)) == 0
     assert main(merge_args(base, tuned, 0.5, out)) == 0  # the same command again: its own folder
-    fails(merge_args(base, tuned, 1.0, out), "with other settings (alpha)", capsys)
+    fails(merge_args(base, tuned, 1.0, out), "with other settings (alpha)")
     assert json.loads((out / "instructalign_merge.json").read_text())["alpha"] == 0.5
     assert main(merge_args(base, tuned, 1.0, out, "--overwrite")) == 0
     assert json.loads((out / "instructalign_merge.json").read_text())["alpha"] == 1.0
     assert hidden_leftovers(out) == []
 
 
-def test_data_build_into_a_folder_it_did_not_write_is_refused(tmp_path, capsys):
+def test_data_build_into_a_folder_it_did_not_write_is_refused(fails, tmp_path):
     out = write(tmp_path / "notes" / "todo.txt", "keep me").parent
     bitext = write(tmp_path / "b.csv", "ind,jav\n" + "".join(f"kalimat {i},ukara {i}\n" for i in range(6)))
     args = ["data", "build", "--bitext", str(bitext), "--pivots", "ind", "--targets", "jav", "--output"]
-    fails([*args, str(out)], "pass --overwrite to replace them", capsys)
+    fails([*args, str(out)], "pass --overwrite to replace them")
     assert (out / "todo.txt").read_text() == "keep me"
-    fails([*args, str(tmp_path)], "holds --bitext", capsys)  # replacing it would delete the input
+    fails([*args, str(tmp_path)], "holds --bitext")  # replacing it would delete the input
 
 
-def test_eval_does_not_write_into_the_model_folder(tmp_path, nusax, capsys):
+def test_eval_does_not_write_into_the_model_folder(fails, tmp_path, nusax):
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
     args = ["eval", "--model", model, "--data", str(nusax), "--limit", "2", "--output"]
-    fails([*args, f"{model}/eval"], "is inside --model", capsys)
-    fails([*args, str(nusax)], "is --data", capsys)
+    fails([*args, f"{model}/eval"], "is inside --model")
+    fails([*args, str(nusax)], "is --data")
     assert not (tmp_path / "m" / "eval").exists()
 
 
@@ -178,14 +161,8 @@ def train_args(model, data, out, steps=2) -> list[str]:
     ]
 
 
-@pytest.fixture
-def train_data(tmp_path):
-    rows = [{"prompt": f"Terjemahkan: kalimat {i}", "target": f"ukara {i}"} for i in range(12)]
-    return write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
-
-
 @pytest.mark.slow
-def test_two_trainings_into_one_folder_one_is_refused_the_other_completes(tmp_path, train_data, capsys):
+def test_two_trainings_into_one_folder_one_is_refused_the_other_completes(fails, tmp_path, train_data):
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
     out = tmp_path / "run"
     first = subprocess.Popen(
@@ -203,7 +180,6 @@ def test_two_trainings_into_one_folder_one_is_refused_the_other_completes(tmp_pa
     fails(
         train_args(model, train_data, out, steps=150),
         f"in use by another instructalign process (pid {first.pid})",
-        capsys,
     )
     stdout, stderr = first.communicate(timeout=600)
     assert first.returncode == 0, stderr[-2000:]
@@ -237,11 +213,11 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_notice(tmp_path, tra
     ],
 )
 def test_numbers_out_of_range_are_refused_and_the_corrected_run_works(
-    tmp_path, train_data, capsys, flags, expected
+    fails, tmp_path, train_data, flags, expected
 ):
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
     out = tmp_path / "run"
-    fails([*train_args(model, train_data, out), *flags], expected, capsys)
+    fails([*train_args(model, train_data, out), *flags], expected)
     assert not out.exists()
     assert main(train_args(model, train_data, out)) == 0
 
@@ -301,17 +277,13 @@ def test_a_full_disk_during_a_checkpoint_leaves_no_partial_checkpoint(tmp_path, 
 # ---------------------------------------------------------------- shared state, checked before work
 
 
-def test_a_cache_that_is_a_file_is_refused_before_the_demo_starts(tmp_path, nusax, capsys, monkeypatch):
+def test_a_cache_that_is_a_file_is_refused_before_the_demo_starts(fails, tmp_path, nusax, monkeypatch):
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(write(tmp_path / "cache", "not a folder")))
-    fails(
-        ["demo", "--quick", "--data", str(nusax), "--output", str(tmp_path / "out")],
-        "INSTRUCTALIGN_CACHE",
-        capsys,
-    )
+    fails(["demo", "--quick", "--data", str(nusax), "--output", str(tmp_path / "out")], "INSTRUCTALIGN_CACHE")
     assert not (tmp_path / "out").exists()
 
 
-def test_study_runs_that_is_a_file_is_refused_before_work(tmp_path, nusax, capsys):
+def test_study_runs_that_is_a_file_is_refused_before_work(fails, tmp_path, nusax):
     runs = write(tmp_path / "runs", "a file")
     fails(
         [
@@ -326,7 +298,6 @@ def test_study_runs_that_is_a_file_is_refused_before_work(tmp_path, nusax, capsy
             str(tmp_path / "out"),
         ],
         "--runs",
-        capsys,
     )
     assert not (tmp_path / "out").exists()
 
@@ -365,20 +336,19 @@ def test_a_finished_lora_run_is_recognised_as_trained(tmp_path):
 # ---------------------------------------------------------------- small holes
 
 
-def test_an_empty_or_repeated_list_is_refused(tmp_path, capsys):
+def test_an_empty_or_repeated_list_is_refused(fails, tmp_path):
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
     base = ["eval", "--model", model, "--output", str(tmp_path / "e")]
-    fails([*base, "--langs", ","], "--langs: ',' names nothing", capsys)
-    fails([*base, "--prompt-langs", "en,en"], "--prompt-langs: 'en' is given twice", capsys)
+    fails([*base, "--langs", ","], "--langs: ',' names nothing")
+    fails([*base, "--prompt-langs", "en,en"], "--prompt-langs: 'en' is given twice")
 
 
-def test_a_config_with_only_another_commands_section_is_refused(tmp_path, train_data, capsys):
+def test_a_config_with_only_another_commands_section_is_refused(fails, tmp_path, train_data):
     config = write(tmp_path / "c.yaml", "eval:\n  limit: 5\n")
     model = tiny.save(tiny.gpt2(), tmp_path / "m")
     fails(
         [*train_args(model, train_data, tmp_path / "run"), "--config", str(config)],
         "no 'train:' section, only eval:",
-        capsys,
     )
 
 
@@ -409,7 +379,7 @@ def test_duplicate_pairs_are_counted_and_warned_about(tmp_path, capsys):
     assert manifest["pairs"]["duplicates"] == 19 and manifest["counts"]["xss_negatives"] == 0
 
 
-def test_an_oversized_csv_cell_is_named_honestly(tmp_path, capsys):
+def test_an_oversized_csv_cell_is_named_honestly(fails, tmp_path):
     bitext = write(tmp_path / "b.csv", 'ind,jav\nbaik,apik\n"never closed,x\n' + "more text\n" * 150_000)
     fails(
         [
@@ -425,7 +395,6 @@ def test_an_oversized_csv_cell_is_named_honestly(tmp_path, capsys):
             str(tmp_path / "out"),
         ],
         "line 3: a cell of more than",
-        capsys,
     )
 
 

@@ -7,8 +7,7 @@ import os
 import pytest
 from safetensors.torch import load_file, save_file
 
-import tiny
-from conftest import write
+from helpers import nli_rows, write
 from instructalign.cli import main
 
 NLI_TASK = """
@@ -25,48 +24,11 @@ templates:
 """
 
 
-def nli_rows(n=8):
-    return "".join(
-        json.dumps(
-            {
-                "id": i,
-                "premise": f"Hotel itu bersih {i}.",
-                "hypothesis": "Hotel itu kotor.",
-                "label": "entailment" if i % 2 else "contradiction",
-            }
-        )
-        + "\n"
-        for i in range(n)
-    )
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny.save(tiny.gpt2(), tmp_path_factory.mktemp("m") / "gpt2")
-
-
 @pytest.fixture
 def task(tmp_path):
-    write(tmp_path / "data" / "ind.jsonl", nli_rows())
-    write(tmp_path / "data" / "jav.jsonl", nli_rows())
+    write(tmp_path / "data" / "ind.jsonl", nli_rows(8))
+    write(tmp_path / "data" / "jav.jsonl", nli_rows(8))
     return ["--task", str(write(tmp_path / "nli.yaml", NLI_TASK)), "--data", str(tmp_path / "data")]
-
-
-@pytest.fixture
-def train_data(tmp_path):
-    rows = [{"prompt": f"Terjemahkan: kalimat {i}", "target": f"ukara {i}"} for i in range(12)]
-    return write(tmp_path / "d" / "train.jsonl", "".join(json.dumps(r) + "\n" for r in rows)).parent
-
-
-def fails(argv, expected, capsys) -> str:
-    capsys.readouterr()  # drop what earlier commands printed
-    assert main(argv) == 2
-    err = capsys.readouterr().err
-    assert "Traceback" not in err and "error: " in err, err
-    err = err[err.index("error: ") :]  # progress bars of work already done may stand before it
-    assert err.count("\n") == 1, err
-    assert expected in err, err
-    return err
 
 
 def evaluate(model_dir, task, out, *extra):
@@ -89,20 +51,16 @@ def evaluate(model_dir, task, out, *extra):
     ],
 )
 def test_train_settings_are_checked_before_anything_is_written(
-    model_dir, train_data, tmp_path, capsys, flags, expected
+    fails, model_dir, train_data, tmp_path, flags, expected
 ):
     out = tmp_path / "run"
-    fails(
-        ["train", "--model", model_dir, "--data", str(train_data), "--output", str(out), *flags],
-        expected,
-        capsys,
-    )
+    fails(["train", "--model", model_dir, "--data", str(train_data), "--output", str(out), *flags], expected)
     assert not out.exists()
 
 
-def test_a_corrected_train_command_runs_after_a_refused_one(model_dir, train_data, tmp_path, capsys):
+def test_a_corrected_train_command_runs_after_a_refused_one(fails, model_dir, train_data, tmp_path):
     base = ["train", "--model", model_dir, "--data", str(train_data), "--output", str(tmp_path / "run")]
-    fails([*base, "--lr-scheduler", "cosin", "--max-steps", "2"], "cosin", capsys)
+    fails([*base, "--lr-scheduler", "cosin", "--max-steps", "2"], "cosin")
     assert main([*base, "--lr-scheduler", "cosine", "--max-steps", "2", "--save-steps", "2"]) == 0
     assert (tmp_path / "run" / "final" / "config.json").is_file()
 
@@ -110,11 +68,10 @@ def test_a_corrected_train_command_runs_after_a_refused_one(model_dir, train_dat
 @pytest.mark.parametrize(
     "length, expected", [("0", "must be at least 8"), ("3", "must be at least 8"), ("12", "leaves")]
 )
-def test_eval_max_length_that_cannot_hold_a_prompt(model_dir, task, tmp_path, capsys, length, expected):
+def test_eval_max_length_that_cannot_hold_a_prompt(fails, model_dir, task, tmp_path, length, expected):
     fails(
         ["eval", "--model", model_dir, *task, "--max-length", length, "--output", str(tmp_path / "o")],
         expected,
-        capsys,
     )
     assert not (tmp_path / "o").exists()
 
@@ -129,20 +86,18 @@ def drop_a_tensor(model_dir, target):
     return str(target)
 
 
-def test_missing_weights_are_an_error_unless_allowed_and_then_marked(model_dir, task, tmp_path, capsys):
+def test_missing_weights_are_an_error_unless_allowed_and_then_marked(fails, model_dir, task, tmp_path):
     partial = drop_a_tensor(model_dir, tmp_path / "partial")
-    fails(
-        ["eval", "--model", partial, *task, "--output", str(tmp_path / "o")], "missing: transformer.h", capsys
-    )
+    fails(["eval", "--model", partial, *task, "--output", str(tmp_path / "o")], "missing: transformer.h")
     assert not (tmp_path / "o").exists()
     out = evaluate(partial, task, tmp_path / "o", "--allow-partial")
     marked = json.loads((out / "results.json").read_text())["partial_weights"]
     assert marked and "missing" in marked[0]
 
 
-def test_labels_sharing_one_word_are_refused(model_dir, tmp_path, capsys):
+def test_labels_sharing_one_word_are_refused(fails, model_dir, tmp_path):
     same = NLI_TASK.replace('contradiction: "no"', 'contradiction: "yes"')
-    write(tmp_path / "ind.jsonl", nli_rows())
+    write(tmp_path / "ind.jsonl", nli_rows(8))
     fails(
         [
             "eval",
@@ -158,22 +113,21 @@ def test_labels_sharing_one_word_are_refused(model_dir, tmp_path, capsys):
             str(tmp_path / "o"),
         ],
         "gives two labels the same word",
-        capsys,
     )
 
 
 # ---------------------------------------------------------------- report: incomparable runs
 
 
-def test_report_refuses_runs_evaluated_differently(model_dir, task, tmp_path, capsys):
+def test_report_refuses_runs_evaluated_differently(fails, model_dir, task, tmp_path):
     a = evaluate(model_dir, task, tmp_path / "a")
     b = evaluate(model_dir, task, tmp_path / "b", "--split", "valid")
     c = evaluate(model_dir, task, tmp_path / "c", "--limit", "4")
     d = evaluate(model_dir, task, tmp_path / "d", "--limit", "6")
     out = ["--output", str(tmp_path / "r")]
-    fails(["report", "--run", f"x={a}", "--run", f"y={b}", *out], "split 'valid' differs", capsys)
-    fails(["report", "--run", f"x={c}", "--run", f"y={d}", *out], "limit 6 differs", capsys)
-    fails(["report", "--run", f"x={a},{a}", "--run", f"y={a}", *out], "given twice", capsys)
+    fails(["report", "--run", f"x={a}", "--run", f"y={b}", *out], "split 'valid' differs")
+    fails(["report", "--run", f"x={c}", "--run", f"y={d}", *out], "limit 6 differs")
+    fails(["report", "--run", f"x={a},{a}", "--run", f"y={a}", *out], "given twice")
     assert not (tmp_path / "r").exists()
     assert (
         main(["report", "--run", f"x={a}", "--run", f"y={evaluate(model_dir, task, tmp_path / 'e')}", *out])
@@ -183,7 +137,7 @@ def test_report_refuses_runs_evaluated_differently(model_dir, task, tmp_path, ca
     assert "split test, limit None" in md
 
 
-def test_report_refuses_predictions_from_another_eval(model_dir, task, tmp_path, capsys):
+def test_report_refuses_predictions_from_another_eval(fails, model_dir, task, tmp_path):
     a = evaluate(model_dir, task, tmp_path / "a")
     b = evaluate(model_dir, task, tmp_path / "b", "--limit", "4")
     (a / "predictions.jsonl").write_bytes((b / "predictions.jsonl").read_bytes())  # a kill between renames
@@ -191,11 +145,10 @@ def test_report_refuses_predictions_from_another_eval(model_dir, task, tmp_path,
     fails(
         ["report", "--run", f"x={a}", "--run", f"y={c}", "--output", str(tmp_path / "r")],
         "predictions.jsonl: does not belong to",
-        capsys,
     )
 
 
-def test_report_bad_files_are_one_line(model_dir, task, tmp_path, capsys):
+def test_report_bad_files_are_one_line(fails, model_dir, task, tmp_path):
     a, c = evaluate(model_dir, task, tmp_path / "a"), evaluate(model_dir, task, tmp_path / "c")
     out = ["--output", str(tmp_path / "r")]
     results = json.loads((a / "results.json").read_text())
@@ -204,15 +157,14 @@ def test_report_bad_files_are_one_line(model_dir, task, tmp_path, capsys):
     results_c = json.loads((c / "results.json").read_text())
     results_c.pop("predictions_sha256")
     (c / "results.json").write_text(json.dumps(results_c))
-    fails(["report", "--run", f"x={a}", "--run", f"y={c}", *out], "predictions.jsonl line", capsys)
+    fails(["report", "--run", f"x={a}", "--run", f"y={c}", *out], "predictions.jsonl line")
     del results["tasks"]["tiny_nli"]["ind"]["weighted_f1"]
     (a / "results.json").write_text(json.dumps(results))
-    fails(["report", "--run", f"x={a}", "--run", f"y={c}", *out], "has no weighted_f1", capsys)
+    fails(["report", "--run", f"x={a}", "--run", f"y={c}", *out], "has no weighted_f1")
     for n in ("0", "-5"):
         fails(
             ["report", "--run", f"x={a}", "--run", f"y={c}", "--bootstrap", n, *out],
             "--bootstrap: must be at least",
-            capsys,
         )
 
 
@@ -221,7 +173,7 @@ def test_report_bad_files_are_one_line(model_dir, task, tmp_path, capsys):
 
 @pytest.mark.parametrize("command", ["eval", "train", "report", "build"])
 def test_an_output_that_is_a_file_fails_before_the_work(
-    command, model_dir, task, train_data, tmp_path, capsys
+    fails, command, model_dir, task, train_data, tmp_path
 ):
     target = write(tmp_path / "taken", "a file")
     argv = {
@@ -247,19 +199,14 @@ def test_an_output_that_is_a_file_fails_before_the_work(
             str(target),
         ],
         "exists and is not a folder",
-        capsys,
     )
 
 
-def test_an_output_that_cannot_be_written_fails_before_the_work(model_dir, task, capsys):
-    fails(
-        ["eval", "--model", model_dir, *task, "--output", "/proc/instructalign-out"],
-        "cannot write there",
-        capsys,
-    )
+def test_an_output_that_cannot_be_written_fails_before_the_work(fails, model_dir, task):
+    fails(["eval", "--model", model_dir, *task, "--output", "/proc/instructalign-out"], "cannot write there")
 
 
-def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(model_dir, task, tmp_path, capsys, monkeypatch):
+def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(fails, model_dir, task, tmp_path, monkeypatch):
     from instructalign import files
 
     real = files.os.fdopen
@@ -281,11 +228,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(model_dir, task, t
             raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: FullDisk(real(fd, mode)))
-    fails(
-        ["eval", "--model", model_dir, *task, "--output", str(tmp_path / "o")],
-        "No space left on device",
-        capsys,
-    )
+    fails(["eval", "--model", model_dir, *task, "--output", str(tmp_path / "o")], "No space left on device")
     assert not (tmp_path / "o").exists() and not [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
 
 
@@ -302,39 +245,34 @@ def test_a_full_disk_is_one_line_and_leaves_no_temporary_file(model_dir, task, t
     ],
 )
 def test_demo_mistakes_fail_before_the_base_model(
-    nusax, tmp_path, capsys, monkeypatch, flags, config, expected
+    fails, nusax, tmp_path, monkeypatch, flags, config, expected
 ):
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(tmp_path / "cache"))
     extra = ["--config", str(write(tmp_path / "d.yaml", config))] if config else []
-    fails(["demo", "--data", str(nusax), "--output", str(tmp_path / "o"), *flags, *extra], expected, capsys)
+    fails(["demo", "--data", str(nusax), "--output", str(tmp_path / "o"), *flags, *extra], expected)
     assert not (tmp_path / "cache").exists() and not (tmp_path / "o").exists()
 
 
 # ---------------------------------------------------------------- tracebacks that became one line
 
 
-def test_damaged_weights_in_eval_and_train(model_dir, task, train_data, tmp_path, capsys):
+def test_damaged_weights_in_eval_and_train(fails, model_dir, task, train_data, tmp_path):
     import shutil
 
     damaged = tmp_path / "damaged"
     shutil.copytree(model_dir, damaged)
     data = (damaged / "model.safetensors").read_bytes()
     (damaged / "model.safetensors").write_bytes(data[: len(data) // 2])
-    fails(["eval", "--model", str(damaged), *task, "--output", str(tmp_path / "o")], "damaged", capsys)
+    fails(["eval", "--model", str(damaged), *task, "--output", str(tmp_path / "o")], "damaged")
     fails(
         ["train", "--model", str(damaged), "--data", str(train_data), "--output", str(tmp_path / "t")],
         "damaged",
-        capsys,
     )
     (damaged / "model.safetensors").unlink()
-    fails(
-        ["eval", "--model", str(damaged), *task, "--output", str(tmp_path / "o")],
-        "could not be loaded",
-        capsys,
-    )
+    fails(["eval", "--model", str(damaged), *task, "--output", str(tmp_path / "o")], "could not be loaded")
 
 
-def test_vocabulary_that_does_not_match_the_weights(model_dir, task, tmp_path, capsys):
+def test_vocabulary_that_does_not_match_the_weights(fails, model_dir, task, tmp_path):
     import shutil
 
     other = tmp_path / "other"
@@ -342,10 +280,10 @@ def test_vocabulary_that_does_not_match_the_weights(model_dir, task, tmp_path, c
     config = json.loads((other / "config.json").read_text())
     config["vocab_size"] += 7
     (other / "config.json").write_text(json.dumps(config))
-    fails(["eval", "--model", str(other), *task, "--output", str(tmp_path / "o")], str(other), capsys)
+    fails(["eval", "--model", str(other), *task, "--output", str(tmp_path / "o")], str(other))
 
 
-def test_damaged_adapter(model_dir, task, train_data, tmp_path, capsys):
+def test_damaged_adapter(fails, model_dir, task, train_data, tmp_path):
     run = tmp_path / "lora"
     assert (
         main(
@@ -373,7 +311,6 @@ def test_damaged_adapter(model_dir, task, train_data, tmp_path, capsys):
     fails(
         ["eval", "--model", str(run / "final"), *task, "--output", str(tmp_path / "o")],
         "adapter could not be loaded",
-        capsys,
     )
 
 
@@ -412,7 +349,7 @@ def test_damaged_adapter(model_dir, task, train_data, tmp_path, capsys):
         "labels as text",
     ],
 )
-def test_task_and_data_mistakes_before_the_model_loads(tmp_path, capsys, change, files, expected):
+def test_task_and_data_mistakes_before_the_model_loads(fails, tmp_path, change, files, expected):
     for name, text in files.items():
         write(tmp_path / "data" / name, text)
     task_file = write(tmp_path / "t.yaml", change(NLI_TASK))
@@ -432,11 +369,10 @@ def test_task_and_data_mistakes_before_the_model_loads(tmp_path, capsys, change,
             str(tmp_path / "o"),
         ],
         expected,
-        capsys,
     )
 
 
-def test_damaged_train_config_json(model_dir, train_data, tmp_path, capsys):
+def test_damaged_train_config_json(fails, model_dir, train_data, tmp_path):
     out = tmp_path / "run"
     argv = [
         "train",
@@ -450,19 +386,18 @@ def test_damaged_train_config_json(model_dir, train_data, tmp_path, capsys):
         "2",
     ]
     write(out / "train_config.json", "{not json")
-    fails(argv, "train_config.json: damaged", capsys)
+    fails(argv, "train_config.json: damaged")
 
 
-def test_config_languages_as_text_is_named_plainly(tmp_path, capsys):
+def test_config_languages_as_text_is_named_plainly(fails, tmp_path):
     config = write(tmp_path / "c.yaml", "languages: jav\nbuild:\n  targets: [jav]\n")
     fails(
         ["data", "build", "--config", str(config), "--bitext", "x.csv", "--output", str(tmp_path / "o")],
         "'languages' is a YAML list of mappings",
-        capsys,
     )
 
 
-def test_other_data_message_reads_well(model_dir, train_data, tmp_path, capsys):
+def test_other_data_message_reads_well(fails, model_dir, train_data, tmp_path):
     out = tmp_path / "run"
     argv = [
         "train",
@@ -481,4 +416,4 @@ def test_other_data_message_reads_well(model_dir, train_data, tmp_path, capsys):
     with open(train_data / "train.jsonl", "a") as f:
         f.write(json.dumps({"prompt": "p", "target": "t"}) + "\n")
     os.remove(out / "train_summary.json")
-    fails(argv, "holds a run with other data (train.jsonl changed)", capsys)
+    fails(argv, "holds a run with other data (train.jsonl changed)")

@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 import tiny
-from conftest import REPO, write
+from helpers import REPO, write
 from instructalign.cli import main
 from instructalign.train.guard import PairedSlots, ShareSchedule, choose
 
@@ -219,6 +219,7 @@ def test_a_fixed_share_trains_on_the_rows_it_reports(guarded, monkeypatch):
     """--replay-share alone: every step's rows are chosen at that share, and the replay rows the trainer chose
     are the ones train_summary.json reports."""
     import instructalign.train.guard as guard
+    import instructalign.train.trainer as trainer
 
     tmp, flags = guarded
     fixed = flags[: flags.index("--monitor")] + ["--replay-share", "0.5"]
@@ -230,7 +231,7 @@ def test_a_fixed_share_trains_on_the_rows_it_reports(guarded, monkeypatch):
         chosen.append((share, out[1], len(out[0]["input_ids"])))
         return out
 
-    monkeypatch.setattr(guard, "choose", recording)
+    monkeypatch.setattr(trainer, "choose", recording)  # the trainer chooses each slot's row
     assert main(["train", *fixed, "--output", str(tmp / "fixed")]) == 0
     summary = json.loads((tmp / "fixed" / "train_summary.json").read_text())
     assert len(chosen) == 12 and {share for share, _, _ in chosen} == {0.5}

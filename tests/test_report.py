@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import write
+from helpers import write
 from instructalign.cli import main
 from instructalign.report.stats import pearson
 

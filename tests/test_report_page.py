@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import write
+from helpers import write
 from instructalign.cli import main
 
 ROLES = {

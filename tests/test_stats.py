@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import write
+from helpers import write
 from instructalign.report.build import Comparer
 from instructalign.report.runs import Run
 from instructalign.report.stats import (

@@ -4,15 +4,9 @@ import json
 
 import pytest
 
-import tiny
 from instructalign.cli import main
 from instructalign.data.prompts import render
 from instructalign.evaluate.tasks import load_task
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny.save(tiny.gpt2(), tmp_path_factory.mktemp("m") / "gpt2")
 
 
 def test_options_are_listed_as_the_original_code_lists_them():

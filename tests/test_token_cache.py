@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import tiny
-from conftest import write
+from helpers import write
 from instructalign import outputs
 from instructalign.files import COMPLETE, sha256_file
 from instructalign.train.cache import replay_flags

@@ -12,11 +12,9 @@ import torch
 from safetensors.torch import load_file
 
 import tiny
-from conftest import write
+from helpers import REPO, cli, write
 from instructalign.cli import main
 from instructalign.train.data import IGNORE, PaddingCollator, encode_causal
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def examples(n=24):
@@ -194,10 +192,6 @@ def test_lora_with_the_head_on_targets_ends_with_the_weights_of_the_models_own_l
     worst = max((a[k] - b[k]).abs().max().item() for k in a)
     assert worst < 2e-5, worst
     assert any(k.endswith("lora_B.weight") and a[k].abs().max() > 1e-4 for k in a)  # the adapters did train
-
-
-def cli(*args) -> list[str]:
-    return [sys.executable, "-m", "instructalign.cli", *args]
 
 
 RESUME_ARGS = ["--lr", "3e-3", "--batch-size", "2", "--max-steps", "40", "--save-steps", "10", "--seed", "3"]

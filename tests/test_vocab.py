@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import tiny
-from conftest import write
+from helpers import write
 from instructalign.cli import main
 from instructalign.config import VocabAuditConfig
 from instructalign.vocab.audit import audit, fertility

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import cross_val_predict
 
-from conftest import write
+from helpers import write
 from instructalign.cli import main
 from instructalign.data.bitext import read_bitext
 from instructalign.data.noise import words

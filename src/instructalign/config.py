@@ -14,7 +14,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .options import REPEAT, SEED, YAML_ONLY, above, at_least
+from .options import PATH, PATHS, REPEAT, SEED, YAML_ONLY, above, at_least
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 Scheduler = Literal[
@@ -34,7 +34,7 @@ Scheduler = Literal[
 class BuildConfig:
     """`instructalign data build`: parallel sentences -> crosslingual instruction data (+ replay)."""
 
-    bitext: list[str] = field(default_factory=list, metadata=REPEAT)
+    bitext: list[str] = field(default_factory=list, metadata=PATHS)
     """Parallel corpora: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a JSONL of
     {src_lang,tgt_lang,src,tgt}, or hf:NAME[:CONFIG]."""
     split: str = "train"
@@ -52,7 +52,7 @@ class BuildConfig:
     """
     prompt_langs: list[str] = field(default_factory=lambda: ["en", "id"])
     """Languages of the prompt templates to draw from (shipped: en, id)."""
-    templates: list[str] = field(default_factory=list, metadata=REPEAT)
+    templates: list[str] = field(default_factory=list, metadata=PATHS)
     """Extra template YAML files (added to the shipped ones)."""
     mask_rate: float = field(default=0.15, metadata=at_least(0))
     """Denoising: share of words masked (a run of masked words becomes one <mask>)."""
@@ -63,7 +63,7 @@ class BuildConfig:
     xss_negatives: Literal["fluent", "perturbed"] = "fluent"
     """XSS "no" examples: another real sentence close in length and character n-grams (fluent), or that
     plus the original code's word noise on both sentences of every XSS example (perturbed)."""
-    replay: str | None = None
+    replay: str | None = field(default=None, metadata=PATH)
     """Earlier instruction data to replay: JSONL {inputs,targets} (xP3 format) or hf:NAME[:CONFIG]."""
     replay_count: int | None = field(default=None, metadata=at_least(0))
     """Number of replay rows to mix in (the paper used 100 to 100,000 xP3 rows)."""
@@ -71,8 +71,11 @@ class BuildConfig:
     """Alternatively, the replay share of the final mix (0 <= r < 1)."""
     replay_split: str = "train"
     """Split of a hf: replay dataset."""
-    exclude: list[str] = field(default_factory=list, metadata=REPEAT)
+    exclude: list[str] = field(default_factory=list, metadata=PATHS)
     """Evaluation texts that must not appear in training data: file or NusaX folder (its test split)."""
+    allow_eval_split: bool = False
+    """Read a test split (or a benchmark's test file, or text that is mostly its sentences) as training text,
+    which is refused otherwise: scores on that test set then mean nothing."""
     max_pairs: int | None = field(default=None, metadata=at_least(1))
     """Stop after this many usable pairs (for quick runs)."""
     seed: int = field(default=0, metadata=SEED)
@@ -80,7 +83,7 @@ class BuildConfig:
     workers: int | None = field(default=None, metadata=at_least(1))
     """Processes that make the examples, chunks of 1,000 pairs each (default: the cores available; the output
     does not depend on it)."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Output folder: train.jsonl and manifest.json."""
     overwrite: bool = False
     """Replace an existing output folder."""
@@ -92,12 +95,12 @@ class BuildConfig:
 class EvalConfig:
     """`instructalign eval`: zero-shot prompted evaluation by rank classification (or MT generation)."""
 
-    model: str | None = None
+    model: str | None = field(default=None, metadata=PATH)
     """Model to evaluate: hub id or local folder (a train output's `final/` folder)."""
     task: str = "nusax_senti"
     """Shipped task (nusax_senti, sib200, nusawrites_senti, nusax_mt) or a task YAML file; several,
     comma-separated, load the model once and write OUTPUT/<task>/."""
-    data: str | None = None
+    data: str | None = field(default=None, metadata=PATH)
     """Root folder the task's files are read from (e.g. the NusaX folder); for several tasks,
     TASK=PATH,TASK=PATH."""
     split: str | None = None
@@ -133,7 +136,7 @@ class EvalConfig:
     lm_eval_results: bool = False
     """Also write lm_eval_results.json: the results in lm-evaluation-harness's output schema, under the task
     names of `export lm-eval`."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Output folder: results.json, predictions.jsonl."""
     overwrite: bool = False
     """Write into an existing output folder that another command, or an evaluation with other settings, wrote.
@@ -147,7 +150,7 @@ class ExportConfig:
 
     task: str = "nusax_senti"
     """Shipped classification task(s) or task YAML files, comma-separated (each gets OUTPUT/<task>/)."""
-    data: str | None = None
+    data: str | None = field(default=None, metadata=PATH)
     """Root folder the task's files are read from; for several tasks, TASK=PATH,TASK=PATH (as for eval)."""
     split: str | None = None
     """Split to export (default: the task's own, test for nusax_senti)."""
@@ -159,7 +162,7 @@ class ExportConfig:
     """A named template set of the task instead of its default templates."""
     limit: int | None = field(default=None, metadata=at_least(1))
     """Export the first N examples of each language only (the rows eval --limit N scores)."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Output folder: one lm-eval task folder per task, with its data, utils.py and a README."""
     overwrite: bool = False
     """Replace an existing output folder that another command, or an export with other settings, wrote."""
@@ -169,9 +172,9 @@ class ExportConfig:
 class CardConfig:
     """`instructalign card`: add an evaluation's scores to a model's card as a hub `model-index`."""
 
-    model: str | None = None
+    model: str | None = field(default=None, metadata=PATH)
     """A model folder this project wrote (train's final/, merge's output): its README.md gets the results."""
-    eval: list[str] = field(default_factory=list, metadata=REPEAT)
+    eval: list[str] = field(default_factory=list, metadata=PATHS)
     """An eval output folder (results.json, or one subfolder per task) of this model; repeatable."""
 
 
@@ -180,9 +183,9 @@ class VocabAuditConfig:
     """`instructalign vocab audit`: how a model's tokenizer cuts each language (tokens per word, characters
     per token, words in 3+ pieces, byte/unknown tokens)."""
 
-    model: str | None = None
+    model: str | None = field(default=None, metadata=PATH)
     """Model or tokenizer: hub id or local folder."""
-    data: list[str] = field(default_factory=list, metadata=REPEAT)
+    data: list[str] = field(default_factory=list, metadata=PATHS)
     """Text to audit, as for data build's bitext: a NusaX, SIB-200 or FLORES-200 folder, a wide CSV/TSV, a
     JSONL of pairs, or hf:NAME[:CONFIG]."""
     split: str = "train"
@@ -193,7 +196,7 @@ class VocabAuditConfig:
     """Known languages audited beside them, for comparison."""
     limit: int | None = field(default=2000, metadata=at_least(1))
     """Distinct sentences per language (None: all)."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Folder for audit.csv (default: the console table only)."""
 
 
@@ -202,10 +205,10 @@ class VocabExtendConfig:
     """`instructalign vocab extend`: new tokens (byte-level BPE merges or Unigram pieces) learned from the new
     languages' training text, their embedding rows initialised from the old ones."""
 
-    model: str | None = None
+    model: str | None = field(default=None, metadata=PATH)
     """Model to extend: hub id or local folder (a byte-level BPE tokenizer: GPT-2, BLOOM, Llama 3, Qwen; or a
     Unigram/SentencePiece one: T5, mT5, XLM-R)."""
-    data: list[str] = field(default_factory=list, metadata=REPEAT)
+    data: list[str] = field(default_factory=list, metadata=PATHS)
     """Training text, as for data build's bitext (its test sentences, and those of a NusaX or SIB-200 folder
     given here, never reach the new tokens)."""
     split: str = "train"
@@ -217,17 +220,17 @@ class VocabExtendConfig:
     pivots: list[str] = field(default_factory=lambda: ["eng", "ind"])
     """Languages whose words keep their tokens: no merge of two tokens adjacent in a word of their text (from
     the data and pivot_data) is added (empty: no protection)."""
-    pivot_data: list[str] = field(default_factory=list, metadata=REPEAT)
+    pivot_data: list[str] = field(default_factory=list, metadata=PATHS)
     """More text of the pivot languages, sources as for data (same split): only protects their words, no token
     is learned from it."""
     init: str = "mean"
     """Initialisation of the new rows: mean (of the old pieces' rows) or focus (a sparsemax-weighted sum of
     similar old tokens' rows)."""
-    exclude: list[str] = field(default_factory=list, metadata=REPEAT)
+    exclude: list[str] = field(default_factory=list, metadata=PATHS)
     """More evaluation texts to keep out, as for data build."""
     limit: int | None = field(default=None, metadata=at_least(1))
     """Distinct sentences per language to learn from (None: all)."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Folder for the extended model and tokenizer (from_pretrained loads it)."""
     overwrite: bool = False
     """Replace a non-empty output folder."""
@@ -240,11 +243,11 @@ class TrainConfig:
     Defaults follow the paper: full fine-tuning at lr 1e-5 with AdamW and a linear schedule.
     """
 
-    model: str | None = None
+    model: str | None = field(default=None, metadata=PATH)
     """Instruction-tuned model to continue from: hub id or local folder (causal LM or encoder-decoder)."""
-    data: str | None = None
+    data: str | None = field(default=None, metadata=PATH)
     """Folder written by `instructalign data build` (its train.jsonl)."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Output folder: checkpoint-*/, final/, train_summary.json, tensorboard/."""
     overwrite: bool = False
     """Replace an output folder that holds something else (another run, other files) instead of refusing it.
@@ -308,7 +311,7 @@ class TrainConfig:
     (OUT/monitor.csv, TensorBoard, one line each)."""
     monitor_task: str = "nusax_senti"
     """Classification task(s) of the probe, named as for eval (comma-separated for several)."""
-    monitor_data: str | None = None
+    monitor_data: str | None = field(default=None, metadata=PATH)
     """Where the probe's task files are, as for eval (one folder, or TASK=PATH,...)."""
     monitor_split: str = "valid"
     """Split of the probe (the test split is refused: choosing a checkpoint on it is selection on the
@@ -354,7 +357,7 @@ class ReportConfig:
     """Optional second reference run (e.g. replay-only), also compared against."""
     roles: str | None = None
     """Language groups, e.g. 'L1=eng,ind;L2=jav,sun;L3=mad' (default: the roles the eval runs recorded)."""
-    similarity_data: str | None = None
+    similarity_data: str | None = field(default=None, metadata=PATH)
     """Parallel text for language similarity: a NusaX folder (mt/train.csv) or a wide CSV."""
     task: str | None = None
     """Task to report (default: the only/first task in the results)."""
@@ -369,7 +372,7 @@ class ReportConfig:
     """Seed of the bootstrap."""
     notes: list[str] = field(default_factory=list, metadata=YAML_ONLY)
     """Extra paragraphs for the report (the demo adds its summary here)."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Output folder: report.md, report.html, *.csv, *.png."""
     overwrite: bool = False
     """Write into an existing output folder that another command, or a report with other settings, wrote."""
@@ -379,13 +382,13 @@ class ReportConfig:
 class MergeConfig:
     """`instructalign merge`: interpolate a tuned model back toward its base (WiSE-FT), after training."""
 
-    base: str | None = None
+    base: str | None = field(default=None, metadata=PATH)
     """The model the tuned one started from: folder or hub id (default: an adapter's own base)."""
-    tuned: str | None = None
+    tuned: str | None = field(default=None, metadata=PATH)
     """A train output's final/ folder: full weights, or a LoRA adapter."""
     alpha: float = 0.5
     """θ = (1 − α)·θ_base + α·θ_tuned: 0 gives the base, 1 the tuned model."""
-    output: str | None = None
+    output: str | None = field(default=None, metadata=PATH)
     """Output folder: a Hugging Face model folder with a model card naming both parents and α."""
     overwrite: bool = False
     """Replace an existing output folder that another command, or a merge with other settings, wrote."""
@@ -395,9 +398,9 @@ class MergeConfig:
 class DemoConfig:
     """`instructalign demo`: the whole method end to end, offline, on NusaX and a small stand-in model."""
 
-    data: str | None = None
+    data: str | None = field(default=None, metadata=PATH)
     """NusaX folder (default: $INSTRUCTALIGN_NUSAX, else the cache of 'instructalign data download nusax')."""
-    output: str = "out/demo"
+    output: str = field(default="out/demo", metadata=PATH)
     """Output folder: report.md, report.html, demo_summary.json, runs/."""
     seeds: int = field(default=1, metadata=at_least(1))
     """Repeat the trained runs (base model included) with this many seeds."""
@@ -408,7 +411,7 @@ class DemoConfig:
     align_data: Literal["nusax", "sib200"] = "nusax"
     """Alignment bitext: nusax (NusaX mt/train, the evaluation's domain) or sib200 (FLORES-200 sentences, as
     in the paper)."""
-    sib200: str | None = None
+    sib200: str | None = field(default=None, metadata=PATH)
     """SIB-200 folder: the second task of the demo and the transfer study (topics, which their base learns in
     L1), and the text of --align-data sib200 (default: $INSTRUCTALIGN_SIB200, else 'sib200' beside the NusaX
     folder, else the cache of 'instructalign data download sib200')."""
@@ -423,19 +426,19 @@ class DemoConfig:
 class StudyConfig(DemoConfig):
     """`instructalign study NAME`: one of the paper's studies on the demo's stand-in, with intervals."""
 
-    output: str = "out/study"
+    output: str = field(default="out/study", metadata=PATH)
     """Output folder: report.md, report.html, study.csv, study_summary.json, runs/ (reused when resumed)."""
-    runs: str | None = None
+    runs: str | None = field(default=None, metadata=PATH)
     """Folder of trained runs and their evaluations, found by a hash of their settings and shared by the
     studies that name it (default: OUTPUT/runs). The interpolate study's replay-only and aligned runs are the
     replay study's, for instance."""
-    base_model: str | None = None
+    base_model: str | None = field(default=None, metadata=PATH)
     """Run the study on this model instead of the stand-in: a hub id or folder (e.g. bigscience/bloomz-560m on
     a GPU); training and evaluation settings come from the config's recipe: section. Needs --replay-data."""
-    replay_data: str | None = None
+    replay_data: str | None = field(default=None, metadata=PATH)
     """The base model's earlier instruction data that runs replay: a JSONL of prompt/target rows or a `data
     build` output folder (e.g. a replay-only build of hf:bigscience/xP3:en)."""
-    nusawrites: str | None = None
+    nusawrites: str | None = field(default=None, metadata=PATH)
     """NusaWrites folder for the transfer study (default: $INSTRUCTALIGN_NUSAWRITES, else 'nusawrites' beside
     the NusaX folder)."""
     study: str = field(default="objectives", metadata=YAML_ONLY)

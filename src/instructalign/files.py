@@ -7,7 +7,6 @@ either the old file or the new one, never half of one. Readers raise `UserError`
 from __future__ import annotations
 
 import csv
-import functools
 import hashlib
 import io
 import json
@@ -51,12 +50,15 @@ def write_atomically(path: Path, data: str | bytes) -> None:
         raise
 
 
-@functools.cache
 def umask() -> int:
-    """The process's umask (read once: setting it is the only way to read it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    """The process's umask: from /proc on Linux (reading it does not change it), else set and set back."""
+    try:
+        line = next(x for x in Path("/proc/self/status").read_text().splitlines() if x.startswith("Umask:"))
+        return int(line.split()[1], 8)
+    except (OSError, StopIteration, ValueError, IndexError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
 
 
 def follow_umask(path: Path) -> None:

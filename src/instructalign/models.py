@@ -7,9 +7,24 @@ guessed from its name.
 from __future__ import annotations
 
 import inspect
+import pickle
 from pathlib import Path
 
 from .errors import UserError
+
+NO_REMOTE_CODE = {
+    "trust_remote_code": False
+}  # a model folder's own Python is never run, and never asked about
+
+
+def custom_code_error(name_or_path: str, exc: BaseException) -> UserError | None:
+    """The one line for a model that needs Python code of its own (`trust_remote_code`), or None."""
+    if "trust_remote_code" not in str(exc) and "custom code" not in str(exc):
+        return None
+    return UserError(
+        f"{name_or_path}: needs Python code of its own to load (trust_remote_code), which instructalign "
+        "never runs; use a model that transformers supports natively"
+    )
 
 
 def load_model_config(name_or_path: str):
@@ -19,8 +34,10 @@ def load_model_config(name_or_path: str):
     if looks_local and not (Path(name_or_path).expanduser() / "config.json").is_file():
         raise UserError(f"{name_or_path}: no model here (no config.json); give a model folder or a hub id")
     try:
-        return AutoConfig.from_pretrained(name_or_path)
+        return AutoConfig.from_pretrained(name_or_path, **NO_REMOTE_CODE)
     except (OSError, ValueError) as exc:
+        if error := custom_code_error(name_or_path, exc):
+            raise error from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UserError(
             f"{name_or_path}: model not found locally or on the hub ({first[:160]}); check --model"
@@ -35,8 +52,10 @@ def load_tokenizer(name_or_path: str):
     from transformers import AutoTokenizer
 
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, **NO_REMOTE_CODE)
     except (OSError, ValueError) as exc:
+        if error := custom_code_error(name_or_path, exc):
+            raise error from None
         raise UserError(
             f"{name_or_path}: no tokenizer could be loaded ({str(exc).splitlines()[0][:160]})"
         ) from None
@@ -81,10 +100,18 @@ def load_model(name_or_path: str, dtype=None, allow_partial: bool = False):
     config = load_model_config(name_or_path)
     seq2seq = is_encoder_decoder(config)
     auto = AutoModelForSeq2SeqLM if seq2seq else AutoModelForCausalLM
-    kwargs = {"dtype": dtype} if dtype is not None else {}
+    kwargs = ({"dtype": dtype} if dtype is not None else {}) | NO_REMOTE_CODE
     try:
         model, info = auto.from_pretrained(name_or_path, output_loading_info=True, **kwargs)
-    except (OSError, ValueError, RuntimeError) as exc:
+    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError) as exc:
+        if error := custom_code_error(name_or_path, exc):
+            raise error from None
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+            raise UserError(
+                f"{name_or_path}: a pickled weights file (pytorch_model.bin) that torch refuses to load "
+                "safely, as "
+                "it could run code; convert it to safetensors with a tool you trust, or use another copy"
+            ) from None
         raise UserError(f"{name_or_path}: the weights could not be loaded ({first_line(exc)})") from None
     except Exception as exc:  # safetensors raises its own error type for a truncated file
         if type(exc).__name__ != "SafetensorError":

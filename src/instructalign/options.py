@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import inspect
 import math
+import os
 import textwrap
 import types
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -34,6 +35,8 @@ def above(low: float) -> dict:
 
 SEED = {"min": 0, "below": 2**32}  # numpy's and torch's seeds: [0, 2^32)
 REPEAT = {"repeat": True}  # a flag given several times, each value whole (paths may hold commas)
+PATH = {"path": True}  # a file or folder: `~` is the home folder, in YAML as on the command line
+PATHS = {"repeat": True, "path": True}  # several paths, one per flag
 YAML_ONLY = {"cli": False}  # a setting of config files, not a flag
 
 
@@ -194,7 +197,18 @@ def setting_value(cls, name: str, value, where: str):
             raise UserError(f"{where}: must be below {below_:,}, got {value!r}")
     if isinstance(converted, (list, tuple)):
         check_list(converted, value, where)
+    if f.metadata.get("path"):
+        converted = expand_home(converted)
     return converted
+
+
+def expand_home(value):
+    """`~/x` as the home folder's x (a shell does this for flags, not in YAML); lists item by item."""
+    if isinstance(value, str) and value.startswith("~"):
+        return os.path.expanduser(value)
+    if isinstance(value, list):
+        return [expand_home(v) for v in value]
+    return value
 
 
 def check_list(items, value, where: str) -> None:

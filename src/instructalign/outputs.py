@@ -1,7 +1,7 @@
 """Output folders: never destroy what the user did not ask to replace, never write where a link points.
 
 Every folder the package writes goes through here, before any expensive work; this is the only module that
-renames or locks folders (a test keeps it so):
+renames or locks folders (a test keeps it so); it is long because every way of writing a folder lives here:
 
 - `check_output`: `--output` is a folder or nothing yet (not a file, a link or a loop of links), writable,
   never one of the command's inputs, nor inside one (nor, for a command that replaces its output whole, a

@@ -24,7 +24,9 @@ from ..outputs import check_output, mark_owner, owned_output, replaced_folder
 from .bitext import read_bitext
 from .chunks import chunk_examples, chunk_tasks, count_example, dumps, ordered_map, workers
 from .contamination import (
-    auto_exclusions,
+    check_mostly_evaluation,
+    check_not_evaluation,
+    guarded_files,
     load_exclusions,
     normalize,
     texts_of_file,
@@ -60,6 +62,8 @@ def check_settings(cfg: BuildConfig) -> tuple[list[str], list[str], list[str], d
     validate(cfg)
     inputs = [("--bitext", s) for s in cfg.bitext] + [("--replay", cfg.replay)]
     check_output(Path(cfg.output), inputs + [("--exclude", s) for s in cfg.exclude], replaces=True)
+    if not cfg.allow_eval_split:
+        check_not_evaluation(cfg.bitext, cfg.split, "--bitext", "--allow-eval-split")
     if not cfg.bitext:
         if cfg.replay and cfg.replay_count:
             check_counts(cfg)
@@ -164,6 +168,8 @@ def write_alignment(
     if "xss" in objectives:
         no_words = {ts.answers["no"] for ts, _ in ctx.templates["xss"]}
         stats["xss_negatives"] = sum(counts[f"xss_answer:{word}"] for word in no_words)
+    if not cfg.allow_eval_split:
+        check_mostly_evaluation(stats, f"--bitext {' '.join(cfg.bitext)}", "--allow-eval-split")
     seen = {code for key in group(counts, "pair") for code in key.split("-")}
     missing = [code for code in pivots + targets if code not in seen]
     if missing and cfg.max_pairs is not None and stats["pairs_used"] >= cfg.max_pairs:
@@ -209,7 +215,7 @@ def build(cfg: BuildConfig) -> dict:
     pivots, targets, objectives, weights = check_settings(cfg)
     output = Path(cfg.output)
     excluded, exclude_files = load_exclusions(cfg.exclude)
-    guard_files = auto_exclusions(cfg)
+    guard_files = [] if cfg.allow_eval_split else guarded_files(cfg.bitext, cfg.split)
     for path in guard_files:
         excluded |= texts_of_file(path)
     if cfg.replay and not cfg.replay.startswith("hf:") and not Path(cfg.replay).is_file():

@@ -109,13 +109,54 @@ def holds_evaluation_text(row: dict, excluded: set[str]) -> bool:
     return any(normalize(p) in excluded for p in pieces if p.strip())
 
 
-def auto_exclusions(cfg) -> list[Path]:
-    """A NusaX or SIB-200 folder read from its training splits guards its own test sets."""
-    if "test" in splits(cfg.split):
+def is_evaluation_split(split: str) -> bool:
+    """Whether a split names a test set ('test', or one part of 'train+test')."""
+    return "test" in splits(split.replace(",", "+"))
+
+
+def benchmark_of(spec: str) -> Path | None:
+    """The benchmark folder (NusaX, SIB-200, NusaWrites: one with test files) a source is, or that a file of
+    it lies in (its folder or the one above)."""
+    if spec.startswith("hf:"):
+        return None
+    path = Path(spec).resolve()
+    return next((f for f in [path, *list(path.parents)[:2]] if f.is_dir() and eval_files(f)), None)
+
+
+def guarded_files(specs: list[str], split: str) -> list[Path]:
+    """A benchmark folder read for training text — given, or holding a file that is given — guards its own
+    test sets (none when the test split itself is read, by permission: `--allow-eval-split`)."""
+    if is_evaluation_split(split):
         return []
-    return [
-        f
-        for spec in cfg.bitext
-        if not spec.startswith("hf:") and (is_nusax_folder(Path(spec)) or is_sib200_folder(Path(spec)))
-        for f in eval_files(Path(spec))
-    ]
+    folders = dict.fromkeys(f for f in map(benchmark_of, specs) if f is not None)
+    return [f for folder in folders for f in eval_files(folder)]
+
+
+def check_not_evaluation(specs: list[str], split: str, flag: str, allow: str | None) -> None:
+    """Refuse to read an evaluation split, or a benchmark's test file given by its path, as training text;
+    `allow` names the flag that permits it (None: never)."""
+    permit = f", or pass {allow} if that is what you mean" if allow else ""
+    if is_evaluation_split(split):
+        raise UserError(
+            f"--split {split}: a test split holds the evaluation's sentences; training on them makes every "
+            f"test score meaningless: read train (or valid){permit}"
+        )
+    for spec in specs:
+        folder = benchmark_of(spec)
+        if folder is not None and Path(spec).resolve() in {f.resolve() for f in eval_files(folder)}:
+            raise UserError(
+                f"{flag} {spec}: the test file of {folder}, whose sentences are the evaluation's; give its "
+                f"training split instead{permit}"
+            )
+
+
+def check_mostly_evaluation(stats: Counter, flag: str, allow: str) -> None:
+    """After reading: a source whose pairs are mostly evaluation sentences (dropped by the guard) was almost
+    certainly a test set under another name."""
+    excluded, used = stats["pairs_excluded"], stats["pairs_used"]
+    if excluded and excluded >= used:
+        raise UserError(
+            f"{flag}: {excluded:,} of {excluded + used:,} pairs are evaluation sentences (a test set under "
+            f"another name?); train on text that is not the evaluation's, or pass {allow} if that is what "
+            "you mean"
+        )

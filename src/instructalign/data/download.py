@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import check_writable
-from ..outputs import output_lock, recover, replaced_folder
+from ..outputs import check_path, output_lock, recover, replaced_folder
 
 NUSAX_RAW = "https://raw.githubusercontent.com/IndoNLP/nusax/main/datasets"
 # the commit the project's SIB-200 copy came from (its SOURCE.md), so a download reads the same files
@@ -108,6 +108,7 @@ def download(dataset: str, target: Path, base_url: str | None = None) -> Path:
     source = SOURCES[dataset]
     if (target / source.marker).is_file():
         return target
+    check_path(target, "--to")
     check_writable(target, "--to")
     with output_lock(target):
         recover(target.absolute())

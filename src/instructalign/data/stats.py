@@ -30,7 +30,16 @@ def count_table(title: str, counts: dict[str, int], total: int) -> Table:
 
 def print_stats(folder: str, console: Console | None = None) -> dict:
     manifest = read_manifest(folder)
-    console = console or Console()
+    try:
+        return show_stats(folder, manifest, console or Console())
+    except (KeyError, TypeError, AttributeError):
+        raise UserError(
+            f"{Path(folder) / 'manifest.json'}: not a manifest that 'instructalign data build' wrote "
+            "(damaged?); rebuild the folder"
+        ) from None
+
+
+def show_stats(folder: str, manifest: dict, console: Console) -> dict:
     counts = manifest["counts"]
     total = counts["total"]
     console.print(

@@ -24,7 +24,7 @@ from ..options import validate
 from ..outputs import check_output, mark_owner, owned_output, replaced_folder
 from .kinds import KINDS
 from .metrics import parse_roles
-from .tasks import TaskSpec, load_task
+from .tasks import TaskSpec, load_task, task_name
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -59,7 +59,7 @@ def task_names(value: str) -> list[str]:
         raise UserError("--task is empty; name a shipped task (e.g. nusax_senti) or a task YAML file")
     if len(set(names)) < len(names):
         raise UserError(f"--task {value}: a task is named twice")
-    stems = [Path(n).stem for n in names]
+    stems = [task_name(Path(n).stem, f"--task {value}") for n in names]
     clash = sorted({s for s in stems if stems.count(s) > 1})
     if clash:
         raise UserError(

@@ -6,6 +6,7 @@ Classification tasks are scored by rank classification; translation tasks by gen
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +16,19 @@ from ..errors import UserError
 from ..files import parse_yaml
 from .kinds import KINDS
 from .spec import TaskSpec
+
+NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def task_name(value, where: str) -> str:
+    """A task's name, which becomes folder names and lm-eval YAML keys: letters, digits, '_', '.' and '-'."""
+    name = str(value)
+    if not NAME.fullmatch(name) or set(name) == {"."}:
+        raise UserError(
+            f"{where}: task name {name!r} may hold only letters, digits, '_', '.' and '-' (it names folders "
+            "and YAML keys); rename it"
+        )
+    return name
 
 
 def builtin_tasks() -> dict[str, Path]:
@@ -74,7 +88,7 @@ def parse_task(doc: dict, where: str) -> TaskSpec:
     if not isinstance(templates, dict) or not all(isinstance(v, list) and v for v in templates.values()):
         raise UserError(f"{where}: 'templates' maps a prompt language to a non-empty list of templates")
     spec = TaskSpec(
-        name=str(doc["name"]),
+        name=task_name(doc["name"], where),
         kind=name,
         data=data,
         templates={str(k): [str(t) for t in v] for k, v in templates.items()},

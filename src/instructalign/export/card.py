@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import UserError
 from ..files import read_json, write_atomically
+from ..models import first_line
 
 TAGS = ["instructalign", "continual-learning", "crosslingual-alignment"]
 
@@ -141,6 +142,12 @@ def classification_results(folder: Path) -> list[dict]:
         if not isinstance(results, dict):
             raise UserError(f"{path}: not readable JSON; rerun the evaluation")
         if results.get("kind") == "classification":
+            try:
+                eval_results(results)
+            except (KeyError, TypeError, AttributeError, ValueError):
+                raise UserError(
+                    f"{path}: not the results of 'instructalign eval' (damaged?); rerun it"
+                ) from None
             found.append(results)
     return found
 
@@ -156,7 +163,12 @@ def add_results(model: str, evals: list[str]) -> Path:
         )
     if not evals:
         raise UserError("no --eval given; name the eval output folder(s) of this model")
-    card = ModelCard.load(readme)
+    try:
+        card = ModelCard.load(readme)
+    except Exception as exc:  # huggingface_hub raises yaml's and its own errors for a damaged front matter
+        raise UserError(
+            f"{readme}: its front matter cannot be read ({first_line(exc)}); repair or remove it"
+        ) from None
     results = [r for e in evals for r in classification_results(Path(e))]
     if not results:
         raise UserError(f"--eval {', '.join(evals)}: no classification results to add")

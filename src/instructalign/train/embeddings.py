@@ -34,6 +34,16 @@ def check_warmup_settings(cfg) -> None:
     """The warm-up's settings, checked before anything loads."""
     if cfg.embeddings_warmup and cfg.lora:
         raise UserError("--embeddings-warmup trains embedding rows, which LoRA adapters do not: drop --lora")
+    if cfg.embeddings_lr is not None and cfg.lora:
+        raise UserError(
+            "--embeddings-lr sets the embedding matrix's rate, and under --lora that matrix does not train: "
+            "drop one of them"
+        )
+    if cfg.embeddings_warmup and cfg.max_steps and cfg.embeddings_warmup >= cfg.max_steps:
+        raise UserError(
+            f"--embeddings-warmup {cfg.embeddings_warmup} is as long as the run (--max-steps "
+            f"{cfg.max_steps}): nothing but the new rows would train; give fewer warm-up steps"
+        )
     if cfg.embeddings_warmup:
         first_new_id(cfg.model)  # a model that vocab extend did not write: refused here
 

@@ -14,8 +14,9 @@ with the highest L2 among those whose L1 is at least step 0's minus MARGIN point
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -28,6 +29,7 @@ from ..evaluate.metrics import group_means, parse_roles
 from ..evaluate.run import data_roots, prepare, task_names
 from ..files import read_json, write_atomically, write_json
 from ..monitor_history import group_scores, read_history, write_history
+from ..options import flag
 from ..outputs import replaced_folder
 from ..report.plots import run_curves
 
@@ -57,15 +59,20 @@ def parse_keep_best(value: str | None) -> KeepBest | None:
     if rule not in ("l2", "l1-kept-l2") or (margin and rule == "l2"):
         raise UserError(f"--keep-best {value}: give l2, or l1-kept-l2 with an optional :MARGIN (points)")
     try:
-        return KeepBest(rule, float(margin) if margin else DEFAULT_MARGIN)
+        points = float(margin) if margin else DEFAULT_MARGIN
     except ValueError:
-        raise UserError(f"--keep-best {value}: the margin after ':' must be a number of points") from None
+        points = math.nan
+    if not math.isfinite(points) or points < 0:
+        raise UserError(f"--keep-best {value}: the margin after ':' must be a number of points, 0 or more")
+    return KeepBest(rule, points)
 
 
 def default_roles(cfg: TrainConfig, languages: list[str]) -> dict[str, list[str]]:
     """L1 = the data build's pivots, L2 = its targets, L3 = the task's other languages (from
     manifest.json)."""
-    settings = read_json(Path(cfg.data) / "manifest.json", default={}).get("settings", {})
+    manifest = read_json(Path(cfg.data) / "manifest.json", default={})
+    settings = manifest.get("settings") if isinstance(manifest, dict) else None
+    settings = settings if isinstance(settings, dict) else {}
     pivots, targets = settings.get("pivots") or [], settings.get("targets") or []
     if not targets:
         raise UserError(
@@ -81,13 +88,33 @@ def prepare_probe(cfg: TrainConfig) -> Probe | None:
     if not cfg.monitor:
         if cfg.keep_best:
             raise UserError("--keep-best needs --monitor (the probes it chooses from)")
+        defaults = TrainConfig()
+        unused = [
+            flag(f.name)
+            for f in fields(cfg)
+            if f.name.startswith("monitor_") and getattr(cfg, f.name) != getattr(defaults, f.name)
+        ]
+        if unused:
+            raise UserError(
+                f"{', '.join(unused)} set without --monitor, which would ignore them: add --monitor"
+            )
         return None
+    parse_keep_best(cfg.keep_best)
+    if not cfg.monitor_data:
+        raise UserError(
+            "--monitor needs --monitor-data: the folder of the probe's task files (e.g. a NusaX folder, for "
+            "the default --monitor-task nusax_senti)"
+        )
+    if cfg.keep_best and cfg.max_steps and cfg.max_steps < cfg.monitor_every:
+        raise UserError(
+            f"--keep-best with --max-steps {cfg.max_steps} below --monitor-every {cfg.monitor_every}: the "
+            "only probe would be the untrained step 0; probe more often (--monitor-every) or train longer"
+        )
     if cfg.monitor_split == "test":
         raise UserError(
             "--monitor-split test: choosing a checkpoint on the test split is selection on the evaluation "
             "set; probe the valid split (the default) and evaluate the chosen model on test"
         )
-    parse_keep_best(cfg.keep_best)
     eval_cfg = EvalConfig(
         model=cfg.model,
         task=cfg.monitor_task,

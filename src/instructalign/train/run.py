@@ -16,12 +16,13 @@ from transformers import PrinterCallback, set_seed
 
 from ..config import TrainConfig, as_dict
 from ..errors import UserError
-from ..files import read_json, sha256_file, write_atomically, write_json
+from ..files import cache_dir, check_writable, read_json, sha256_file, write_atomically, write_json
 from ..models import load_model
 from ..options import validate
 from ..outputs import (
     check_output,
     check_overwrite,
+    check_path,
     disk_full_error,
     is_disk_full,
     is_main_process,
@@ -65,6 +66,8 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     check_warmup_settings(cfg)
     inputs = [("--model", cfg.model), ("--data", cfg.data)]
     check_output(Path(cfg.output), inputs, replaces=cfg.overwrite)
+    check_path(cache_dir(), "$INSTRUCTALIGN_CACHE (where the tokenized data is kept)")
+    check_writable(cache_dir(), "$INSTRUCTALIGN_CACHE (where the tokenized data is kept)")
     return data_file, Path(cfg.output)
 
 

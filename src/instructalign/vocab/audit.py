@@ -19,6 +19,7 @@ from ..errors import UserError
 from ..files import check_writable, write_csv
 from ..languages import resolve_list
 from ..models import load_tokenizer
+from ..outputs import check_path
 
 BYTE_PIECE = re.compile(r"^<0x[0-9A-Fa-f]{2}>$")
 COLUMNS = (
@@ -109,6 +110,7 @@ def check(cfg: VocabAuditConfig) -> None:
             "hf:)"
         )
     if cfg.output:
+        check_path(Path(cfg.output))
         check_writable(Path(cfg.output))
     if "test" in re.split(r"[+,]", cfg.split):
         raise UserError(

@@ -26,7 +26,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -34,7 +33,13 @@ from pathlib import Path
 import numpy as np
 
 from ..config import VocabExtendConfig, as_dict
-from ..data.contamination import eval_files, load_exclusions, normalize, texts_of_file
+from ..data.contamination import (
+    check_not_evaluation,
+    guarded_files,
+    load_exclusions,
+    normalize,
+    texts_of_file,
+)
 from ..errors import UserError
 from ..files import write_atomically, write_json
 from ..languages import resolve_list
@@ -51,10 +56,7 @@ def check(cfg: VocabExtendConfig) -> None:
         raise UserError(
             "vocab extend needs --model, --data (training text), --langs (the new languages) and --output"
         )
-    if "test" in re.split(r"[+,]", cfg.split):
-        raise UserError(
-            f"--split {cfg.split}: new tokens are learned from training text only (train or valid)"
-        )
+    check_not_evaluation(cfg.data, cfg.split, "--data", None)  # test sentences never reach the tokenizer
     if cfg.init not in METHODS:
         raise UserError(f"--init {cfg.init}: choose one of {', '.join(METHODS)}")
     if (Path(cfg.model) / "adapter_config.json").is_file():
@@ -239,10 +241,8 @@ def extended(cfg: VocabExtendConfig) -> tuple:
     tokenizer = load_tokenizer(cfg.model)  # the one load_model gives, without the weights
     kind, _ = tokenizer_state(tokenizer)  # a tokenizer this cannot extend: refused before the text is read
     excluded, _ = load_exclusions(cfg.exclude)
-    for source in cfg.data:  # a benchmark folder read for its training text guards its own test sets
-        if not source.startswith("hf:") and Path(source).is_dir():
-            for path in eval_files(Path(source)):
-                excluded |= texts_of_file(path)
+    for path in guarded_files(cfg.data, cfg.split):  # a benchmark read for its training text guards its tests
+        excluded |= texts_of_file(path)
     pivots = resolve_list(cfg.pivots, "--pivots") if cfg.pivots else []
     texts = texts_by_language(cfg.data, cfg.split, langs + pivots, cfg.limit)  # one pass over the data
     corpus = [t for lang in langs for t in texts.get(lang, []) if normalize(t) not in excluded]
