@@ -122,7 +122,7 @@ def test_overwrite_refuses_the_home_and_the_working_folder_and_keeps_both(pair, 
     write(work / "notes.txt", "keep\n")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(work)
-    fails(merge_into(pair, "~", "--overwrite"), "is your home folder")
+    fails(merge_into(pair, str(home), "--overwrite"), "is your home folder")  # as a shell expands ~
     fails(merge_into(pair, ".", "--overwrite"), "is the working folder")
     fails(["data", "build", *bitext(tmp_path), "--output", str(home), "--overwrite"], "is your home folder")
     assert (home / "thesis.txt").read_text() == "five years\n" and (

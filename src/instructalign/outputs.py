@@ -117,8 +117,8 @@ def check_path(folder: Path, flag: str = "--output") -> None:
         raise UserError(f"{folder}: cannot be used ({exc.strerror or exc}); choose another {flag}") from None
     if folder.is_symlink():
         raise UserError(
-            f"{folder}: is a symbolic link (to {os.readlink(folder)}); give the folder itself as {flag}, or "
-            "choose another"
+            f"{folder}: is a symbolic link (to {os.readlink(folder)}); give the folder it points to, or "
+            f"choose another {flag}"
         )
 
 
