@@ -3,6 +3,7 @@ inside a function only where it keeps a heavy library (torch, transformers, ...)
 that does not need it at import time, never to dodge a cycle."""
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -153,3 +154,46 @@ def test_the_graph_reader_sees_a_cycle_made_inside_a_function(tmp_path, monkeypa
     monkeypatch.setattr(sys.modules[__name__], "SRC", tmp_path)
     _, edges = graph()
     assert cycles(edges) == [[f"{PACKAGE}.a", f"{PACKAGE}.b"]]
+
+
+def test_outputs_is_the_only_module_that_renames_or_locks():
+    """Folders are renamed, swapped and locked in outputs.py only; files.py renames one file onto its target
+    (an atomic write), nothing else does either."""
+    moves = re.compile(r"os\.rename\(|os\.replace\(|shutil\.move\(|\.rename\(|\bfcntl\b|\bflock\b|mkdtemp\(")
+    found = [
+        f"{path.relative_to(SRC / PACKAGE)}:{number}"
+        for path in sorted((SRC / PACKAGE).rglob("*.py"))
+        if path.name != "outputs.py"
+        for number, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if moves.search(line)
+    ]
+    assert [f.split(":")[0] for f in found] == ["files.py"], found
+
+
+def layout_block() -> str:
+    """The package layout as README's development section draws it (a fenced block under 'Layout')."""
+    readme = (REPO / "README.md").read_text("utf-8")
+    start = readme.index("```\nsrc/instructalign/\n")
+    return readme[start + 4 : readme.index("```", start + 4)]
+
+
+def test_the_readme_layout_names_every_module_and_no_other():
+    """Each line of the drawing is the top level (two spaces), a package (`  name/  modules`) or the same
+    package continued (deeper indent); together they name every module of the tree, and nothing else."""
+    drawn: dict[str, set[str]] = {}
+    package = ""
+    for line in layout_block().splitlines()[1:]:
+        text = line.split("#")[0]
+        if head := re.match(r"  (\w+)/", text):
+            package = head.group(1)
+        elif not text.startswith("   "):
+            package = ""
+        drawn.setdefault(package, set()).update(re.findall(r"(\w+\.py)\b", text))
+    folders = {p.parent for p in (SRC / PACKAGE).rglob("__init__.py")}
+    tree = {
+        ("" if folder == SRC / PACKAGE else folder.name): {p.name for p in folder.glob("*.py")}
+        - {"__init__.py"}
+        for folder in folders
+    }
+    tree[""] -= {"__main__.py"}
+    assert drawn == tree

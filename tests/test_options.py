@@ -81,6 +81,16 @@ def test_readme_flag_tables_are_generated_from_the_fields():
     assert regenerate(readme) == readme, "run: python -m instructalign.readme"
     for section in CONFIGS:
         assert f"<!-- flags:{section} -->" in readme
+    assert "<!-- studies -->" in readme
+
+
+def test_the_readme_names_studies_only_from_the_registry():
+    from instructalign.study import STUDIES
+
+    readme = (REPO / "README.md").read_text("utf-8")
+    mentioned = set(re.findall(r"(?:instructalign |`)study (\w+)", readme)) - {"NAME"}
+    assert mentioned and mentioned <= set(STUDIES)
+    assert all(study.question for study in STUDIES.values())  # the generated list's second column
 
 
 @pytest.mark.parametrize(

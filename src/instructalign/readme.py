@@ -1,7 +1,8 @@
-"""Keep README.md's flag tables true: they are generated from the config dataclasses, like `--help`.
+"""Keep README.md's generated tables true: the flag tables come from the config dataclasses, like `--help`,
+and the list of studies from the registry (`study.STUDIES`).
 
-`python -m instructalign.readme` rewrites every block between `<!-- flags:SECTION -->` and
-`<!-- /flags -->`; a test fails when README.md and the fields disagree.
+`python -m instructalign.readme` rewrites every block between `<!-- flags:SECTION -->` and `<!-- /flags -->`,
+and between `<!-- studies -->` and `<!-- /studies -->`; a test fails when README.md and the code disagree.
 """
 
 from __future__ import annotations
@@ -12,12 +13,22 @@ from pathlib import Path
 
 from .config import CONFIGS
 from .flags import markdown_table
+from .study import STUDIES
 
 BLOCK = re.compile(r"(<!-- flags:(\w+) -->\n)(.*?)(<!-- /flags -->)", re.S)
+STUDY_BLOCK = re.compile(r"(<!-- studies -->\n)(.*?)(<!-- /studies -->)", re.S)
+
+
+def study_table() -> str:
+    """Every registered study and the question it asks."""
+    rows = ["| study | asks |", "| --- | --- |"]
+    rows += [f"| `{name}` | {study.question} |" for name, study in STUDIES.items()]
+    return "\n".join(rows)
 
 
 def regenerate(text: str) -> str:
-    return BLOCK.sub(lambda m: m.group(1) + markdown_table(CONFIGS[m.group(2)]) + "\n" + m.group(4), text)
+    text = BLOCK.sub(lambda m: m.group(1) + markdown_table(CONFIGS[m.group(2)]) + "\n" + m.group(4), text)
+    return STUDY_BLOCK.sub(lambda m: m.group(1) + study_table() + "\n" + m.group(3), text)
 
 
 def main(path: str = "README.md") -> int:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import tiny
-from conftest import write
+from helpers import write
 from instructalign.cli import main
 from instructalign.evaluate.scoring import score_choices
 

@@ -18,7 +18,7 @@ from ..config import Recipe, StudyConfig
 from ..errors import UserError
 from ..files import files_digest, read_json, write_json
 from ..train import train
-from ..train.run import is_complete
+from ..train.folder import is_complete
 from .design import Design, Preparation
 from .study import runs_folder
 
