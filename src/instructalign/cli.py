@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import __version__, demo, study
-from .config import CONFIGS, Recipe, as_dict
+from .config import CONFIGS, Recipe
 from .configfile import load_config, read_recipe
 from .data.build import build
 from .data.download import SOURCES, download
@@ -24,9 +24,8 @@ from .export.card import add_results
 from .files import cache_dir
 from .flags import add_flags, allow_negative_numbers, overrides
 from .merge import merge
-from .outputs import check_output, mark_owner, owned_output, replaced_folder
 from .process import exit_without_final_collection, tune_process
-from .report import make_report, write_report
+from .report.run import report
 from .vocab.audit import audit
 from .vocab.extend import extend
 
@@ -69,6 +68,13 @@ def run_build(args) -> None:
     if replay["used"] < replay["requested"]:
         print(
             f"warning: only {replay['used']} replay rows available of {replay['requested']} requested",
+            file=sys.stderr,
+        )
+    elif replay["repeat_factor"] > 1:
+        print(
+            f"replay: {replay['available']:,} rows repeated {replay['repeat_factor']:.2f}x on average to "
+            f"make the {replay['used']:,} asked for (train --replay-share samples a share per batch instead; "
+            "--no-oversample refuses)",
             file=sys.stderr,
         )
 
@@ -114,19 +120,7 @@ def run_eval(args) -> None:
 
 def run_report(args) -> None:
     """Compare eval runs: tables, intervals, verdicts, similarity, plots."""
-    cfg = config_for(args, "report")
-    if not cfg.output:
-        raise UserError("no --output folder given")
-    out = Path(cfg.output)
-    folders = [d for spec in cfg.run for d in spec.partition("=")[2].split(",")]
-    check_output(
-        out, [("--run", d) for d in folders] + [("--similarity-data", cfg.similarity_data)], replaces=True
-    )
-    settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "overwrite")}
-    with owned_output(out, "report", settings, cfg.overwrite), replaced_folder(out) as tmp:
-        write_report(make_report(cfg), tmp)
-        mark_owner(tmp, "report", settings)
-    print(f"report: {cfg.output}/report.html (and report.md)")
+    report(config_for(args, "report"))
 
 
 def run_merge(args) -> None:
@@ -155,8 +149,7 @@ def run_export(args) -> None:
 
 def run_card(args) -> None:
     """Add an evaluation's scores to a model's card (hub model-index)."""
-    cfg = config_for(args, "card")
-    add_results(cfg.model, cfg.eval)
+    add_results(config_for(args, "card"))
 
 
 def run_vocab_audit(args) -> None:

@@ -69,12 +69,15 @@ class BuildConfig:
     """Number of replay rows to mix in (the paper used 100 to 100,000 xP3 rows)."""
     replay_ratio: float | None = None
     """Alternatively, the replay share of the final mix (0 <= r < 1)."""
+    oversample: bool = True
+    """When the replay source holds fewer rows than --replay-count or --replay-ratio asks, repeat them (each
+    about equally often) to reach it, and say by how much; --no-oversample refuses instead."""
     replay_split: str = "train"
     """Split of a hf: replay dataset."""
     exclude: list[str] = field(default_factory=list, metadata=PATHS)
     """Evaluation texts that must not appear in training data: file or NusaX folder (its test split)."""
     allow_eval_split: bool = False
-    """Read a test split (or a benchmark's test file, or text that is mostly its sentences) as training text,
+    """Read a test split (or a benchmark's test file, or text nearly all its sentences) as training text,
     which is refused otherwise: scores on that test set then mean nothing."""
     max_pairs: int | None = field(default=None, metadata=at_least(1))
     """Stop after this many usable pairs (for quick runs)."""
@@ -176,6 +179,11 @@ class CardConfig:
     """A model folder this project wrote (train's final/, merge's output): its README.md gets the results."""
     eval: list[str] = field(default_factory=list, metadata=PATHS)
     """An eval output folder (results.json, or one subfolder per task) of this model; repeatable."""
+    name: str | None = None
+    """The model-index name (default: the run folder's name, the folder that holds final/ or best/)."""
+    base_model_id: str | None = None
+    """The hub id of the model this one was trained from, when it was loaded from a local folder (default:
+    read from a hub-cache snapshot path such as models--ORG--NAME/snapshots/REV, else left out)."""
 
 
 @dataclass
@@ -240,7 +248,7 @@ class VocabExtendConfig:
 class TrainConfig:
     """`instructalign train`: continual instruction tuning on a built `train.jsonl` (alignment + replay).
 
-    Defaults follow the paper: full fine-tuning at lr 1e-5 with AdamW and a linear schedule.
+    Defaults follow the paper: full fine-tuning at lr 1e-5 with AdamW and a linear schedule (LoRA: lr 1e-4).
     """
 
     model: str | None = field(default=None, metadata=PATH)
@@ -260,17 +268,26 @@ class TrainConfig:
     """LoRA scaling numerator (scale = alpha / r)."""
     lora_dropout: float = field(default=0.05, metadata=at_least(0))
     """Dropout on the LoRA path."""
+    lora_new_tokens: Literal["rows", "matrix", "frozen"] = "rows"
+    """Under --lora, the embedding rows `vocab extend` added: rows (they train, and only they: peft's
+    trainable_token_indices), matrix (the whole embedding matrix and an untied head train and are saved:
+    modules_to_save) or frozen (they keep their initialisation)."""
     lora_targets: list[str] | None = None
     """Modules to adapt (default: peft's choice for the architecture, e.g. query_key_value for BLOOM, q,v for
     T5)."""
+    base_model_id: str | None = None
+    """The hub id of --model when it is a local folder, for the model card's base_model (default: read from a
+    hub-cache snapshot path such as models--ORG--NAME/snapshots/REV, else left out: never the folder's own
+    base)."""
     merge_lora: bool = False
     """Merge the adapters into the base weights when saving final/ (else save the adapter only)."""
     max_steps: int | None = field(default=None, metadata=at_least(1))
     """Optimizer steps (when set, instead of epochs)."""
     epochs: float = field(default=1.0, metadata=above(0))
     """Passes over the data."""
-    lr: float = field(default=1e-5, metadata=above(0))
-    """Peak learning rate (paper: 1e-5)."""
+    lr: float | None = field(default=None, metadata=above(0))
+    """Peak learning rate (default: 1e-5 for full fine-tuning, the paper's; 1e-4 under --lora, as LoRA recipes
+    use: adapters start at zero and learn little at a full fine-tune's rate)."""
     lr_scheduler: Scheduler = "linear"
     """Learning-rate schedule (a transformers scheduler)."""
     warmup_ratio: float = field(default=0.0, metadata=at_least(0))
@@ -298,6 +315,11 @@ class TrainConfig:
     """Checkpoint every N steps into OUT/checkpoint-N."""
     save_total_limit: int | None = field(default=3, metadata=at_least(1))
     """Keep at most this many checkpoints."""
+    report_to: list[Literal["tensorboard", "wandb", "mlflow", "none"]] = field(
+        default_factory=lambda: ["tensorboard"]
+    )
+    """Where the Trainer logs loss, learning rate and throughput (OUT/tensorboard; W&B and MLflow need their
+    package and its usual environment variables); none: nowhere."""
     logging_steps: int = field(default=10, metadata=at_least(1))
     """Log loss and throughput every N steps."""
     precision: Precision = "auto"
@@ -360,7 +382,7 @@ class ReportConfig:
     similarity_data: str | None = field(default=None, metadata=PATH)
     """Parallel text for language similarity: a NusaX folder (mt/train.csv) or a wide CSV."""
     task: str | None = None
-    """Task to report (default: the only/first task in the results)."""
+    """Task to report from eval outputs that scored several (default: one report per task, OUTPUT/<task>/)."""
     title: str = "InstructAlign report"
     """Report title."""
     bootstrap: int = field(default=2000, metadata=at_least(100))
@@ -380,14 +402,17 @@ class ReportConfig:
 
 @dataclass
 class MergeConfig:
-    """`instructalign merge`: interpolate a tuned model back toward its base (WiSE-FT), after training."""
+    """`instructalign merge`: a LoRA adapter merged into its base as trained, or (with --alpha) a tuned model
+    interpolated back toward its base (WiSE-FT), after training."""
 
     base: str | None = field(default=None, metadata=PATH)
     """The model the tuned one started from: folder or hub id (default: an adapter's own base)."""
     tuned: str | None = field(default=None, metadata=PATH)
     """A train output's final/ folder: full weights, or a LoRA adapter."""
-    alpha: float = 0.5
-    """θ = (1 − α)·θ_base + α·θ_tuned: 0 gives the base, 1 the tuned model."""
+    alpha: float | None = None
+    """Interpolate toward the base, θ = (1 − α)·θ_base + α·θ_tuned: 0 gives the base, 1 the tuned model
+    (default: 1, the adapter or fine-tune merged as trained, as peft's merge_and_unload; interpolation only
+    when asked)."""
     output: str | None = field(default=None, metadata=PATH)
     """Output folder: a Hugging Face model folder with a model card naming both parents and α."""
     overwrite: bool = False

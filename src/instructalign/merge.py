@@ -1,4 +1,5 @@
-"""`instructalign merge`: move a tuned model back toward its base, θ = (1 − α)·θ_base + α·θ_tuned.
+"""`instructalign merge`: a LoRA adapter merged into its base as trained (the default, as peft's
+`merge_and_unload`), or a tuned model moved back toward its base with --alpha: θ = (1 − α)·θ_base + α·θ_tuned.
 
 A cheap lever against forgetting, chosen after training (WiSE-FT, Wortsman et al. 2022): α = 1 is the tuned
 model, α = 0 the base. Full fine-tunes are merged tensor by tensor, streamed with `safetensors.safe_open`,
@@ -120,7 +121,7 @@ def merge_adapter(tuned: Path, base_name: str, alpha: float, out: Path) -> None:
     load_tokenizer(str(tuned)).save_pretrained(str(out))
 
 
-def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool) -> str:
+def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool, alpha: float) -> str:
     """The card: hub metadata (a merge of the base and the tuned model; the tuned model's languages and data)
     over the prose."""
     tuned = Path(cfg.tuned)
@@ -128,7 +129,7 @@ def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool) -> str:
     data = read_json(trained).get("data") if trained.is_file() else None
     config = read_json(tuned / "config.json", default={})
     return card_text(
-        model_card_body(cfg, base, kind),
+        model_card_body(cfg, base, kind, alpha),
         base=base,
         relation="merge",
         adapter=False,
@@ -138,10 +139,11 @@ def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool) -> str:
     )
 
 
-def model_card_body(cfg: MergeConfig, base: str, kind: str) -> str:
-    return f"""# Interpolated model (instructalign merge)
+def model_card_body(cfg: MergeConfig, base: str, kind: str, alpha: float) -> str:
+    title = "Merged model" if alpha == 1 else "Interpolated model"
+    return f"""# {title} (instructalign merge)
 
-θ = (1 − α)·θ_base + α·θ_tuned with **α = {cfg.alpha}** ({kind}).
+θ = (1 − α)·θ_base + α·θ_tuned with **α = {alpha}** ({kind}).
 
 - Base (α = 0): `{base}`
 - Tuned (α = 1): `{cfg.tuned}`
@@ -155,8 +157,9 @@ def merge(cfg: MergeConfig) -> Path:
     validate(cfg)
     if not cfg.tuned or not cfg.output:
         raise UserError("merge needs --tuned (a train output's final/ folder) and --output")
-    if not 0 <= cfg.alpha <= 1:
-        raise UserError(f"--alpha {cfg.alpha}: must be in [0, 1] (0 = the base, 1 = the tuned model)")
+    alpha = 1.0 if cfg.alpha is None else cfg.alpha
+    if not 0 <= alpha <= 1:
+        raise UserError(f"--alpha {alpha}: must be in [0, 1] (0 = the base, 1 = the tuned model)")
     tuned = Path(cfg.tuned)
     if not (tuned / "config.json").is_file() and not (tuned / "adapter_config.json").is_file():
         raise UserError(
@@ -168,20 +171,23 @@ def merge(cfg: MergeConfig) -> Path:
     if not base_name:
         raise UserError("no --base given; name the model the tuned one started from (a folder or a hub id)")
     check_output(out, [("--tuned", cfg.tuned), ("--base", base_name)], replaces=True)
-    settings = {"base": base_name, "tuned": str(tuned.resolve()), "alpha": cfg.alpha}
+    settings = {"base": base_name, "tuned": str(tuned.resolve()), "alpha": alpha}
     with owned_output(out, "merge", settings, cfg.overwrite), replaced_folder(out) as tmp:
         if adapter.is_file():
-            merge_adapter(tuned, base_name, cfg.alpha, tmp)
+            merge_adapter(tuned, base_name, alpha, tmp)
             kind = "a LoRA adapter scaled by α and merged into the base"
         else:
-            interpolate_full(model_folder(base_name), tuned, cfg.alpha, tmp)
+            interpolate_full(model_folder(base_name), tuned, alpha, tmp)
             kind = "full fine-tune, every tensor interpolated"
-        write_atomically(tmp / "README.md", model_card(cfg, base_name, kind, adapter.is_file()))
+        write_atomically(tmp / "README.md", model_card(cfg, base_name, kind, adapter.is_file(), alpha))
         write_atomically(
             tmp / "instructalign_merge.json",
-            json.dumps({"base": base_name, "tuned": str(tuned), "alpha": cfg.alpha, "kind": kind}, indent=2)
+            json.dumps({"base": base_name, "tuned": str(tuned), "alpha": alpha, "kind": kind}, indent=2)
             + "\n",
         )
         mark_owner(tmp, "merge", settings)
-    print(f"merged α = {cfg.alpha}: {out}")
+    done = (
+        "merged as trained (α = 1)" if cfg.alpha is None else f"interpolated toward the base, α = {alpha:g}"
+    )
+    print(f"{done}: {out}")
     return out

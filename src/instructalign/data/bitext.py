@@ -156,6 +156,24 @@ def read_flores(path: Path, split: str) -> Iterator[Row]:
             yield Row(texts, f"{path}/{s} line {n + 1}")
 
 
+def columns_in_words(spec: str) -> str | None:
+    """A CSV/TSV source's columns as read (language codes, and what is taken as a row index), for an error
+    that has to say why a language was not found; None for other sources."""
+    path = Path(spec)
+    if path.suffix.lower() not in (".csv", ".tsv") or not path.is_file():
+        return None
+    header = next(csv_records(path), (0, []))[1]
+    words = []
+    for name in header:
+        if name.strip().lower() == "id":
+            words.append("id (a row index, not Indonesian: name that column ind)")
+        elif name.strip().lower() in INDEX_COLUMNS:
+            words.append(f"{name} (a row index)")
+        else:
+            words.append(f"{name} ({lookup(name) or 'unknown'})")
+    return f"{path.name}'s columns: {', '.join(words)}"
+
+
 def language_columns(path: Path, header: list[str]) -> dict[int, str]:
     """Map column index -> language code; unknown non-index columns are a user error."""
     columns = {}

@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..languages import resolve_list
 from ..options import validate
 from ..outputs import check_output, mark_owner, owned_output, replaced_folder
-from .bitext import read_bitext
+from .bitext import columns_in_words, read_bitext
 from .chunks import chunk_examples, chunk_tasks, count_example, dumps, ordered_map, workers
 from .contamination import (
     check_mostly_evaluation,
@@ -179,9 +179,11 @@ def write_alignment(
             "language gets a pair"
         )
     if stats["pairs_used"] == 0 or missing:
+        columns = "; ".join(filter(None, map(columns_in_words, cfg.bitext)))
         raise UserError(
             f"language(s) {','.join(missing or pivots + targets)} not found with a partner in --bitext "
             f"{' '.join(cfg.bitext)}; check --pivots/--targets against the file's languages"
+            + (f" ({columns})" if columns else "")
         )
     return counts, stats
 
@@ -208,6 +210,20 @@ def write_mix(
                 count_example(counts, ex)
             else:
                 out.write(src.readline())
+
+
+def oversampled(cfg: BuildConfig, rows: list[dict], wanted: int) -> list[dict]:
+    """`wanted` rows from fewer: each repeated ⌊wanted/n⌋ or one more times (seeded), or a one-line refusal
+    with --no-oversample."""
+    asked = f"--replay-ratio {cfg.replay_ratio:g}" if cfg.replay_count is None else f"--replay-count {wanted}"
+    if not cfg.oversample:
+        raise UserError(
+            f"{cfg.replay}: {len(rows):,} replay rows (after the evaluation-text guard), and {asked} asks "
+            f"for {wanted:,}; give more replay data, ask for fewer, or drop --no-oversample to repeat them"
+        )
+    repeated = [rows[i % len(rows)] for i in range(wanted)]
+    random.Random(f"{cfg.seed}:oversample").shuffle(repeated)
+    return repeated
 
 
 def build(cfg: BuildConfig) -> dict:
@@ -237,6 +253,8 @@ def build(cfg: BuildConfig) -> dict:
             replay_rows, available = reservoir_sample(rows, wanted, random.Random(f"{cfg.seed}:replay"))
             if available == 0:
                 raise UserError(f"{cfg.replay}: replay source has no rows")
+            if available < wanted:
+                replay_rows = oversampled(cfg, replay_rows, wanted)
         write_mix(
             tmp / "align.jsonl", replay_rows, tmp / "train.jsonl", random.Random(f"{cfg.seed}:mix"), counts
         )

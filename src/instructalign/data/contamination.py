@@ -151,10 +151,10 @@ def check_not_evaluation(specs: list[str], split: str, flag: str, allow: str | N
 
 
 def check_mostly_evaluation(stats: Counter, flag: str, allow: str) -> None:
-    """After reading: a source whose pairs are mostly evaluation sentences (dropped by the guard) was almost
-    certainly a test set under another name."""
+    """After reading: a source whose pairs are nearly all (90% or more) evaluation sentences, dropped by the
+    guard, was almost certainly a test set under another name."""
     excluded, used = stats["pairs_excluded"], stats["pairs_used"]
-    if excluded and excluded >= used:
+    if excluded and excluded >= 0.9 * (excluded + used):
         raise UserError(
             f"{flag}: {excluded:,} of {excluded + used:,} pairs are evaluation sentences (a test set under "
             f"another name?); train on text that is not the evaluation's, or pass {allow} if that is what "

@@ -69,6 +69,7 @@ def make_manifest(cfg, counts, stats, wanted, available, used, exclude_files, gu
             "requested": wanted,
             "available": available,
             "used": used,
+            "repeat_factor": round(used / available, 3) if used > available > 0 else 1.0,
             "excluded_as_evaluation_text": stats["replay_excluded"],
         },
     }

@@ -50,6 +50,11 @@ class Classification:
     def rows(self, task, root, langs: list[str], asked: list[str], several: bool, limit):
         return {lang: load_examples(task, root, lang, limit) for lang in langs}
 
+    def prompts(self, prepared, cfg) -> int:
+        """Prompts an evaluation scores: every row of every language with every template."""
+        templates = prepared.task.template_ids(prepared.prompt_langs, cfg.templates)
+        return len(templates) * sum(len(rows) for rows in prepared.data.values())
+
     def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console) -> tuple[dict, list, dict]:
         """(per-language metrics, predictions, group means)."""
         from .classification import check_prompt_budget, evaluate_classification  # torch
@@ -104,6 +109,11 @@ class Translation:
         """The bitext rows; the task keeps the directions with a language of --langs on either side."""
         task.directions = self.directions(task, asked, several)
         return load_bitext_rows(task, root)[: limit or None]
+
+    def prompts(self, prepared, cfg) -> int:
+        """Prompts an evaluation generates from: every row in every direction with every template."""
+        templates = prepared.task.template_ids(prepared.prompt_langs, cfg.templates)
+        return len(templates) * len(prepared.data) * len(prepared.task.directions)
 
     @staticmethod
     def directions(task, asked: list[str], several: bool) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -18,7 +18,7 @@ from rich.table import Table
 from .. import __version__
 from ..config import EvalConfig, as_dict
 from ..errors import UserError
-from ..files import write_atomically, write_json
+from ..files import read_json, write_atomically, write_json
 from ..models import load_model
 from ..options import validate
 from ..outputs import check_output, mark_owner, owned_output, replaced_folder
@@ -80,12 +80,13 @@ def data_roots(value: str | None, names: list[str]) -> dict[str, str | None]:
                 f"--data {value}: '{part}' is not TASK=PATH; give one PATH or TASK=PATH,TASK=PATH"
             )
         roots[name.strip()] = path.strip()
-    missing = [n for n in names if n not in roots]
-    extra = [n for n in roots if n not in names]
+    key = {n: n if n in roots else Path(n).stem for n in names}  # a task file: named by its path or stem
+    missing = [n for n in names if key[n] not in roots]
+    extra = [k for k in roots if k not in key.values()]
     if missing or extra:
         problem = f"no folder for {', '.join(missing)}" if missing else f"{', '.join(extra)} is not in --task"
         raise UserError(f"--data {value}: {problem}; give TASK=PATH for each task of --task")
-    return roots
+    return {n: roots[key[n]] for n in names}
 
 
 @dataclass
@@ -152,14 +153,20 @@ def evaluate(
     check_output(out, inputs, replaces=True, roots=("--data",))
     settings = {k: v for k, v in as_dict(cfg).items() if k not in ("output", "batch_size", "overwrite")}
     settings["limits"] = limits
+    console = console or Console()
+    announce(prepared, cfg, console)
     with owned_output(out, "eval", settings, cfg.overwrite), replaced_folder(out) as tmp:
         model, tokenizer, seq2seq = load_model(cfg.model, torch_dtype(cfg.precision), cfg.allow_partial)
         tokenizer.model_max_length = int(1e30)  # prompts are cut here, to fit: no "indexing errors" warning
         if torch.cuda.is_available():
             model = model.cuda()
-        results, console = {}, console or Console()
+        results = {}
         for p in prepared:
-            results[p.task.name], predictions = evaluate_prepared(model, tokenizer, seq2seq, p, cfg, console)
+            task_cfg, source = with_roles(cfg, p.langs, console)
+            results[p.task.name], predictions = evaluate_prepared(
+                model, tokenizer, seq2seq, p, task_cfg, console
+            )
+            results[p.task.name]["roles_from"] = source
             folder = tmp / p.output.relative_to(out)  # the output is written whole, then swapped in
             write_outputs(folder, results[p.task.name], predictions)
             if also is not None:
@@ -167,6 +174,55 @@ def evaluate(
             print_results(results[p.task.name], console)
         mark_owner(tmp, "eval", settings)
     return results if several else next(iter(results.values()))
+
+
+MANY_PROMPTS = 2000  # above this, the announcement says how to score fewer
+
+
+def announce(prepared: list[PreparedTask], cfg: EvalConfig, console: Console) -> None:
+    """How many prompts the evaluation will score, per task, and (when many) how to narrow it."""
+    counts = {p.task.name: KINDS[p.task.kind].prompts(p, cfg) for p in prepared}
+    words = ", ".join(f"{n:,} {name}" for name, n in counts.items())
+    total = sum(counts.values())
+    hint = " (fewer: --langs, --prompt-langs, --templates N, --limit N)" if total > MANY_PROMPTS else ""
+    console.print(f"scoring {total:,} prompts: {words}{hint}")
+
+
+def with_roles(cfg: EvalConfig, langs: list[str], console: Console) -> tuple[EvalConfig, str | None]:
+    """The settings with the task's language groups: --roles, else the ones the model's training data names
+    (said on the console); and where they came from (None: no groups)."""
+    if cfg.roles:
+        return cfg, "--roles"
+    roles, source = trained_roles(cfg.model, langs)
+    if roles:
+        words = "; ".join(f"{role} = {','.join(members)}" for role, members in roles.items())
+        console.print(f"language groups from {source}: {words} (--roles sets others)")
+    return replace(cfg, roles=roles or None), source
+
+
+def trained_roles(model: str, langs: list[str]) -> tuple[dict[str, list[str]], str | None]:
+    """Language groups from the data the model was trained on, when this project trained it (a train output's
+    final/ or best/, or a merge of one): L1 = the data's pivots, L2 = its targets, L3 = the task's other
+    languages; and where they came from. ({}, None) for any other model."""
+    folder = Path(model)
+    merged = read_json(folder / "instructalign_merge.json", default=None)
+    if isinstance(merged, dict) and merged.get("tuned"):
+        folder = Path(merged["tuned"])
+    trained = read_json(folder / "instructalign_train_config.json", default=None)
+    data = trained.get("data") if isinstance(trained, dict) else None
+    manifest = read_json(Path(data) / "manifest.json", default=None) if data else None
+    settings = manifest.get("settings") if isinstance(manifest, dict) else None
+    if not isinstance(settings, dict) or not settings.get("targets"):
+        return {}, None
+    pivots, targets = settings.get("pivots") or [], settings["targets"]
+    roles = {
+        "L1": [x for x in langs if x in pivots],
+        "L2": [x for x in langs if x in targets],
+        "L3": [x for x in langs if x not in pivots and x not in targets],
+    }
+    return {
+        k: v for k, v in roles.items() if v
+    }, f"the training data's manifest ({Path(data) / 'manifest.json'})"
 
 
 def evaluate_prepared(

@@ -115,7 +115,7 @@ def topic_examples(sib200: Path, seed: int, repeats: int = 1) -> list[dict]:
 
 
 def base_mix(nusax: Path, sentiment: Path, seed: int, output: Path) -> None:
-    """The base model's L1-only instruction data: en<->id MT, L1 denoising and the sentiment rows."""
+    """The base model's L1-only instruction data: en<->id MT, L1 denoising and every sentiment row once."""
     build(
         BuildConfig(
             bitext=[str(nusax)],
@@ -124,7 +124,7 @@ def base_mix(nusax: Path, sentiment: Path, seed: int, output: Path) -> None:
             targets=["ind"],
             objectives=["mt", "mlm"],
             replay=str(sentiment),
-            replay_count=10**6,
+            replay_count=sentiment.read_text("utf-8").count("\n"),
             seed=seed,
             output=str(output),
         )

@@ -9,8 +9,10 @@ the L1 and L2 languages in the data manifest), `datasets` (hub sources of the da
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from ..config import CardConfig
 from ..errors import UserError
 from ..files import read_json, write_atomically
 from ..models import first_line
@@ -35,12 +37,19 @@ def base_card_data(base: str) -> dict:
         return {}
 
 
-def hub_base(base: str) -> str | list[str] | None:
-    """What to name as `base_model`: a hub id as given; for a local folder, the hub model its own card names
-    (the hub accepts only hub ids there), else nothing."""
+SNAPSHOT = re.compile(r"models--(?P<org>[^/]+?)--(?P<name>[^/]+)/snapshots/[^/]+/?$")
+
+
+def hub_id(base: str, given: str | None = None) -> str | None:
+    """What to name as `base_model` (the hub accepts only hub ids there): `given`, a hub id as is, the id of a
+    hub-cache snapshot folder (models--ORG--NAME/snapshots/REV), else nothing — never the base's own base,
+    which a local copy's card names (an instruct model's card names the model it was tuned from)."""
+    if given:
+        return given
     if not is_local(base):
         return base
-    return base_card_data(base).get("base_model")
+    found = SNAPSHOT.search(Path(base).expanduser().resolve().as_posix())
+    return f"{found['org']}/{found['name']}" if found else None
 
 
 def manifest_metadata(data_folder: str | None) -> tuple[list[str], list[str]]:
@@ -69,13 +78,13 @@ def card_text(
     seq2seq: bool,
     data: str | None = None,
     extra_bases: tuple[str, ...] = (),
+    base_id: str | None = None,
 ) -> str:
     """A model card: front matter from what the model is, then `body` (the prose)."""
     from huggingface_hub import ModelCard, ModelCardData
 
     languages, datasets = manifest_metadata(data)
-    bases = [b for b in [hub_base(base), *map(hub_base, extra_bases)] if b]
-    flat = list(dict.fromkeys(x for b in bases for x in (b if isinstance(b, list) else [b])))
+    flat = list(dict.fromkeys(b for b in [hub_id(base, base_id), *map(hub_id, extra_bases)] if b))
     license_ = base_card_data(base).get("license") if is_local(base) else None
     metadata = ModelCardData(
         base_model=(flat[0] if len(flat) == 1 else flat) or None,
@@ -92,10 +101,13 @@ def card_text(
 
 
 def eval_results(results: dict) -> list:
-    """`EvalResult`s of one classification results.json: weighted F1 x100 per language and group mean."""
+    """`EvalResult`s of one classification results.json: weighted F1 x100 per language and group mean, each
+    with its split, its sentence limit and the number of sentences it scored."""
     from huggingface_hub import EvalResult
 
     task, split = results["task"], results.get("split", "test")
+    limit = (results.get("settings") or {}).get("limit")
+    scored = f"{split}, first {limit} per language" if limit else split
     common = {
         "task_type": "text-classification",
         "task_name": f"{task} (rank classification)",
@@ -104,19 +116,22 @@ def eval_results(results: dict) -> list:
         "metric_type": "f1",
         "metric_name": "weighted F1 (x100, mean over templates)",
     }
+    per_lang = results["tasks"][task]
     found = [
         EvalResult(
-            dataset_name=f"{task} {lang}",
+            dataset_name=f"{task} {lang} ({scored})",
             dataset_config=lang,
+            dataset_args={"limit": limit, "examples": m["n"]},
             metric_value=round(100 * m["weighted_f1"], 2),
             **common,
         )
-        for lang, m in results["tasks"][task].items()
+        for lang, m in per_lang.items()
     ]
     found += [
         EvalResult(
-            dataset_name=f"{task} {role} mean",
+            dataset_name=f"{task} {role} mean ({scored})",
             dataset_config=role,
+            dataset_args={"limit": limit, "languages": g["languages"]},
             metric_value=round(100 * g["weighted_f1"], 2),
             **common,
         )
@@ -148,20 +163,38 @@ def classification_results(folder: Path) -> list[dict]:
                 raise UserError(
                     f"{path}: not the results of 'instructalign eval' (damaged?); rerun it"
                 ) from None
-            found.append(results)
+            found.append(results | {"_path": str(path)})
     return found
 
 
-def add_results(model: str, evals: list[str]) -> Path:
-    """`instructalign card`: the model's card gains a `model-index` with every classification result."""
+def check_same_model(results: dict, model: Path) -> None:
+    """An evaluation of another model is refused: its scores would be published as this one's."""
+    scored = results.get("model") or ""
+    if not Path(scored).exists() or Path(scored).resolve() != model.resolve():
+        raise UserError(
+            f"{results['_path']}: an evaluation of {scored or 'an unnamed model'}, not of {model}; evaluate "
+            f"this model (instructalign eval --model {model}) and add that"
+        )
+
+
+def model_index_name(model: Path, name: str | None) -> str:
+    """--name, else the run folder's name (the folder holding final/ or best/), else the model folder's."""
+    folder = model.resolve()
+    return name or (folder.parent.name if folder.name in ("final", "best") else folder.name)
+
+
+def add_results(cfg: CardConfig) -> Path:
+    """`instructalign card`: the model's card gains a `model-index` with every classification result of this
+    model, a results table and a usage snippet; `base_model` is corrected when --base-model-id is given."""
     from huggingface_hub import ModelCard
 
-    readme = Path(model or "") / "README.md"
-    if not model or not readme.is_file():
+    model = Path(cfg.model or "")
+    readme = model / "README.md"
+    if not cfg.model or not readme.is_file():
         raise UserError(
-            f"--model {model}: no README.md (model card) here; give a folder train or merge wrote"
+            f"--model {cfg.model}: no README.md (model card) here; give a folder train or merge wrote"
         )
-    if not evals:
+    if not cfg.eval:
         raise UserError("no --eval given; name the eval output folder(s) of this model")
     try:
         card = ModelCard.load(readme)
@@ -169,15 +202,77 @@ def add_results(model: str, evals: list[str]) -> Path:
         raise UserError(
             f"{readme}: its front matter cannot be read ({first_line(exc)}); repair or remove it"
         ) from None
-    results = [r for e in evals for r in classification_results(Path(e))]
+    results = [r for e in cfg.eval for r in classification_results(Path(e))]
     if not results:
-        raise UserError(f"--eval {', '.join(evals)}: no classification results to add")
-    card.data.model_name = card.data.model_name or Path(model).resolve().name
+        raise UserError(f"--eval {', '.join(cfg.eval)}: no classification results to add")
+    for r in results:
+        check_same_model(r, model)
+    card.data.model_name = model_index_name(model, cfg.name)
+    if cfg.base_model_id:
+        card.data.base_model = cfg.base_model_id
     kept = [r for r in (card.data.eval_results or []) if r.dataset_type not in {x["task"] for x in results}]
     card.data.eval_results = kept + [e for r in results for e in eval_results(r)]
+    card.text = with_section(card.text, results_section(card.data.eval_results) + "\n" + usage_section(model))
     write_atomically(readme, str(card))
     print(
-        f"{readme}: model-index with {len(card.data.eval_results)} results "
+        f"{readme}: model-index '{card.data.model_name}' with {len(card.data.eval_results)} results "
         f"({', '.join(r['task'] for r in results)})"
     )
     return readme
+
+
+START, END = "<!-- instructalign:results -->", "<!-- /instructalign:results -->"
+
+
+def with_section(text: str, section: str) -> str:
+    """The card's prose with its generated section replaced (or appended the first time)."""
+    block = f"{START}\n{section}\n{END}"
+    if START in text and END in text:
+        return text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    return text.rstrip() + "\n\n" + block + "\n"
+
+
+def results_section(results: list) -> str:
+    """The model-index as a table a reader sees."""
+    lines = [
+        "## Results",
+        "",
+        "Weighted F1 x100 (rank classification, mean over the prompt templates), as `instructalign eval` "
+        "scored it.",
+        "",
+        "| task | language / group | weighted F1 | split | sentences |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        n = (r.dataset_args or {}).get("examples", "")
+        lines.append(
+            f"| {r.dataset_type} | {r.dataset_config} | {r.metric_value:.1f} | {r.dataset_split} | {n} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def usage_section(model: Path) -> str:
+    """How to load it once pushed to the hub (ORG/NAME is that repository): transformers, or peft for an
+    adapter (it loads its base itself)."""
+    adapter = read_json(model / "adapter_config.json", default=None)
+    config = read_json(model / "config.json", default={})
+    seq2seq = (adapter or {}).get("task_type") == "SEQ_2_SEQ_LM" or bool(config.get("is_encoder_decoder"))
+    kind = "Seq2SeqLM" if seq2seq else "CausalLM"
+    auto, package = (
+        (f"AutoPeftModelFor{kind}", "peft") if adapter else (f"AutoModelFor{kind}", "transformers")
+    )
+    repo = f"ORG/{model_index_name(model, None)}"
+    return "\n".join(
+        [
+            "## Usage",
+            "",
+            "```python",
+            f"from {package} import {auto}",
+            "from transformers import AutoTokenizer",
+            "",
+            f'model = {auto}.from_pretrained("{repo}")',
+            f'tokenizer = AutoTokenizer.from_pretrained("{repo}")',
+            "```",
+            "",
+        ]
+    )

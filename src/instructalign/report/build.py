@@ -100,13 +100,13 @@ def make_report(cfg: ReportConfig) -> dict:
     if not cfg.output:
         raise UserError("no --output folder given")
     check_writable(Path(cfg.output))
-    runs = [parse_run(spec) for spec in cfg.run]
+    runs = [parse_run(spec, cfg.task) for spec in cfg.run]
     baseline_name = cfg.baseline or (runs[0].name if runs else None)
     task = check_runs(runs, baseline_name, cfg.control, cfg.task)
     by_name = {r.name: r for r in runs}
     base = by_name[baseline_name]
     langs, dropped = common_languages(runs, task)
-    roles = parse_roles(cfg.roles) or base.results[0].get("roles") or {}
+    roles, roles_from = report_roles(cfg, [base, *runs])
     roles = {role: [lang for lang in members if lang in langs] for role, members in roles.items()}
     roles = {role: members for role, members in roles.items() if members}
     role_of = {lang: role for role, members in roles.items() for lang in members}
@@ -151,6 +151,7 @@ def make_report(cfg: ReportConfig) -> dict:
         "languages": langs,
         "dropped_languages": dropped,
         "roles": roles,
+        "roles_from": roles_from,
         "per_language": per_language,
         "groups": groups,
         "templates": templates,
@@ -164,6 +165,19 @@ def make_report(cfg: ReportConfig) -> dict:
         "notes": cfg.notes,
     }
     return report
+
+
+def report_roles(cfg: ReportConfig, runs: list[Run]) -> tuple[dict[str, list[str]], str]:
+    """The language groups (--roles, else the first run whose evaluation recorded some) and where they came
+    from, in words for the report."""
+    if cfg.roles:
+        return parse_roles(cfg.roles), "--roles"
+    for run in runs:
+        recorded = run.results[0].get("roles")
+        if recorded:
+            source = run.results[0].get("roles_from") or "its --roles"
+            return recorded, f"the evaluation of `{run.name}` ({source})"
+    return {}, ""
 
 
 def template_spread(runs: list[Run], task: str, langs: list[str], roles: dict[str, list[str]]) -> list[dict]:

@@ -58,7 +58,7 @@ INTERVALS = (
 def sections(report: dict, t: dict, notes: list[str], images: dict[str, bytes]) -> list[Block]:
     """The report as blocks, rendered to markdown and HTML alike: the answer first (one table, its caption,
     the figure), then the notes, the tests, the tables and the provenance."""
-    blocks: list[Block] = [Heading(report["title"], 1)]
+    blocks: list[Block] = [Heading(report["title"], 1), *roles_note(report)]
     if report["groups"]:
         blocks += [Headline(*headline(report)), Caption(headline_caption(report))]
         blocks += [Paragraph(note) for note in cannot_do_notes(report)]
@@ -71,6 +71,23 @@ def sections(report: dict, t: dict, notes: list[str], images: dict[str, bytes]) 
         dropped = "; ".join(f"{k}: {', '.join(v)}" for k, v in report["dropped_languages"].items())
         blocks.append(Paragraph(f"Languages not evaluated in every run were left out: {dropped}"))
     return blocks + [Heading("Provenance")] + [Paragraph(line) for line in provenance(report)]
+
+
+def roles_note(report: dict) -> list[Block]:
+    """Where the language groups came from when no --roles named them, or why there are none."""
+    if not report["roles"]:
+        return [Paragraph(NO_ROLES)]
+    if report.get("roles_from", "--roles") == "--roles":
+        return []
+    groups = "; ".join(f"{role} = {', '.join(langs)}" for role, langs in report["roles"].items())
+    return [Paragraph(f"Language groups ({groups}) from {report['roles_from']}; `--roles` sets others.")]
+
+
+NO_ROLES = (
+    "**No language groups**: no `--roles` was given and no evaluation recorded any (eval records them for a "
+    "model this project trained, from its data's pivots and targets), so the group means, verdicts and "
+    "continual-learning rows are empty; give `--roles 'L1=eng,ind;L2=jav,sun;L3=mad'`."
+)
 
 
 def verdict_blocks(report: dict, t: dict) -> list[Block]:

@@ -55,13 +55,29 @@ class Run:
         return out
 
 
-def find_results(folder: Path) -> Path:
-    """results.json in the folder, or the single one below it (a train output holding an eval)."""
+def task_folders(folder: Path) -> dict[str, Path]:
+    """The task subfolders of an eval output that scored several tasks (OUTPUT/<task>/results.json)."""
+    if not folder.is_dir() or (folder / "results.json").is_file():
+        return {}
+    return {p.parent.name: p.parent for p in sorted(folder.glob("*/results.json"))}
+
+
+def find_results(folder: Path, task: str | None = None) -> Path:
+    """results.json in the folder, the one of `task` in a several-task eval output, or the single one below it
+    (a train output holding an eval)."""
     if (folder / "results.json").is_file():
         return folder / "results.json"
+    tasks = task_folders(folder)
+    if task and Path(task).stem in tasks:
+        return tasks[Path(task).stem] / "results.json"
     found = sorted(folder.rglob("results.json")) if folder.is_dir() else []
     if len(found) == 1:
         return found[0]
+    if len(tasks) > 1 and len(tasks) == len(found):
+        raise UserError(
+            f"{folder}: holds the results of several tasks ({', '.join(tasks)}); pick one with --task, or "
+            "leave --task out for one report per task"
+        )
     if not folder.exists():
         raise UserError(f"{folder}: no such folder; check --run")
     if not found:
@@ -85,12 +101,19 @@ def load_results(path: Path) -> dict:
     return doc
 
 
-def parse_run(spec: str) -> Run:
+def parse_run(spec: str, task: str | None = None) -> Run:
     name, sep, folders = spec.partition("=")
     if not sep or not name.strip() or not folders.strip():
         raise UserError(f"--run '{spec}': write it as NAME=DIR or NAME=DIR1,DIR2,DIR3 (one folder per seed)")
     paths = [Path(f.strip()) for f in folders.split(",") if f.strip()]
-    return Run(name.strip(), paths, [load_results(find_results(p)) for p in paths])
+    return Run(name.strip(), paths, [load_results(find_results(p, task)) for p in paths])
+
+
+def run_tasks(specs: list[str]) -> list[str]:
+    """The tasks every run's first folder holds as a several-task eval output (empty for one-task folders)."""
+    folders = [Path(spec.partition("=")[2].split(",")[0].strip()) for spec in specs]
+    common = [set(task_folders(f)) for f in folders]
+    return sorted(set.intersection(*common)) if common and all(common) else []
 
 
 def load_predictions(result: dict, task: str) -> list[dict] | None:

@@ -15,6 +15,7 @@ def model_card(cfg: TrainConfig, kind: str, seq2seq: bool) -> str:
     return card_text(
         body,
         base=cfg.model,
+        base_id=cfg.base_model_id,
         relation="adapter" if adapter else "finetune",
         adapter=adapter,
         seq2seq=seq2seq,

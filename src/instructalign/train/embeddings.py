@@ -30,6 +30,12 @@ def first_new_id(model_path: str) -> int:
     return int(record["first_new_id"])
 
 
+def new_rows_start(model_path: str) -> int | None:
+    """Where the rows `vocab extend` added begin, or None for a model it did not write."""
+    record = read_json(Path(model_path) / "instructalign_vocab.json", default=None)
+    return int(record["first_new_id"]) if isinstance(record, dict) and "first_new_id" in record else None
+
+
 def check_warmup_settings(cfg) -> None:
     """The warm-up's settings, checked before anything loads."""
     if cfg.embeddings_warmup and cfg.lora:
@@ -39,10 +45,11 @@ def check_warmup_settings(cfg) -> None:
             "--embeddings-lr sets the embedding matrix's rate, and under --lora that matrix does not train: "
             "drop one of them"
         )
-    if cfg.embeddings_warmup and cfg.max_steps and cfg.embeddings_warmup >= cfg.max_steps:
+    if cfg.embeddings_warmup and cfg.max_steps and cfg.embeddings_warmup > cfg.max_steps:
         raise UserError(
-            f"--embeddings-warmup {cfg.embeddings_warmup} is as long as the run (--max-steps "
-            f"{cfg.max_steps}): nothing but the new rows would train; give fewer warm-up steps"
+            f"--embeddings-warmup {cfg.embeddings_warmup} is longer than the run (--max-steps "
+            f"{cfg.max_steps}): its last {cfg.embeddings_warmup - cfg.max_steps} steps would never come; "
+            f"give at most {cfg.max_steps}"
         )
     if cfg.embeddings_warmup:
         first_new_id(cfg.model)  # a model that vocab extend did not write: refused here

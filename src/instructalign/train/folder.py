@@ -22,7 +22,7 @@ def run_identity(cfg: TrainConfig, data_file: Path) -> dict:
     settings = {
         k: v
         for k, v in as_dict(cfg).items()
-        if k not in ("output", "logging_steps", "save_total_limit", "overwrite")
+        if k not in ("output", "logging_steps", "save_total_limit", "overwrite", "report_to", "base_model_id")
     }
     return {"settings": settings, "data_sha256": sha256_file(data_file)}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -147,6 +148,8 @@ class MonitorCallback(TrainerCallback):
     tokenizer: object
     seq2seq: bool
     keep: KeepBest | None = None
+    tensorboard: bool = True  # the probe's group means as TensorBoard scalars too (--report-to)
+    describe: Callable[[Path], None] | None = None  # writes the run's settings and card into best/
     trainer: object = None  # set once the trainer exists: best/ is saved through it
     history: list[dict] = field(default_factory=list)
     best: dict | None = None
@@ -228,6 +231,8 @@ class MonitorCallback(TrainerCallback):
         means = {r["group"]: r["weighted_f1"] for r in rows if not r["language"]}
         words = "  ".join(f"{g} {100 * v:.1f}" for g, v in means.items())
         print(f"monitor step {step}: {words} (weighted F1 x100, {seconds:.1f} s)", flush=True)
+        if not self.tensorboard:
+            return
         if self.writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -265,3 +270,5 @@ class MonitorCallback(TrainerCallback):
         with replaced_folder(self.out / "best") as tmp:
             self.trainer.save_model(str(tmp))
             write_json(tmp / "instructalign_best.json", self.best)
+            if self.describe:
+                self.describe(tmp)

@@ -8,7 +8,10 @@ Runs unchanged under `accelerate launch` or `torchrun` (DDP; FSDP/DeepSpeed thro
 
 from __future__ import annotations
 
+import importlib.util
 import time
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from transformers import PrinterCallback, set_seed
@@ -30,7 +33,7 @@ from ..outputs import (
 )
 from .card import model_card
 from .data import PaddingCollator, build_dataset, report_truncation
-from .embeddings import EmbeddingWarmup, check_warmup_settings, first_new_id
+from .embeddings import EmbeddingWarmup, check_warmup_settings, first_new_id, new_rows_start
 from .folder import (
     RUN_FILE,
     checkpoints,
@@ -65,6 +68,7 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     if not 0 <= cfg.warmup_ratio < 1:
         raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
     check_pool_settings(cfg)
+    check_report_to(cfg.report_to)
     check_warmup_settings(cfg)
     inputs = [("--model", cfg.model), ("--data", cfg.data)]
     check_output(Path(cfg.output), inputs, replaces=cfg.overwrite)
@@ -73,7 +77,20 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     return data_file, Path(cfg.output)
 
 
+def check_report_to(targets: list[str]) -> None:
+    """`--report-to`: none alone, and each tool installed."""
+    if "none" in targets and len(targets) > 1:
+        raise UserError(f"--report-to {','.join(targets)}: 'none' means no logging; give it alone")
+    for name, module in (("wandb", "wandb"), ("mlflow", "mlflow")):
+        if name in targets and importlib.util.find_spec(module) is None:
+            raise UserError(f"--report-to {name}: the {name} package is not installed (pip install {name})")
+
+
+FULL_LR, LORA_LR = 1e-5, 1e-4  # the paper's full fine-tuning rate, and LoRA recipes' usual one
+
+
 def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
+    """The model with LoRA adapters; rows that `vocab extend` added train too (`--lora-new-tokens`)."""
     from peft import LoraConfig, TaskType, get_peft_model
 
     lora = LoraConfig(
@@ -82,11 +99,28 @@ def wrap_lora(model, cfg: TrainConfig, seq2seq: bool):
         lora_dropout=cfg.lora_dropout,
         target_modules=cfg.lora_targets or None,
         task_type=TaskType.SEQ_2_SEQ_LM if seq2seq else TaskType.CAUSAL_LM,
+        **new_token_settings(model, cfg),
     )
     try:
         return get_peft_model(model, lora)
     except ValueError as exc:
         raise UserError(f"LoRA: {str(exc).splitlines()[0]}; name the modules with --lora-targets") from None
+
+
+def new_token_settings(model, cfg: TrainConfig) -> dict:
+    """peft's settings for the rows `vocab extend` added (none for a model it did not write): those rows alone
+    (trainable_token_indices), the whole embedding matrix and untied head (modules_to_save), or nothing."""
+    first = new_rows_start(cfg.model)
+    if first is None or cfg.lora_new_tokens == "frozen":
+        return {}
+    names = {id(m): name.rpartition(".")[2] for name, m in model.named_modules()}
+    embedding = names[id(model.get_input_embeddings())]
+    if cfg.lora_new_tokens == "rows":
+        rows = list(range(first, model.get_input_embeddings().weight.shape[0]))
+        return {"trainable_token_indices": {embedding: rows}}
+    head = model.get_output_embeddings()
+    untied = head is not None and head.weight is not model.get_input_embeddings().weight
+    return {"modules_to_save": [embedding] + ([names[id(head)]] if untied else [])}
 
 
 def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
@@ -95,6 +129,7 @@ def train(cfg: TrainConfig, callbacks: tuple = ()) -> dict:
     The output folder is locked for the run; a failure leaves no partial checkpoint, and a failed start
     leaves nothing behind."""
     data_file, out = check_settings(cfg)
+    cfg = replace(cfg, lr=cfg.lr or (LORA_LR if cfg.lora else FULL_LR))
     probe = prepare_probe(cfg)  # the probe's files, read before the model loads
     identity = run_identity(cfg, data_file)
     with maybe_locked(out):
@@ -141,7 +176,14 @@ def run_training(
     collator = PaddingCollator(tokenizer.pad_token_id, seq2seq)
     progress = ThroughputCallback(collator)
     monitor = probe and MonitorCallback(
-        probe, out, cfg.monitor_every, tokenizer, seq2seq, parse_keep_best(cfg.keep_best)
+        probe,
+        out,
+        cfg.monitor_every,
+        tokenizer,
+        seq2seq,
+        parse_keep_best(cfg.keep_best),
+        "tensorboard" in cfg.report_to,
+        describe=partial(describe_model, cfg=cfg, seq2seq=seq2seq),
     )
     args = training_arguments(cfg, out)
     pools = two_pools(cfg, dataset, lengths, cache_key, args, resume, collator, monitor)
@@ -151,7 +193,7 @@ def run_training(
         progress,
         *filter(None, [monitor, pools and pools.callback, warmup]),
         CompleteCheckpointCallback(),
-        tensorboard(out),
+        *([tensorboard(out)] if "tensorboard" in cfg.report_to else []),
         *callbacks,
     ]
     trainer = AlignTrainer(
@@ -226,14 +268,23 @@ def save_final(model, state_dict, tokenizer, cfg: TrainConfig, final: Path, seq2
 
     `state_dict` is the full (gathered) state of the trained model, as accelerate returns it on rank 0.
     """
-    kind = "full fine-tuning"
-    if cfg.lora and cfg.merge_lora:
+    merged = cfg.lora and cfg.merge_lora
+    if merged:
         model.load_state_dict(state_dict)
-        model, kind, state_dict = model.merge_and_unload(), "LoRA, merged into the base weights", None
-    elif cfg.lora:
-        kind = "LoRA adapter only (load it on top of the base model; instructalign eval does this itself)"
+        model, state_dict = model.merge_and_unload(), None
     with replaced_folder(final) as tmp:
         model.save_pretrained(str(tmp), state_dict=state_dict)
         tokenizer.save_pretrained(str(tmp))
-        write_json(tmp / "instructalign_train_config.json", as_dict(cfg))
-        write_atomically(tmp / "README.md", model_card(cfg, kind, seq2seq))  # front matter + prose
+        describe_model(tmp, cfg, seq2seq, merged)
+
+
+def describe_model(folder: Path, cfg: TrainConfig, seq2seq: bool, merged: bool = False) -> None:
+    """What a saved model of this run carries beside its weights (final/ and best/ alike): the run's settings
+    (eval reads its language groups through them) and a model card."""
+    kind = "full fine-tuning"
+    if merged:
+        kind = "LoRA, merged into the base weights"
+    elif cfg.lora:
+        kind = "LoRA adapter only (load it on top of the base model; instructalign eval does this itself)"
+    write_json(folder / "instructalign_train_config.json", as_dict(cfg))
+    write_atomically(folder / "README.md", model_card(cfg, kind, seq2seq))  # front matter + prose

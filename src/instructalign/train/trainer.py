@@ -240,7 +240,7 @@ def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
         save_steps=cfg.save_steps,
         save_total_limit=cfg.save_total_limit,
         logging_steps=cfg.logging_steps,
-        report_to=[],  # TensorBoard is added as a callback writing to OUT/tensorboard
+        report_to=[t for t in cfg.report_to if t not in ("tensorboard", "none")],  # TensorBoard: a callback
         seed=cfg.seed,
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         remove_unused_columns=False,
