@@ -76,19 +76,26 @@ def test_quick_keeps_a_yaml_value_equal_to_the_full_default(tmp_path, section):
     assert recipe.d_model == QUICK.d_model != FULL.d_model
 
 
-def test_readme_flag_tables_are_generated_from_the_fields():
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+
+def docs_text() -> str:
+    return "\n".join(p.read_text("utf-8") for p in DOCS)
+
+
+def test_the_generated_tables_are_up_to_date():
+    cli = (REPO / "docs" / "cli.md").read_text("utf-8")
     readme = (REPO / "README.md").read_text("utf-8")
-    assert regenerate(readme) == readme, "run: python -m instructalign.readme"
+    assert regenerate(cli) == cli and regenerate(readme) == readme, "run: python -m instructalign.readme"
     for section in CONFIGS:
-        assert f"<!-- flags:{section} -->" in readme
+        assert f"<!-- flags:{section} -->" in cli
     assert "<!-- studies -->" in readme
 
 
-def test_the_readme_names_studies_only_from_the_registry():
+def test_the_docs_name_studies_only_from_the_registry():
     from instructalign.study import STUDIES
 
-    readme = (REPO / "README.md").read_text("utf-8")
-    mentioned = set(re.findall(r"(?:instructalign |`)study (\w+)", readme)) - {"NAME"}
+    mentioned = set(re.findall(r"(?:instructalign |`)study (\w+)", docs_text())) - {"NAME"}
     assert mentioned and mentioned <= set(STUDIES)
     assert all(study.question for study in STUDIES.values())  # the generated list's second column
 
@@ -96,17 +103,31 @@ def test_the_readme_names_studies_only_from_the_registry():
 @pytest.mark.parametrize(
     "command", [["data", "build"], ["train"], ["eval"], ["report"], ["merge"], ["demo"], ["study"]]
 )
-def test_readme_tables_match_help(command):
+def test_the_flag_tables_match_help(command):
     section = "build" if command[0] == "data" else command[0]
-    readme = (REPO / "README.md").read_text("utf-8")
-    block = re.search(rf"<!-- flags:{section} -->\n(.*?)<!-- /flags -->", readme, re.S).group(1)
-    in_readme = set(re.findall(r"\| `(--[a-z0-9-]+)", block))
+    cli = (REPO / "docs" / "cli.md").read_text("utf-8")
+    block = re.search(rf"<!-- flags:{section} -->\n(.*?)<!-- /flags -->", cli, re.S).group(1)
+    in_docs = set(re.findall(r"\| `(--[a-z0-9-]+)", block))
     help_text = subprocess.run(
         [sys.executable, "-m", "instructalign.cli", *command, "--help"], capture_output=True, text=True
     ).stdout
+    help_text = re.sub(r"-\n\s+", "-", help_text)  # a flag the help wrapped at one of its hyphens
     in_help = set(re.findall(r"(--[a-z0-9-]+)", help_text)) - {"--help", "--config"}
     in_help = {f for f in in_help if not f.startswith("--no-")}
-    assert in_readme == in_help
+    assert in_docs == in_help
+
+
+def test_the_readme_is_short_and_starts_with_the_users_own_model():
+    readme = (REPO / "README.md").read_text("utf-8").splitlines()
+    first = "\n".join(readme[:80])
+    assert len(readme) <= 400
+    assert all(f"instructalign {c}" in first for c in ("data build", "train", "eval", "report", "card"))
+
+
+def test_every_link_of_the_docs_leads_somewhere():
+    for doc in DOCS:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", doc.read_text("utf-8")):
+            assert (doc.parent / target).exists(), f"{doc.name} links to {target}"
 
 
 def test_every_module_is_short_or_says_why():
@@ -131,3 +152,15 @@ def test_a_misspelt_recipe_setting_is_refused(tmp_path):
         UserError, match=r"r\.yaml: unknown setting 'stage_stepz' in recipe:; known: .*stage_steps"
     ):
         read_recipe(Recipe, str(path), QUICK)
+
+
+def test_train_help_groups_every_flag_by_topic():
+    from instructalign.config import TrainConfig
+    from instructalign.flags import cli_fields
+
+    grouped = [name for names in TrainConfig.GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(f.name for f in cli_fields(TrainConfig))  # each field once
+    help_text = subprocess.run(
+        [sys.executable, "-m", "instructalign.cli", "train", "--help"], capture_output=True, text=True
+    ).stdout
+    assert all(f"\n{title}:\n" in help_text for title in TrainConfig.GROUPS)

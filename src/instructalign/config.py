@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from .options import PATH, PATHS, REPEAT, SEED, YAML_ONLY, above, at_least
 
@@ -251,6 +251,21 @@ class TrainConfig:
     Defaults follow the paper: full fine-tuning at lr 1e-5 with AdamW and a linear schedule (LoRA: lr 1e-4).
     """
 
+    GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {  # `train --help` by topic
+        "data and model": ("model", "data", "base_model_id", "max_length", "loss_on_prompt"),
+        "LoRA": ("lora", "lora_r", "lora_alpha", "lora_dropout", "lora_new_tokens", "lora_targets",
+                 "merge_lora"),
+        "schedule": ("max_steps", "epochs", "lr", "lr_scheduler", "warmup_ratio", "weight_decay",
+                     "adam_beta2", "max_grad_norm", "batch_size", "grad_accum", "seed"),
+        "speed and memory": ("head_on_targets", "group_by_length", "precision", "gradient_checkpointing"),
+        "replay": ("replay_share", "replay_guard"),
+        "monitor (forgetting while it happens)": ("monitor", "monitor_task", "monitor_data", "monitor_split",
+                                                  "monitor_limit", "monitor_every", "monitor_prompt_langs",
+                                                  "monitor_templates", "monitor_roles", "keep_best"),
+        "new tokens (from vocab extend)": ("embeddings_warmup", "embeddings_lr"),
+        "output": ("output", "overwrite", "save_steps", "save_total_limit", "logging_steps", "report_to"),
+    }  # fmt: skip
+
     model: str | None = field(default=None, metadata=PATH)
     """Instruction-tuned model to continue from: hub id or local folder (causal LM or encoder-decoder)."""
     data: str | None = field(default=None, metadata=PATH)
@@ -409,6 +424,8 @@ class MergeConfig:
     """The model the tuned one started from: folder or hub id (default: an adapter's own base)."""
     tuned: str | None = field(default=None, metadata=PATH)
     """A train output's final/ folder: full weights, or a LoRA adapter."""
+    base_model_id: str | None = None
+    """The hub id of --base when it is a local folder, for the model card (as train's --base-model-id)."""
     alpha: float | None = None
     """Interpolate toward the base, θ = (1 − α)·θ_base + α·θ_tuned: 0 gives the base, 1 the tuned model
     (default: 1, the adapter or fine-tune merged as trained, as peft's merge_and_unload; interpolation only

@@ -61,16 +61,20 @@ def help_text(cls, f: dataclasses.Field) -> str:
 
 
 def add_flags(parser: argparse.ArgumentParser, cls) -> None:
-    """One flag per field of `cls`; values stay text until `load_config` converts them by type."""
+    """One flag per field of `cls`, in argument groups by topic where the class names them (`GROUPS`); values
+    stay text until `load_config` converts them by type."""
+    groups = {title: parser.add_argument_group(title) for title in getattr(cls, "GROUPS", {})}
+    where = {name: groups[title] for title, names in getattr(cls, "GROUPS", {}).items() for name in names}
     for f in cli_fields(cls):
+        group = where.get(f.name, parser)
         tp = field_types(cls)[f.name]
         help_ = help_text(cls, f).replace("%", "%%")
         if is_bool(tp):
-            parser.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_)
+            group.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=None, help=help_)
         elif f.metadata.get("repeat"):
-            parser.add_argument(flag(f.name), action="append", default=None, help=help_ + " (repeatable)")
+            group.add_argument(flag(f.name), action="append", default=None, help=help_ + " (repeatable)")
         else:
-            parser.add_argument(flag(f.name), default=None, metavar=metavar(tp), help=help_)
+            group.add_argument(flag(f.name), default=None, metavar=metavar(tp), help=help_)
 
 
 def overrides(args: argparse.Namespace, cls) -> dict[str, Any]:

@@ -72,6 +72,12 @@ def lookup(name: str) -> str | None:
     return _alias_index().get(name.strip().lower())
 
 
+def label(code: str) -> str:
+    """'Javanese (jav)': a language as tables name it (the code alone for one not known)."""
+    lang = LANGUAGES.get(code)
+    return f"{lang.name_en} ({code})" if lang else code
+
+
 def resolve(name: str, where: str) -> str:
     """Like `lookup`, but a name that is not known is a user error naming `where`."""
     code = lookup(name)

@@ -136,6 +136,7 @@ def model_card(cfg: MergeConfig, base: str, kind: str, adapter: bool, alpha: flo
         seq2seq=bool(config.get("is_encoder_decoder")),
         data=data,
         extra_bases=() if adapter else (cfg.tuned,),
+        base_id=cfg.base_model_id,
     )
 
 

@@ -1,8 +1,8 @@
-"""Keep README.md's generated tables true: the flag tables come from the config dataclasses, like `--help`,
-and the list of studies from the registry (`study.STUDIES`).
+"""Keep the docs' generated tables true: the flag tables (docs/cli.md) come from the config dataclasses, like
+`--help`, and the list of studies (README.md, docs/cli.md) from the registry (`study.STUDIES`).
 
 `python -m instructalign.readme` rewrites every block between `<!-- flags:SECTION -->` and `<!-- /flags -->`,
-and between `<!-- studies -->` and `<!-- /studies -->`; a test fails when README.md and the code disagree.
+and between `<!-- studies -->` and `<!-- /studies -->`; a test fails when the docs and the code disagree.
 """
 
 from __future__ import annotations
@@ -31,13 +31,17 @@ def regenerate(text: str) -> str:
     return STUDY_BLOCK.sub(lambda m: m.group(1) + study_table() + "\n" + m.group(3), text)
 
 
-def main(path: str = "README.md") -> int:
-    readme = Path(path)
-    text = readme.read_text("utf-8")
-    new = regenerate(text)
-    if new != text:
-        readme.write_text(new, "utf-8")
-        print(f"{path}: flag tables regenerated")
+GENERATED = ("README.md", "docs/cli.md")  # the files whose tables come from the code
+
+
+def main(root: str = ".") -> int:
+    for name in GENERATED:
+        path = Path(root) / name
+        text = path.read_text("utf-8")
+        new = regenerate(text)
+        if new != text:
+            path.write_text(new, "utf-8")
+            print(f"{path}: generated tables rewritten")
     return 0
 
 

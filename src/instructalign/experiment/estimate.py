@@ -14,6 +14,14 @@ TRAIN_STEP_1_THREAD = 0.195
 BASE_STEP_2_THREADS = 0.10
 EVAL_PROMPTS_PER_SECOND_1_THREAD = 445
 NUSAX_LANGUAGES, NUSAX_TEST = 12, 400
+# what a job (and a base stage) costs besides its steps and prompts: a worker's start, imports, loading the
+# model, tokenizing; from `demo --quick` (57-63 s on the machine above, the rates above accounting for 7 s)
+JOB_OVERHEAD_S, STAGE_OVERHEAD_S = 6.0, 6.0
+
+
+def minutes_words(minutes: float) -> str:
+    """'about 0.9 min', 'about 27 min'."""
+    return f"about {minutes:.{1 if minutes < 10 else 0}f} min"
 
 
 def size_factor(recipe: Recipe) -> float:
@@ -27,8 +35,10 @@ def estimate_minutes(
     `extra_prompts` more per model) spread over `jobs`."""
     f = size_factor(recipe)
     base = (recipe.base_full_steps + recipe.base_target_steps) * BASE_STEP_2_THREADS * f
+    base += 2 * STAGE_OVERHEAD_S
     prompts = NUSAX_LANGUAGES * (recipe.eval_limit or NUSAX_TEST) * 3 * len(recipe.eval_prompt_langs)
     prompts += extra_prompts
     work = n_runs * recipe.stage_steps * TRAIN_STEP_1_THREAD * f
     work += n_evals * prompts / EVAL_PROMPTS_PER_SECOND_1_THREAD * f
+    work += (n_runs + n_evals * (2 if extra_prompts else 1)) * JOB_OVERHEAD_S
     return seeds * (base + work / max(1, min(jobs, 2))) / 60

@@ -24,7 +24,7 @@ from ..options import validate
 from ..outputs import check_output, mark_owner, owned_output
 from .base import base_model, stage_config
 from .design import LORA_LR_FACTOR, Design, evaluated
-from .estimate import estimate_minutes
+from .estimate import estimate_minutes, minutes_words
 from .evaluation import compare_runs, evaluate_model
 from .jobs import Job, prefixed, run_jobs
 from .mixes import aligned_mix, control_mix, replay_pool
@@ -96,7 +96,7 @@ def announce(exp: Experiment) -> str:
     who = f"study {study.name}" if study.command == "study" else study.command
     return (
         f"{who}: {len(plan)} continual runs ({', '.join(d.name for d in plan)}), {n_models} models to "
-        f"evaluate (the base included), x {cfg.seeds} seed(s); about {minutes:.0f} min on a 2-core CPU if "
+        f"evaluate (the base included), x {cfg.seeds} seed(s); {minutes_words(minutes)} on a 2-core CPU if "
         "nothing is cached"
     )
 

@@ -12,12 +12,12 @@ from ..config import ReportConfig
 from ..errors import UserError
 from ..evaluate.metrics import parse_roles
 from ..files import check_writable
-from ..languages import LANGUAGES
+from ..languages import label
 from ..monitor_history import run_histories
 from .compare import Comparer
 from .runs import Run, comparisons, parse_run
-from .similarity import language_similarity
-from .stats import correlation, mean_std
+from .similarity import similarity_section
+from .stats import mean_std
 
 CL_METRICS = {  # role -> (name versus the base, meaning)
     "L1": (
@@ -90,11 +90,6 @@ def common_languages(runs: list[Run], task: str) -> tuple[list[str], dict[str, l
     return common, dropped
 
 
-def lang_label(code: str) -> str:
-    lang = LANGUAGES.get(code)
-    return f"{lang.name_en} ({code})" if lang else code
-
-
 def make_report(cfg: ReportConfig) -> dict:
     """The report as data (tables, comparisons, similarity); `render.write_report` writes it."""
     if not cfg.output:
@@ -115,7 +110,7 @@ def make_report(cfg: ReportConfig) -> dict:
 
     per_language = []
     for lang in langs:
-        row = {"lang": lang, "name": lang_label(lang), "role": role_of.get(lang, "")}
+        row = {"lang": lang, "name": label(lang), "role": role_of.get(lang, "")}
         for run in runs:
             row[run.name] = mean_std(run.per_language(task)[lang])
         for run, ref in comparisons(runs, references):
@@ -173,10 +168,10 @@ def report_roles(cfg: ReportConfig, runs: list[Run]) -> tuple[dict[str, list[str
     if cfg.roles:
         return parse_roles(cfg.roles), "--roles"
     for run in runs:
-        recorded = run.results[0].get("roles")
-        if recorded:
-            source = run.results[0].get("roles_from") or "its --roles"
-            return recorded, f"the evaluation of `{run.name}` ({source})"
+        recorded, source = run.results[0].get("roles"), run.results[0].get("roles_from")
+        if recorded:  # an eval's own --roles are as good as the report's; a training manifest's are said
+            said = f"the evaluation of `{run.name}` ({source})"
+            return recorded, "--roles" if source in (None, "--roles") else said
     return {}, ""
 
 
@@ -266,57 +261,3 @@ def verdicts(
             if role in by_role:
                 out.append(verdict(run, by_role[role], claim, ref, "interval above 0", lambda c: c["lo"] > 0))
     return out
-
-
-def similarity_section(
-    cfg: ReportConfig, runs: list[Run], base: Run, roles: dict, comparer: Comparer
-) -> dict:
-    l3, l2, l1 = roles.get("L3", []), roles.get("L2", []), roles.get("L1", [])
-    if not l3 or not l2:
-        return {
-            "status": "not enough data",
-            "reason": "similarity vs. transfer needs L2 and L3 languages (--roles)",
-        }
-    sim = language_similarity(cfg.similarity_data, l3, l2 + l1)
-    points = []
-    for lang in l3:
-        row = {
-            "lang": lang,
-            "name": lang_label(lang),
-            "sim_L2": float(np.mean([sim[(lang, o)] for o in l2 if (lang, o) in sim])),
-            "sim_L1": float(np.mean([sim[(lang, o)] for o in l1 if (lang, o) in sim]))
-            if l1
-            else float("nan"),
-        }
-        for run in runs:
-            if run is not base:
-                row[f"gain {run.name}"] = comparer.compare(run, base, [lang])["delta"]
-        points.append(row)
-    correlations = {}
-    for run in runs:
-        if run is base:
-            continue
-        correlations[run.name] = correlation(
-            [p["sim_L2"] for p in points], [p[f"gain {run.name}"] for p in points]
-        )
-    n = len(points)
-    if n < 3:
-        status, reason = (
-            "not enough data",
-            f"only {n} L3 language(s): a correlation needs at least 3 (the paper used more)",
-        )
-    elif n < 5:
-        status, reason = (
-            "few languages",
-            f"only {n} L3 languages: the correlation is illustrative, not evidence",
-        )
-    else:
-        status, reason = "ok", ""
-    return {
-        "status": status,
-        "reason": reason,
-        "points": points,
-        "correlations": correlations,
-        "source": cfg.similarity_data,
-        "pairs": {f"{a}-{b}": v for (a, b), v in sim.items() if a < b},
-    }

@@ -1,4 +1,4 @@
-"""Language similarity, two measures.
+"""Language similarity, two measures, and the report's section that sets it against the transfer of each run.
 
 - From parallel text: chrF between translations of the same sentences. chrF over a few hundred sentences
   costs about half a second per pair, so values are cached on disk (`$INSTRUCTALIGN_CACHE/similarity`),
@@ -15,10 +15,16 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
+from ..config import ReportConfig
 from ..data.bitext import bitext_files, read_bitext
 from ..errors import UserError
 from ..files import cache_dir, files_digest, read_json, write_json
-from .stats import chrf_similarity
+from ..languages import label
+from .compare import Comparer
+from .runs import Run
+from .stats import chrf_similarity, correlation
 
 
 def language_similarity(
@@ -86,3 +92,57 @@ def monolingual_similarity(
             if a != b and a in profiles and b in profiles:
                 sim[(a, b)] = sim[(b, a)] = profile_cosine(profiles[a], profiles[b])
     return sim
+
+
+def similarity_section(
+    cfg: ReportConfig, runs: list[Run], base: Run, roles: dict, comparer: Comparer
+) -> dict:
+    l3, l2, l1 = roles.get("L3", []), roles.get("L2", []), roles.get("L1", [])
+    if not l3 or not l2:
+        return {
+            "status": "not enough data",
+            "reason": "similarity vs. transfer needs L2 and L3 languages (--roles)",
+        }
+    sim = language_similarity(cfg.similarity_data, l3, l2 + l1)
+    points = []
+    for lang in l3:
+        row = {
+            "lang": lang,
+            "name": label(lang),
+            "sim_L2": float(np.mean([sim[(lang, o)] for o in l2 if (lang, o) in sim])),
+            "sim_L1": float(np.mean([sim[(lang, o)] for o in l1 if (lang, o) in sim]))
+            if l1
+            else float("nan"),
+        }
+        for run in runs:
+            if run is not base:
+                row[f"gain {run.name}"] = comparer.compare(run, base, [lang])["delta"]
+        points.append(row)
+    correlations = {}
+    for run in runs:
+        if run is base:
+            continue
+        correlations[run.name] = correlation(
+            [p["sim_L2"] for p in points], [p[f"gain {run.name}"] for p in points]
+        )
+    n = len(points)
+    if n < 3:
+        status, reason = (
+            "not enough data",
+            f"only {n} L3 language(s): a correlation needs at least 3 (the paper used more)",
+        )
+    elif n < 5:
+        status, reason = (
+            "few languages",
+            f"only {n} L3 languages: the correlation is illustrative, not evidence",
+        )
+    else:
+        status, reason = "ok", ""
+    return {
+        "status": status,
+        "reason": reason,
+        "points": points,
+        "correlations": correlations,
+        "source": cfg.similarity_data,
+        "pairs": {f"{a}-{b}": v for (a, b), v in sim.items() if a < b},
+    }

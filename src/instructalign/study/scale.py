@@ -16,14 +16,14 @@ import numpy as np
 
 from ..config import Recipe, StudyConfig
 from ..experiment.design import REPLAY_ONLY, Design, aligned_replay
-from ..experiment.estimate import estimate_minutes
+from ..experiment.estimate import estimate_minutes, minutes_words
 from ..experiment.jobs import prefixed, run_jobs
 from ..experiment.recipe import ALIGNED, BASE, CONTROL
 from ..experiment.study import Experiment, Results, Study, runs_folder
 from ..files import read_json, write_atomically, write_csv, write_json
 from ..report import write_report
+from ..report.blocks import Heading, Image, Paragraph, to_html, to_markdown
 from ..report.plots import save
-from ..report.render import Heading, Image, Paragraph, to_html, to_markdown
 from ..report.stats import t_interval
 from ..report.tables import fmt_delta
 from .findings import against_zero, error_bars
@@ -110,7 +110,7 @@ def announce(exp: Experiment, recipes: dict[str, Recipe]) -> str:
         "study scale: sizes "
         f"{', '.join(f'{k} ({parameters(r) / 1e6:.2f}M parameters)' for k, r in recipes.items())}; learning "
         f"rate x{', x'.join(f'{f:g}' for f in factors)} of {recipe.stage_lr:g} swept on valid (seed 0), then "
-        f"control vs aligned+replay on {cfg.split} x {cfg.seeds} seed(s); about {minutes:.0f} min on a "
+        f"control vs aligned+replay on {cfg.split} x {cfg.seeds} seed(s); {minutes_words(minutes)} on a "
         "2-core CPU if nothing is cached"
     )
 
