@@ -206,8 +206,8 @@ def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_notice(tmp_path, tra
 @pytest.mark.parametrize(
     "flags, expected",
     [
-        (["--lr", "nan"], "--lr: expects a finite number, got 'nan'"),
-        (["--lr", "inf"], "--lr: expects a finite number, got 'inf'"),
+        (["--lr", "nan"], "--lr: expects a finite number or none, got 'nan'"),
+        (["--lr", "inf"], "--lr: expects a finite number or none, got 'inf'"),
         (["--seed", "-1"], "--seed: must be at least 0"),
         (["--seed", str(2**32)], "--seed: must be below 4,294,967,296"),
     ],
