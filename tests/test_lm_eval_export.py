@@ -18,24 +18,31 @@ LM_EVAL = """
 import json, sys
 import lm_eval
 from lm_eval.tasks import TaskManager
-model, tasks_dir, out = sys.argv[1:4]
+model, tasks_dir, out, chat = sys.argv[1:5]
 res = lm_eval.simple_evaluate(model="hf", model_args=f"pretrained={model},dtype=float32", device="cpu",
-    tasks=sys.argv[4:], task_manager=TaskManager(include_path=tasks_dir), batch_size=8, log_samples=True)
+    tasks=sys.argv[5:], task_manager=TaskManager(include_path=tasks_dir), batch_size=8, log_samples=True,
+    apply_chat_template=chat == "chat")
 preds = {t: {s["doc"]["ia_id"]: max(range(len(s["filtered_resps"])), key=lambda j: s["filtered_resps"][j][0])
              for s in samples} for t, samples in res["samples"].items()}
 json.dump({"results": res["results"], "preds": preds}, open(out, "w"), default=str)
 """
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    """A tiny GPT-2 whose context holds every prompt: past it, the two tools cut long prompts differently."""
-    return tiny.save(tiny.gpt2(dropout=0.0, positions=1024), tmp_path_factory.mktemp("m") / "gpt2")
+@pytest.fixture(scope="module", params=["raw", "chat"])
+def model(request, tmp_path_factory):
+    """A tiny GPT-2 (raw text), and a tiny ChatML model that both tools score in its chat template (ours by
+    default, lm-eval with --apply_chat_template); each context holds every prompt: past it, the two tools
+    cut long prompts differently."""
+    folder = tmp_path_factory.mktemp("m")
+    if request.param == "chat":
+        return request.param, tiny.chat_model("chatml", folder / "chatml", positions=2048)
+    return request.param, tiny.save(tiny.gpt2(dropout=0.0, positions=1024), folder / "gpt2")
 
 
 @pytest.mark.slow
 def test_lm_eval_on_the_exported_tasks_gives_our_predictions_and_scores(model, nusax, sib200, tmp_path):
     pytest.importorskip("lm_eval")
+    fmt, model = model
     data = f"nusax_senti={nusax},sib200={sib200}"
     common = ["--task", "nusax_senti,sib200", "--data", data, "--langs", LANGS, "--limit", "6"]
     assert main(["export", "lm-eval", *common, "--output", str(tmp_path / "tasks")]) == 0
@@ -52,6 +59,7 @@ def test_lm_eval_on_the_exported_tasks_gives_our_predictions_and_scores(model, n
             model,
             str(tmp_path / "tasks"),
             str(tmp_path / "lm.json"),
+            fmt,
             "ia_nusax_senti",
             "ia_sib200",
         ],
@@ -87,6 +95,8 @@ def test_lm_eval_on_the_exported_tasks_gives_our_predictions_and_scores(model, n
             assert row["f1,none"] == pytest.approx(theirs["results"][name]["f1,none"], abs=1e-6), name
             assert row["acc,none"] == pytest.approx(theirs["results"][name]["acc,none"], abs=1e-6), name
     assert compared == 2 * 2 * 6 * 6  # tasks x languages x templates x sentences
+    recorded = json.loads((tmp_path / "ours" / "nusax_senti" / "results.json").read_text())["chat_template"]
+    assert recorded == {"raw": "none", "chat": "the tokenizer's"}[fmt]
 
 
 def test_a_translation_task_is_refused_in_one_line(tmp_path, nusax, capsys):

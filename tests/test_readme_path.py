@@ -32,7 +32,7 @@ def readme_commands() -> list[str]:
 def test_the_readme_path_runs_as_written(nusax, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("INSTRUCTALIGN_CACHE", str(tmp_path / "cache"))
-    tiny.save(tiny.llama(), tmp_path / "my-model")
+    tiny.chat_model("llama3", tmp_path / "my-model")  # today's chat model: trained in its own template
     with open(nusax / "mt" / "train.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))[:60]
     write(
@@ -50,6 +50,7 @@ def test_the_readme_path_runs_as_written(nusax, tmp_path, monkeypatch, capsys):
         "vocab",
         "vocab",
         "data",
+        "data",
         "train",
         "eval",
         "eval",
@@ -64,5 +65,9 @@ def test_the_readme_path_runs_as_written(nusax, tmp_path, monkeypatch, capsys):
         assert main(shlex.split(command)[1:]) == 0, command
     assert "language groups from" in capsys.readouterr().out  # eval and report found L1 = ind, L2 = bug
     assert (tmp_path / "out" / "report" / "report.html").is_file()
-    assert "## Results" in (tmp_path / "out" / "run" / "final" / "README.md").read_text()
+    card = (tmp_path / "out" / "run" / "final" / "README.md").read_text()
+    assert "## Results" in card and "tokenizer.apply_chat_template(" in card  # prompted as it was trained
     assert (tmp_path / "out" / "merged" / "config.json").is_file()
+    summary = json.loads((tmp_path / "out" / "run" / "train_summary.json").read_text())
+    scored = json.loads((tmp_path / "out" / "eval-tuned" / "results.json").read_text())
+    assert summary["chat_template"] == scored["chat_template"] == "the tokenizer's"

@@ -174,3 +174,80 @@ def mt5(seed=0):
 
 CAUSAL = {"bloom": bloom, "gpt2": gpt2, "llama": llama, "qwen2": qwen2, "gemma2": gemma2}
 SEQ2SEQ = {"t5": t5, "mt5": mt5}
+
+
+# Chat templates as the model families write them (trimmed of tool calling): ChatML with a default system
+# prompt (Qwen2.5), Llama 3 headers, Gemma (no system role, the assistant is "model") and Mistral's [INST].
+TEMPLATES = {
+    "chatml": (
+        "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + "
+        "'<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}"
+        "{%- endif %}{%- for message in messages %}{%- if not (message['role'] == 'system' and loop.first) "
+        "%}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{%- "
+        "endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+    ),
+    "llama3": (
+        "{{- bos_token }}{%- for message in messages %}{{- '<|start_header_id|>' + message['role'] + "
+        "'<|end_header_id|>\\n\\n' + message['content'] | trim + '<|eot_id|>' }}{%- endfor %}{%- if "
+        "add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}"
+    ),
+    "gemma": (
+        "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not "
+        "supported') }}{% endif %}{% for message in messages %}{% if message['role'] == 'assistant' %}{% "
+        "set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + "
+        "role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}{% if "
+        "add_generation_prompt %}{{ '<start_of_turn>model\\n' }}{% endif %}"
+    ),
+    "mistral": (
+        "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}{{ '[INST] ' + "
+        "message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ message['content'] + "
+        "eos_token }}{% endif %}{% endfor %}"
+    ),
+}
+END_OF_TURN = {"chatml": "<|im_end|>", "llama3": "<|eot_id|>", "gemma": "<end_of_turn>", "mistral": "</s>"}
+BOS = {"llama3": "<|begin_of_text|>", "gemma": "<bos>", "mistral": "<s>"}
+CHAT_TOKENS = [
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|begin_of_text|>",
+    "<|start_header_id|>",
+    "<|end_header_id|>",
+    "<|eot_id|>",
+    "<bos>",
+    "<start_of_turn>",
+    "<end_of_turn>",
+    "<s>",
+    "</s>",
+]
+
+
+def chat_model(kind: str, path, seed: int = 0, positions: int = 512) -> str:
+    """A tiny Qwen2-shaped chat model saved with a template of `kind` (its special tokens added to the
+    tokenizer, the embeddings grown to them); "none": the same model with no template."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tok = train_bpe_tokenizer(CORPUS, vocab_size=300)
+    tok.add_special_tokens({"additional_special_tokens": CHAT_TOKENS})
+    if kind in BOS:
+        tok.bos_token = BOS[kind]
+    if kind == "mistral":
+        tok.eos_token = "</s>"
+    if kind != "none":
+        tok.chat_template = TEMPLATES[kind]
+    torch.manual_seed(seed)
+    cfg = Qwen2Config(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=positions,
+        tie_word_embeddings=True,
+        vocab_size=len(tok),
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=tok.bos_token_id or tok.eos_token_id,
+    )
+    Qwen2ForCausalLM(cfg).eval().save_pretrained(path)
+    tok.save_pretrained(path)
+    return str(path)

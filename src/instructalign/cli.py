@@ -152,6 +152,13 @@ def run_card(args) -> None:
     add_results(config_for(args, "card"))
 
 
+def run_preview(args) -> None:
+    """Show the first examples of a built folder exactly as a model will train on them."""
+    from .train.preview import preview  # transformers, through the tokenizer
+
+    preview(config_for(args, "preview"))
+
+
 def run_vocab_audit(args) -> None:
     """How a model's tokenizer cuts each language: tokens per word, fragments."""
     audit(config_for(args, "audit"))
@@ -179,6 +186,7 @@ COMMANDS = {  # every command with a config: the parser, config sections and REA
     "card": Command(("card",), run_card),
     "audit": Command(("vocab", "audit"), run_vocab_audit),
     "extend": Command(("vocab", "extend"), run_vocab_extend),
+    "preview": Command(("data", "preview"), run_preview),
 }
 
 

@@ -64,7 +64,8 @@ class BuildConfig:
     """XSS "no" examples: another real sentence close in length and character n-grams (fluent), or that
     plus the original code's word noise on both sentences of every XSS example (perturbed)."""
     replay: str | None = field(default=None, metadata=PATH)
-    """Earlier instruction data to replay: JSONL {inputs,targets} (xP3 format) or hf:NAME[:CONFIG]."""
+    """Earlier instruction data to replay: JSONL rows of messages, ShareGPT conversations, Alpaca
+    instruction/input/output, xP3 inputs/targets or prompt/target; or hf:NAME[:CONFIG]."""
     replay_count: int | None = field(default=None, metadata=at_least(0))
     """Number of replay rows to mix in (the paper used 100 to 100,000 xP3 rows)."""
     replay_ratio: float | None = None
@@ -92,6 +93,29 @@ class BuildConfig:
     """Replace an existing output folder."""
     languages: list[dict] = field(default_factory=list, metadata=YAML_ONLY)
     """Extra languages: [{code, name_en, name_id, aliases}]."""
+
+
+@dataclass
+class DataPreviewConfig:
+    """`instructalign data preview`: the first examples of a built folder exactly as a model will train on
+    them, the tokens that carry the loss marked."""
+
+    data: str | None = field(default=None, metadata=PATH)
+    """Folder written by `instructalign data build` (its train.jsonl)."""
+    model: str | None = field(default=None, metadata=PATH)
+    """The model (its tokenizer and chat template): hub id or local folder."""
+    n: int = field(default=3, metadata=at_least(1))
+    """Examples to show."""
+    json: bool = False
+    """One JSON object a line, {input_ids, labels} (-100 where there is no loss), instead of marked text."""
+    chat_template: str = "auto"
+    """As for train: auto, none or a Jinja template file."""
+    system: str | None = None
+    """As for train: a system turn before every conversation."""
+    max_length: int = field(default=512, metadata=at_least(2))
+    """As for train: the longest example in tokens."""
+    loss_on_prompt: bool = False
+    """As for train: the prompt's tokens carry the loss too."""
 
 
 @dataclass
@@ -126,6 +150,11 @@ class EvalConfig:
     nusax_senti=150,sib200=56)."""
     batch_size: int = field(default=16, metadata=at_least(1))
     """Prompts per forward pass (results do not depend on it)."""
+    chat_template: str = "auto"
+    """The format the model meets text in: auto (its tokenizer's chat template when it has one, else raw),
+    none (raw text: BLOOMZ, mT0, base models), or a Jinja template file for a model without one."""
+    system: str | None = None
+    """A system turn before every conversation (needs a chat template)."""
     normalize: Literal["none", "tokens", "chars"] = "none"
     """Choice score normalisation: none (summed log-prob, the default), tokens (per token) or chars (per
     character)."""
@@ -252,7 +281,8 @@ class TrainConfig:
     """
 
     GROUPS: ClassVar[dict[str, tuple[str, ...]]] = {  # `train --help` by topic
-        "data and model": ("model", "data", "base_model_id", "max_length", "loss_on_prompt"),
+        "data and model": ("model", "data", "chat_template", "system", "base_model_id", "max_length",
+                           "loss_on_prompt"),
         "LoRA": ("lora", "lora_r", "lora_alpha", "lora_dropout", "lora_new_tokens", "lora_targets",
                  "merge_lora"),
         "schedule": ("max_steps", "epochs", "lr", "lr_scheduler", "warmup_ratio", "weight_decay",
@@ -290,6 +320,11 @@ class TrainConfig:
     lora_targets: list[str] | None = None
     """Modules to adapt (default: peft's choice for the architecture, e.g. query_key_value for BLOOM, q,v for
     T5)."""
+    chat_template: str = "auto"
+    """The format the model meets text in: auto (its tokenizer's chat template when it has one, else raw),
+    none (raw text: BLOOMZ, mT0, base models), or a Jinja template file for a model without one."""
+    system: str | None = None
+    """A system turn before every conversation (needs a chat template)."""
     base_model_id: str | None = None
     """The hub id of --model when it is a local folder, for the model card's base_model (default: read from a
     hub-cache snapshot path such as models--ORG--NAME/snapshots/REV, else left out: never the folder's own
@@ -550,6 +585,9 @@ class Recipe:
     """Prompt languages of the evaluation templates."""
     precision: Precision = "fp32"
     """Training number format (bf16 autocast was slower than fp32 for this small model on CPU)."""
+    chat_template: str = "auto"
+    """The runs' format (train and eval's --chat-template): auto is raw text for the stand-in, which has no
+    template; a --base-model with one is trained and scored in it."""
     eval_precision: Precision = "fp32"
     """Evaluation number format (bf16 was slower than fp32 in single-thread workers on this CPU)."""
 
@@ -572,5 +610,6 @@ CONFIGS: dict[str, type] = {
     "card": CardConfig,
     "audit": VocabAuditConfig,
     "extend": VocabExtendConfig,
+    "preview": DataPreviewConfig,
 }
 RECIPE_SECTIONS = ("recipe", "demo")  # the experiments' recipe; `demo:` is its older name

@@ -103,9 +103,13 @@ def without_evaluation_texts(rows, excluded: set[str], stats: Counter):
 
 
 def holds_evaluation_text(row: dict, excluded: set[str]) -> bool:
-    pieces = [row["target"], row["prompt"]]
-    for line in row["prompt"].splitlines():
-        pieces += [line, line.partition(": ")[2]]
+    """Whether a replay row's answer, prompt, a line of its prompt, or what follows a label on it ('Text:
+    ...') is an evaluation text; for a conversation, every turn's."""
+    texts = [m["content"] for m in row["messages"]] if "messages" in row else [row["target"], row["prompt"]]
+    pieces = list(texts)
+    for text in texts:
+        for line in text.splitlines():
+            pieces += [line, line.partition(": ")[2]]
     return any(normalize(p) in excluded for p in pieces if p.strip())
 
 

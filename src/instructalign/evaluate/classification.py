@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
+from ..chat import ChatFormat, prompt_text
 from ..data.prompts import render
 from ..errors import UserError
 from .metrics import classification_metrics, label_spread, mean_over_templates
@@ -26,8 +27,11 @@ def batches(indices: list[int], size: int):
         yield indices[start : start + size]
 
 
-def task_choices(task, prompt_lang: str) -> list[str]:
-    return [task.target_delimiter + task.verbalizers[prompt_lang][label] for label in task.labels]
+def task_choices(task, prompt_lang: str, fmt: ChatFormat | None = None) -> list[str]:
+    """The label words as scored after a prompt: after the task's delimiter, or (under a chat template) right
+    after the rendered prompt, as the assistant's answer (lm-evaluation-harness's --apply_chat_template)."""
+    delimiter = task.target_delimiter if fmt is None or fmt.raw else ""
+    return [delimiter + task.verbalizers[prompt_lang][label] for label in task.labels]
 
 
 @dataclass
@@ -36,11 +40,16 @@ class PromptSet:
     same rows at every step keeps one and scores it again."""
 
     templates: list  # (template id, prompt language, template) as `task.template_ids` gives them
-    prompts: dict  # (language, template id) -> prompt texts, one per row
+    prompts: dict  # (language, template id) -> prompt texts as the model reads them, one per row
     ids: dict  # (language, template id) -> the prompts' token ids
+    choices: dict  # prompt language -> the choices scored after its prompts
 
 
-def render_prompts(task, data: dict, tokenizer, prompt_langs, n_templates) -> PromptSet:
+def render_prompts(
+    task, data: dict, tokenizer, prompt_langs, n_templates, fmt: ChatFormat | None = None
+) -> PromptSet:
+    """Every cell's prompts, and their ids; under a chat template each prompt is the user's turn, rendered
+    with the assistant's turn begun (the template writes its special tokens: none are added)."""
     templates = task.template_ids(prompt_langs, n_templates)
     prompts = {
         (lang, tid): [
@@ -50,7 +59,12 @@ def render_prompts(task, data: dict, tokenizer, prompt_langs, n_templates) -> Pr
         for lang, rows in data.items()
         for tid, pl, template in templates
     }
-    return PromptSet(templates, prompts, {cell: tokenizer(ps)["input_ids"] for cell, ps in prompts.items()})
+    chat = fmt is not None and not fmt.raw
+    if chat:
+        prompts = {cell: [prompt_text(tokenizer, fmt, p) for p in ps] for cell, ps in prompts.items()}
+    ids = {cell: tokenizer(ps, add_special_tokens=not chat)["input_ids"] for cell, ps in prompts.items()}
+    choices = {pl: task_choices(task, pl, fmt) for _, pl, _ in templates}
+    return PromptSet(templates, prompts, ids, choices)
 
 
 def score_all(
@@ -73,9 +87,8 @@ def score_all(
     return scores
 
 
-def cell_records(task, rows, lang, tid, pl, prompts, scores, cfg) -> list[dict]:
+def cell_records(task, rows, lang, tid, pl, prompts, scores, cfg, choices: list[str]) -> list[dict]:
     """One prediction record per row of a (language, template) cell."""
-    choices = task_choices(task, pl)
     records = []
     for i, (row, s) in enumerate(zip(rows, scores)):
         decision = decide(s, cfg.normalize, choices)
@@ -104,11 +117,17 @@ def prompt_budget(model, tokenizer, seq2seq: bool, choices: list[str], max_lengt
 
 
 def check_prompt_budget(
-    model, tokenizer, seq2seq: bool, task: TaskSpec, prompt_langs, max_length: int
+    model,
+    tokenizer,
+    seq2seq: bool,
+    task: TaskSpec,
+    prompt_langs,
+    max_length: int,
+    fmt: ChatFormat | None = None,
 ) -> None:
     """A --max-length that leaves a prompt fewer than 16 tokens would score prompts cut to nothing."""
     for pl in prompt_langs:
-        budget = prompt_budget(model, tokenizer, seq2seq, task_choices(task, pl), max_length)
+        budget = prompt_budget(model, tokenizer, seq2seq, task_choices(task, pl, fmt), max_length)
         if budget < 16:
             raise UserError(
                 f"--max-length {max_length}: leaves {max(budget, 0)} tokens for the prompt once the longest "
@@ -117,12 +136,12 @@ def check_prompt_budget(
 
 
 def evaluate_classification(
-    model, tokenizer, seq2seq, task, data, prompt_langs, cfg, prompts: PromptSet | None = None
+    model, tokenizer, seq2seq, task, data, prompt_langs, cfg, prompts: PromptSet | None = None, fmt=None
 ) -> tuple[dict, list[dict]]:
     """Rank-classify every row of every language with every template: per-language metrics (mean over
     templates) and one prediction record per (row, template). `prompts`: these rows' prompts, rendered by
     `render_prompts` with this tokenizer and these settings (rendered here when not given)."""
-    prompts = prompts or render_prompts(task, data, tokenizer, prompt_langs, cfg.templates)
+    prompts = prompts or render_prompts(task, data, tokenizer, prompt_langs, cfg.templates, fmt)
     templates = prompts.templates
     scores = {}
     with tqdm(
@@ -131,16 +150,18 @@ def evaluate_classification(
         for pl in dict.fromkeys(pl for _, pl, _ in templates):
             bar.set_postfix_str(f"{pl} prompts")
             cells = [(lang, tid) for lang in data for tid, p, _ in templates if p == pl]
-            scores |= score_all(model, tokenizer, seq2seq, prompts, cells, task_choices(task, pl), cfg, bar)
+            scores |= score_all(model, tokenizer, seq2seq, prompts, cells, prompts.choices[pl], cfg, bar)
     per_lang, predictions = {}, []
     for lang, rows in data.items():
         per_template = {}
         for tid, pl, _ in templates:
             cell = (lang, tid)
-            records = cell_records(task, rows, lang, tid, pl, prompts.prompts[cell], scores[cell], cfg)
+            records = cell_records(
+                task, rows, lang, tid, pl, prompts.prompts[cell], scores[cell], cfg, prompts.choices[pl]
+            )
             gold, pred = [r["gold"] for r in records], [r["pred"] for r in records]
             metrics = classification_metrics(gold, pred, task.labels) | label_spread(gold, pred, task.labels)
-            budget = prompt_budget(model, tokenizer, seq2seq, task_choices(task, pl), cfg.max_length)
+            budget = prompt_budget(model, tokenizer, seq2seq, prompts.choices[pl], cfg.max_length)
             metrics["prompts_truncated"] = sum(len(ids) > budget for ids in prompts.ids[cell])
             per_template[tid] = metrics
             predictions += records

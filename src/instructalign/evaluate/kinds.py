@@ -55,15 +55,15 @@ class Classification:
         templates = prepared.task.template_ids(prepared.prompt_langs, cfg.templates)
         return len(templates) * sum(len(rows) for rows in prepared.data.values())
 
-    def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console) -> tuple[dict, list, dict]:
-        """(per-language metrics, predictions, group means)."""
+    def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console, fmt=None) -> tuple:
+        """(per-language metrics, predictions, group means); `fmt`: the chat format of the prompts."""
         from .classification import check_prompt_budget, evaluate_classification  # torch
         from .scoring import context_limit
 
         task, prompt_langs = prepared.task, prepared.prompt_langs
-        check_prompt_budget(model, tokenizer, seq2seq, task, prompt_langs, cfg.max_length)
+        check_prompt_budget(model, tokenizer, seq2seq, task, prompt_langs, cfg.max_length, fmt)
         per_lang, predictions = evaluate_classification(
-            model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg
+            model, tokenizer, seq2seq, task, prepared.data, prompt_langs, cfg, fmt=fmt
         )
         warn_truncation(per_lang, cfg.max_length, context_limit(model, cfg.max_length), console)
         return per_lang, predictions, group_means(per_lang, parse_roles(cfg.roles))
@@ -130,11 +130,11 @@ class Translation:
             )
         return kept
 
-    def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console) -> tuple[dict, list, dict]:
+    def evaluate(self, model, tokenizer, seq2seq, prepared, cfg, console: Console, fmt=None) -> tuple:
         from .translation import evaluate_translation  # torch
 
         per_lang, predictions = evaluate_translation(
-            model, tokenizer, seq2seq, prepared.task, prepared.data, prepared.prompt_langs, cfg
+            model, tokenizer, seq2seq, prepared.task, prepared.data, prepared.prompt_langs, cfg, fmt
         )
         return per_lang, predictions, {}
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import __version__
+from ..chat import ChatFormat, chat_format, check_setting, trained_setting
 from ..config import EvalConfig, as_dict
 from ..errors import UserError
 from ..files import read_json, write_atomically, write_json
@@ -42,6 +43,7 @@ def check_settings(cfg: EvalConfig, task: TaskSpec, several: bool = False) -> tu
     if not cfg.output:
         raise UserError("no --output folder given")
     validate(cfg)
+    check_setting(cfg.chat_template)
     prompt_langs = resolve_prompt_langs(cfg.prompt_langs) or list(task.templates)
     for pl in prompt_langs:
         if pl not in task.templates:
@@ -161,10 +163,12 @@ def evaluate(
         if torch.cuda.is_available():
             model = model.cuda()
         results = {}
+        fmt = chat_format(tokenizer, cfg.chat_template, seq2seq, cfg.system, trained_setting(cfg.model))
+        console.print(f"format: {'raw text' if fmt.raw else f'chat template ({fmt.source})'}")
         for p in prepared:
             task_cfg, source = with_roles(cfg, p.langs, console)
             results[p.task.name], predictions = evaluate_prepared(
-                model, tokenizer, seq2seq, p, task_cfg, console
+                model, tokenizer, seq2seq, p, task_cfg, console, fmt
             )
             results[p.task.name]["roles_from"] = source
             folder = tmp / p.output.relative_to(out)  # the output is written whole, then swapped in
@@ -226,11 +230,11 @@ def trained_roles(model: str, langs: list[str]) -> tuple[dict[str, list[str]], s
 
 
 def evaluate_prepared(
-    model, tokenizer, seq2seq, prepared: PreparedTask, cfg: EvalConfig, console
+    model, tokenizer, seq2seq, prepared: PreparedTask, cfg: EvalConfig, console, fmt: ChatFormat | None = None
 ) -> tuple[dict, list[dict]]:
     task, prompt_langs = prepared.task, prepared.prompt_langs
     per_lang, predictions, groups = KINDS[task.kind].evaluate(
-        model, tokenizer, seq2seq, prepared, cfg, console
+        model, tokenizer, seq2seq, prepared, cfg, console, fmt
     )
     results = {
         "model": cfg.model,
@@ -244,6 +248,7 @@ def evaluate_prepared(
         "task_fingerprint": task.fingerprint(),
         "prompt_langs": prompt_langs,
         "split": task.data.get("split", "test"),
+        **(fmt.record() if fmt is not None else {"chat_template": "none", "system": None}),
         "settings": prepared.settings,
         "versions": versions(),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
+from ..chat import ChatFormat, prompt_text
 from ..data.prompts import render
 from ..languages import LANGUAGES
 from .classification import batches
@@ -14,11 +15,17 @@ from .scoring import context_limit, model_device, pad, pad_id
 
 @torch.inference_mode()
 def generate(
-    model, tokenizer, seq2seq: bool, prompts: list[str], max_new_tokens: int, max_length: int
+    model,
+    tokenizer,
+    seq2seq: bool,
+    prompts: list[str],
+    max_new_tokens: int,
+    max_length: int,
+    chat: bool = False,
 ) -> list[str]:
     device = model_device(model)
     keep = context_limit(model, max_length) - (0 if seq2seq else max_new_tokens)
-    ids = [tokenizer(p)["input_ids"][-keep:] for p in prompts]
+    ids = [tokenizer(p, add_special_tokens=not chat)["input_ids"][-keep:] for p in prompts]
     input_ids, mask = pad(ids, pad_id(tokenizer), left=not seq2seq, device=device)
     out = model.generate(
         input_ids=input_ids,
@@ -34,7 +41,12 @@ def generate(
     return [t.strip().split("\n")[0].strip() for t in texts]
 
 
-def evaluate_translation(model, tokenizer, seq2seq, task, rows, prompt_langs, cfg) -> tuple[dict, list[dict]]:
+def evaluate_translation(
+    model, tokenizer, seq2seq, task, rows, prompt_langs, cfg, fmt: ChatFormat | None = None
+) -> tuple[dict, list[dict]]:
+    """Greedy translations of every row, direction and template (each prompt the user's turn under a chat
+    template), scored with chrF++ and BLEU."""
+    chat = fmt is not None and not fmt.raw
     templates = task.template_ids(prompt_langs, cfg.templates)
     results, predictions = {}, []
     with tqdm(
@@ -45,6 +57,8 @@ def evaluate_translation(model, tokenizer, seq2seq, task, rows, prompt_langs, cf
             for tid, pl, template in templates:
                 names = {"src_lang": LANGUAGES[src].name(pl), "tgt_lang": LANGUAGES[tgt].name(pl)}
                 prompts = [render(template, src=r[src], **names) for r in rows]
+                if chat:
+                    prompts = [prompt_text(tokenizer, fmt, p) for p in prompts]
                 hyps = []
                 for batch in batches(list(range(len(prompts))), cfg.batch_size):
                     hyps += generate(
@@ -54,6 +68,7 @@ def evaluate_translation(model, tokenizer, seq2seq, task, rows, prompt_langs, cf
                         [prompts[i] for i in batch],
                         task.max_new_tokens,
                         cfg.max_length,
+                        chat,
                     )
                     bar.update(len(batch))
                 refs = [r[tgt] for r in rows]

@@ -61,6 +61,7 @@ def stage_config(
         logging_steps=50,
         precision=recipe.precision,
         seed=seed,
+        chat_template=recipe.chat_template,
     )
 
 

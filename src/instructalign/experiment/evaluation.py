@@ -22,6 +22,7 @@ def recipe_eval_config(recipe: Recipe, model: Path, split: str, **fields) -> Eva
         limit=recipe.eval_limit,
         batch_size=64,
         precision=recipe.eval_precision,
+        chat_template=recipe.chat_template,
         overwrite=True,  # the experiment owns its run folders
         **fields,
     )

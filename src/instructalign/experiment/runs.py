@@ -34,6 +34,8 @@ def run_settings(cfg: StudyConfig, recipe: Recipe, design: Design, seed: int) ->
     settings = asdict(recipe)
     if recipe.tokenizer_l2:  # hashed only when off, so that runs trained before the setting existed are found
         del settings["tokenizer_l2"]
+    if recipe.chat_template == "auto":  # likewise: hashed only when set
+        del settings["chat_template"]
     key_parts = [__version__, list(design.trained()), settings, seed, cfg.align_data]
     if cfg.base_model:  # the stand-in's runs keep their names; a user's model is part of the key
         key_parts += [cfg.base_model, cfg.replay_data]

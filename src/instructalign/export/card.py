@@ -262,17 +262,33 @@ def usage_section(model: Path) -> str:
         (f"AutoPeftModelFor{kind}", "peft") if adapter else (f"AutoModelFor{kind}", "transformers")
     )
     repo = f"ORG/{model_index_name(model, None)}"
-    return "\n".join(
-        [
-            "## Usage",
-            "",
-            "```python",
-            f"from {package} import {auto}",
-            "from transformers import AutoTokenizer",
-            "",
-            f'model = {auto}.from_pretrained("{repo}")',
-            f'tokenizer = AutoTokenizer.from_pretrained("{repo}")',
-            "```",
-            "",
-        ]
-    )
+    lines = [
+        "## Usage",
+        "",
+        "```python",
+        f"from {package} import {auto}",
+        "from transformers import AutoTokenizer",
+        "",
+        f'model = {auto}.from_pretrained("{repo}")',
+        f'tokenizer = AutoTokenizer.from_pretrained("{repo}")',
+    ]
+    if not seq2seq and has_chat_template(model):
+        lines += CHAT_USAGE
+    return "\n".join([*lines, "```", ""])
+
+
+# A model trained in its chat template is prompted in it (the template is saved with the tokenizer).
+CHAT_USAGE = [
+    'messages = [{"role": "user", "content": "Terjemahkan ke bahasa Bugis: Saya suka makan nasi goreng."}]',
+    "inputs = tokenizer.apply_chat_template(",
+    '    messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"',
+    ")",
+    "answer = model.generate(**inputs, max_new_tokens=64)[0, inputs['input_ids'].shape[1] :]",
+    "print(tokenizer.decode(answer, skip_special_tokens=True))",
+]
+
+
+def has_chat_template(model: Path) -> bool:
+    """Whether the folder's tokenizer carries a chat template (transformers 5 writes chat_template.jinja)."""
+    tokenizer_config = read_json(model / "tokenizer_config.json", default={})
+    return (model / "chat_template.jinja").is_file() or bool(tokenizer_config.get("chat_template"))

@@ -39,8 +39,18 @@ def tokenizer_digest(tokenizer) -> str:
     return h.hexdigest()
 
 
-def cache_key(data_sha256: str, tokenizer, seq2seq: bool, max_length: int, loss_on_prompt: bool) -> str:
+def cache_key(
+    data_sha256: str,
+    tokenizer,
+    seq2seq: bool,
+    max_length: int,
+    loss_on_prompt: bool,
+    chat: list | None = None,
+) -> str:
+    """The tokenized cache's key; `chat` (a template and system prompt) only when the rows are conversations,
+    so raw-text keys stay as they were."""
     parts = [FORMAT, data_sha256, tokenizer_digest(tokenizer), seq2seq, max_length, loss_on_prompt]
+    parts += [chat] if chat is not None else []
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
 
 

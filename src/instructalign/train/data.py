@@ -2,7 +2,8 @@
 
 Causal models see `prompt + target + EOS` with labels -100 on the prompt; encoder-decoder models see the
 prompt in the encoder and `target + EOS` as labels. Too-long examples lose prompt tokens from the left,
-never target tokens; an example whose target alone does not fit is dropped. Both are counted.
+never target tokens; an example whose target alone does not fit is dropped. Both are counted. Under a chat
+template (`chat.py`) every row is a conversation, labelled on its assistant turns.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import torch
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from ..chat import ChatFormat, conversation, encode, messages_of, single_turn
 from ..errors import UserError
 from ..files import json_lines, sha256_file
 from .cache import cache_key, cached_dataset, write_arrow
@@ -22,29 +24,58 @@ from .cache import cache_key, cached_dataset, write_arrow
 IGNORE = -100
 
 
+@dataclass(frozen=True)
+class Row:
+    """A training row: a prompt and its target (as data build writes alignment and most replay rows), or a
+    conversation (`messages`, a replay row that keeps its own turns)."""
+
+    prompt: str | None
+    target: str | None
+    separator: str | None  # what stood between prompt and target when the source model was trained
+    messages: list | None
+    replay: bool
+    where: str
+
+    def pair(self) -> tuple[str, str]:
+        """(prompt, target as it follows the prompt) for the raw format; a one-exchange conversation too."""
+        if self.messages is not None:
+            prompt, target = single_turn(self.messages, self.where)
+            return prompt, joined_target(prompt, target)
+        if isinstance(self.separator, str):
+            return self.prompt, self.separator + self.target
+        return self.prompt, joined_target(self.prompt, self.target)
+
+    def turns(self, system: str | None) -> list[dict]:
+        """The row as a conversation: its own turns, or [system?, user: prompt, assistant: target]."""
+        return self.messages if self.messages is not None else conversation(self.prompt, self.target, system)
+
+
 def read_examples(path: Path) -> Iterator[tuple[str, str]]:
     """(prompt, target as it follows the prompt) of every line of a train.jsonl (inputs/targets rows too)."""
-    return ((prompt, target) for prompt, target, _ in read_rows(path))
+    return (row.pair() for row in read_rows(path))
 
 
-def read_rows(path: Path) -> Iterator[tuple[str, str, bool]]:
-    """(prompt, target as it follows the prompt, replayed?) of every line of a train.jsonl; a row is replay
-    when its `source` is "replay" (as `data build` marks the rows it mixes in from earlier instruction data).
+def read_rows(path: Path) -> Iterator[Row]:
+    """Every line of a train.jsonl as a `Row`; a row is replay when its `source` is "replay" (as `data build`
+    marks the rows it mixes in from earlier instruction data).
 
     A row's `separator` (set for xP3 replay rows: nothing) says how its source model joined the two;
     without one, `joined_target` puts a space between them."""
     if not path.is_file():
         raise UserError(f"{path}: not found; --data must be a folder written by 'instructalign data build'")
     for number, obj in json_lines(path):
+        where, replay = f"{path} line {number}", obj.get("source") == "replay"
+        if "messages" in obj:
+            yield Row(None, None, None, messages_of(obj, where), replay, where)
+            continue
         prompt = obj.get("prompt", obj.get("inputs"))
         target = obj.get("target", obj.get("targets"))
         if not isinstance(prompt, str) or not isinstance(target, str):
             raise UserError(
-                f"{path} line {number}: needs string fields 'prompt' and 'target' (or 'inputs' and 'targets')"
+                f"{where}: needs string fields 'prompt' and 'target' (or 'inputs' and 'targets'), or "
+                "'messages'"
             )
-        separator = obj.get("separator", "" if "inputs" in obj else None)
-        joined = separator + target if isinstance(separator, str) else joined_target(prompt, target)
-        yield prompt, joined, obj.get("source") == "replay"
+        yield Row(prompt, target, obj.get("separator", "" if "inputs" in obj else None), None, replay, where)
 
 
 def joined_target(prompt: str, target: str) -> str:
@@ -99,8 +130,18 @@ def tokenize_file(
     loss_on_prompt: bool,
     stats: Counter,
     chunk: int = 1000,
+    fmt: ChatFormat | None = None,
 ) -> Iterator[dict]:
-    """Stream encoded examples from a train.jsonl, tokenizing in chunks with the fast tokenizer."""
+    """Stream encoded examples from a train.jsonl: raw text tokenized in chunks with the fast tokenizer, or
+    (`fmt` with a template) each row as a conversation in the model's chat format."""
+    if fmt is not None and not fmt.raw:
+        for row in read_rows(path):
+            stats["examples"] += 1
+            ids, labels = encode(tokenizer, fmt, row.turns(fmt.system), loss_on_prompt, stats)
+            enc = fit_conversation(ids, labels, max_length, stats)
+            if enc is not None:
+                yield enc | {"replay": row.replay}
+        return
     buffer: list[tuple[str, str, bool]] = []
 
     def flush() -> Iterator[dict]:
@@ -119,11 +160,35 @@ def tokenize_file(
         buffer.clear()
 
     for row in read_rows(path):
-        buffer.append(row)
+        buffer.append((*row.pair(), row.replay))
         if len(buffer) >= chunk:
             yield from flush()
     if buffer:
         yield from flush()
+
+
+def fit_conversation(ids: list[int], labels: list[int], max_length: int, stats: Counter) -> dict | None:
+    """A conversation cut to `max_length` from the left (its ends, the assistant turns' ends among them, are
+    never cut); dropped when its last assistant turn alone does not fit. Both are counted."""
+    n_target = sum(label != IGNORE for label in labels)
+    last = max((i for i, label in enumerate(labels) if label != IGNORE), default=-1)
+    stats["shortest_target"] = min(stats.get("shortest_target", 10**9), n_target)
+    if n_target == 0 or last + 1 - first_of_last_turn(labels, last) > max_length:
+        stats["dropped_target_too_long"] += 1
+        return None
+    if len(ids) > max_length:
+        stats["truncated_prompt"] += 1
+        ids, labels = ids[len(ids) - max_length :], labels[len(labels) - max_length :]
+    n_target = sum(label != IGNORE for label in labels)
+    return {"input_ids": ids, "labels": labels, "length": len(ids), "n_target": n_target}
+
+
+def first_of_last_turn(labels: list[int], last: int) -> int:
+    """Where the labelled run that ends at `last` (the last assistant turn) begins."""
+    start = last
+    while start > 0 and labels[start - 1] != IGNORE:
+        start -= 1
+    return start
 
 
 def build_dataset(
@@ -133,15 +198,17 @@ def build_dataset(
     max_length: int,
     loss_on_prompt: bool,
     data_sha256: str | None = None,
+    fmt: ChatFormat | None = None,
 ):
     """(memory-mapped `datasets.Dataset` of encoded examples, their lengths as numpy, counts, cache key,
     reused?): tokenized once per data file, tokenizer and settings (`cache.py`), reused after that."""
-    key = cache_key(data_sha256 or sha256_file(path), tokenizer, seq2seq, max_length, loss_on_prompt)
+    chat = None if fmt is None or fmt.raw else [fmt.template, fmt.system]
+    key = cache_key(data_sha256 or sha256_file(path), tokenizer, seq2seq, max_length, loss_on_prompt, chat)
 
     def build(folder: Path) -> Counter:
         stats: Counter = Counter()
         written = write_arrow(
-            tokenize_file(path, tokenizer, seq2seq, max_length, loss_on_prompt, stats), folder
+            tokenize_file(path, tokenizer, seq2seq, max_length, loss_on_prompt, stats, fmt=fmt), folder
         )
         if stats["examples"] == 0:
             raise UserError(f"{path}: no examples; rebuild the data folder")

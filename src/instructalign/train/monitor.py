@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from transformers import TrainerCallback
 
+from ..chat import ChatFormat
 from ..config import EvalConfig, TrainConfig
 from ..errors import UserError
 from ..evaluate.classification import evaluate_classification, render_prompts
@@ -150,6 +151,7 @@ class MonitorCallback(TrainerCallback):
     keep: KeepBest | None = None
     tensorboard: bool = True  # the probe's group means as TensorBoard scalars too (--report-to)
     describe: Callable[[Path], None] | None = None  # writes the run's settings and card into best/
+    fmt: ChatFormat | None = None  # the format the model trains in: the probe prompts it the same way
     trainer: object = None  # set once the trainer exists: best/ is saved through it
     history: list[dict] = field(default_factory=list)
     best: dict | None = None
@@ -183,7 +185,12 @@ class MonitorCallback(TrainerCallback):
             for p in self.probe.prepared:
                 if p.task.name not in self.prompts:  # the same rows every probe: rendered and tokenized once
                     self.prompts[p.task.name] = render_prompts(
-                        p.task, p.data, self.tokenizer, p.prompt_langs, self.probe.eval_cfg.templates
+                        p.task,
+                        p.data,
+                        self.tokenizer,
+                        p.prompt_langs,
+                        self.probe.eval_cfg.templates,
+                        self.fmt,
                     )
                 per_lang, _ = evaluate_classification(
                     model,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from transformers import PrinterCallback, set_seed
 
+from ..chat import chat_format, check_setting, trained_setting
 from ..config import TrainConfig, as_dict
 from ..errors import UserError
 from ..files import cache_dir, check_writable, read_json, write_atomically, write_json
@@ -68,6 +69,7 @@ def check_settings(cfg: TrainConfig) -> tuple[Path, Path]:
     if not 0 <= cfg.warmup_ratio < 1:
         raise UserError(f"--warmup-ratio {cfg.warmup_ratio}: must be in [0, 1)")
     check_pool_settings(cfg)
+    check_setting(cfg.chat_template)
     check_report_to(cfg.report_to)
     check_warmup_settings(cfg)
     inputs = [("--model", cfg.model), ("--data", cfg.data)]
@@ -156,6 +158,9 @@ def run_training(
     cfg: TrainConfig, data_file: Path, out: Path, identity: dict, resume, callbacks, probe=None
 ) -> dict:
     model, tokenizer, seq2seq = load_model(cfg.model)
+    fmt = chat_format(tokenizer, cfg.chat_template, seq2seq, cfg.system, trained_setting(cfg.model))
+    if not fmt.raw:
+        tokenizer.chat_template = fmt.template  # saved with final/ and best/: eval meets the same format
     dataset, lengths, stats, cache_key, reused = build_dataset(
         data_file,
         tokenizer,
@@ -163,8 +168,12 @@ def run_training(
         cfg.max_length,
         cfg.loss_on_prompt and not seq2seq,
         identity["data_sha256"],
+        fmt,
     )
-    print(f"tokenized data: {'reused' if reused else 'built'} cache {cache_key} ({len(lengths):,} examples)")
+    print(
+        f"tokenized data ({'raw text' if fmt.raw else f'conversations, chat template ({fmt.source})'}): "
+        f"{'reused' if reused else 'built'} cache {cache_key} ({len(lengths):,} examples)"
+    )
     report_truncation(stats, cfg.max_length)
     if cfg.lora:
         set_seed(cfg.seed)  # the adapters' initial weights come from --seed (torch seeds itself randomly)
@@ -183,6 +192,7 @@ def run_training(
         seq2seq,
         parse_keep_best(cfg.keep_best),
         "tensorboard" in cfg.report_to,
+        fmt=fmt,
         describe=partial(describe_model, cfg=cfg, seq2seq=seq2seq),
     )
     args = training_arguments(cfg, out)
@@ -234,6 +244,8 @@ def run_training(
         save_final(model, state_dict, tokenizer, cfg, out / "final", seq2seq)
     summary = {
         "steps": trainer.state.global_step,
+        **fmt.record(),
+        "boundary_tokens": stats["boundary_tokens"],  # tokens holding text of both sides of a turn's edge
         "resumed_from": resume.name if resume else None,
         "examples": stats["examples"],
         "examples_truncated": stats["truncated_prompt"],
