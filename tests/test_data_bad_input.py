@@ -82,7 +82,7 @@ CASES = {
     ),
     "replay row without fields": (
         lambda t: [*bitext(t, "x.csv", WIDE_CSV), *GOOD, *replay(t, '{"question": "q"}\n')],
-        "replay.jsonl line 1: a replay row needs 'inputs' and 'targets'",
+        "replay.jsonl line 1: a replay row is one of: messages",
     ),
     "missing replay file": (
         lambda t: [*bitext(t, "x.csv", WIDE_CSV), *GOOD, "--replay", str(t / "none.jsonl")],
