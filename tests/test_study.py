@@ -316,3 +316,36 @@ def test_the_demo_says_whether_its_base_can_do_sib200_before_any_topic_verdict()
     floor = topic_paragraph(able | {"base": 12.0, "at_floor": True}, claims, Recipe())
     # at the floor, no change is reported as a result
     assert "**no verdict**" in floor and "+6.0" not in floor
+
+
+@pytest.mark.extended
+def test_replay_source_study_replays_what_the_base_wrote(cache, nusax, tmp_path, capsys):
+    out = tmp_path / "replay-source"
+    assert main(["study", "replay-source", "--quick", "--data", str(nusax), "--output", str(out)]) == 0
+    assert [r["run"] for r in rows(out)] == [
+        "replay-only",
+        "aligned+replay",
+        "synth-answers",
+        "synth-prompts+answers",
+        "aligned-no-replay",
+    ]
+    manifests = {
+        p.parent: json.loads(p.read_text()) for p in out.glob("runs/seed0/replay_source-*/manifest.json")
+    }
+    assert {m["mode"] for m in manifests.values()} == {
+        "answers to --prompts",
+        "prompts and answers by the model",
+    }
+    for folder, manifest in manifests.items():
+        replayed = (
+            folder.with_suffix(".jsonl").read_text().splitlines()
+        )  # what the run's mix drew replay from
+        assert len(replayed) == manifest["rows"] > 0 and all(json.loads(x)["synthesized"] for x in replayed)
+    built = [
+        json.loads(x)
+        for p in out.glob("runs/seed0/*synth-answers*/data/train.jsonl")
+        for x in p.read_text().splitlines()
+    ]
+    assert any(r["source"] == "replay" for r in built)
+    assert "**The question.**" in (out / "report.md").read_text()
+    assert (out / "replay-source.png").stat().st_size > 1000

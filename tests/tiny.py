@@ -251,3 +251,46 @@ def chat_model(kind: str, path, seed: int = 0, positions: int = 512) -> str:
     Qwen2ForCausalLM(cfg).eval().save_pretrained(path)
     tok.save_pretrained(path)
     return str(path)
+
+
+CONVERSATIONS = [
+    ("Apa ibu kota Indonesia?", "Jakarta."),
+    ("Say hello.", "Hello!"),
+    ("Translate to English: Selamat pagi.", "Good morning."),
+    ("Sebutkan warna langit.", "Biru."),
+    ("Is the hotel clean? Yes or No?", "Yes"),
+    ("Translate to English: Terima kasih.", "Thank you."),
+    ("Apa ibu kota Jawa Barat?", "Bandung."),
+    ("Count to three.", "One, two, three."),
+    ("Translate to Indonesian: Good night.", "Selamat malam."),
+    ("Name a fruit.", "Mango."),
+]
+
+
+def taught(path, steps: int = 120, lr: float = 1e-2, seed: int = 0) -> str:
+    """The model saved at `path` (`chat_model`) after learning CONVERSATIONS whole (the user turns too, so
+    that it can write prompts), in its chat template or, without one, as prompt, space, answer, eos: a model
+    that answers in its format rather than a random one."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    if tok.chat_template:
+        turns = [
+            [{"role": "user", "content": q}, {"role": "assistant", "content": a}] for q, a in CONVERSATIONS
+        ]
+        seqs = [tok.apply_chat_template(t)["input_ids"] for t in turns]
+    else:
+        seqs = [tok(f"{q} {a}")["input_ids"] + [tok.eos_token_id] for q, a in CONVERSATIONS]
+    width = max(map(len, seqs))
+    ids = torch.tensor([s + [tok.pad_token_id] * (width - len(s)) for s in seqs])
+    labels = torch.tensor([s + [-100] * (width - len(s)) for s in seqs])
+    torch.manual_seed(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    for _ in range(steps):
+        model(input_ids=ids, labels=labels).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval().save_pretrained(path)
+    return str(path)

@@ -26,6 +26,7 @@ from .flags import add_flags, allow_negative_numbers, overrides
 from .merge import merge
 from .process import exit_without_final_collection, tune_process
 from .report.run import report
+from .synth.run import synth_replay
 from .vocab.audit import audit
 from .vocab.extend import extend
 
@@ -159,6 +160,11 @@ def run_preview(args) -> None:
     preview(config_for(args, "preview"))
 
 
+def run_synth_replay(args) -> None:
+    """Replay data written by the model itself, for a model whose instruction data is private."""
+    synth_replay(config_for(args, "synth"))
+
+
 def run_vocab_audit(args) -> None:
     """How a model's tokenizer cuts each language: tokens per word, fragments."""
     audit(config_for(args, "audit"))
@@ -187,6 +193,7 @@ COMMANDS = {  # every command with a config: the parser, config sections and REA
     "audit": Command(("vocab", "audit"), run_vocab_audit),
     "extend": Command(("vocab", "extend"), run_vocab_extend),
     "preview": Command(("data", "preview"), run_preview),
+    "synth": Command(("data", "synth-replay"), run_synth_replay),
 }
 
 

@@ -119,6 +119,52 @@ class DataPreviewConfig:
 
 
 @dataclass
+class SynthReplayConfig:
+    """`instructalign data synth-replay`: replay data written by the model itself, for a model whose own
+    instruction data is private (answers to your prompts, or prompts and answers both)."""
+
+    model: str | None = field(default=None, metadata=PATH)
+    """The model whose knowledge the replay should keep: hub id or local folder."""
+    output: str | None = field(default=None, metadata=PATH)
+    """Output folder: replay.jsonl (for data build --replay) and manifest.json."""
+    n: int | None = field(default=None, metadata=at_least(1))
+    """Rows to write when the model writes the prompts too (without --prompts); with --prompts, answer only
+    the first N."""
+    prompts: str | None = field(default=None, metadata=PATH)
+    """Prompts for the model to answer: a text file (one a line) or JSONL rows with prompt, instruction,
+    inputs or messages (the last user turn is answered, earlier turns kept)."""
+    seed_prompts: str | None = field(default=None, metadata=PATH)
+    """For a model without a chat template: instruction openings (one a line) that the model continues into
+    an instruction (default: the English and Indonesian openings shipped in synth/openings.yaml)."""
+    seed: int = field(default=0, metadata=SEED)
+    """Seed of the sampling: the same model, settings and seed give a byte-identical file on one machine."""
+    temperature: float = field(default=0.7, metadata=at_least(0))
+    """Sampling temperature of the answers (0: greedy, the model's most likely answer)."""
+    prompt_temperature: float = field(default=1.0, metadata=above(0))
+    """Sampling temperature of the prompts the model writes itself (Magpie used 1.0)."""
+    top_p: float = field(default=1.0, metadata=above(0))
+    """Nucleus sampling: the smallest set of tokens whose probability reaches this (1: all)."""
+    max_new_tokens: int = field(default=256, metadata=at_least(1))
+    """Longest answer in tokens; an answer cut there is dropped unless --keep-cut."""
+    max_prompt_tokens: int = field(default=128, metadata=at_least(1))
+    """Longest prompt the model writes itself, in tokens (one cut there is dropped)."""
+    batch_size: int = field(default=16, metadata=at_least(1))
+    """Prompts generated together (left-padded, with the KV cache)."""
+    chat_template: str = "auto"
+    """As for train: auto, none or a Jinja template file."""
+    system: str | None = None
+    """As for train: a system turn before every conversation."""
+    min_chars: int = field(default=1, metadata=at_least(1))
+    """Shortest answer kept, in characters."""
+    max_chars: int | None = field(default=None, metadata=at_least(1))
+    """Longest answer kept, in characters (default: no bound but --max-new-tokens)."""
+    keep_cut: bool = False
+    """Keep answers that --max-new-tokens cut before the model ended them."""
+    overwrite: bool = False
+    """Replace an existing output folder."""
+
+
+@dataclass
 class EvalConfig:
     """`instructalign eval`: zero-shot prompted evaluation by rank classification (or MT generation)."""
 
@@ -611,5 +657,6 @@ CONFIGS: dict[str, type] = {
     "audit": VocabAuditConfig,
     "extend": VocabExtendConfig,
     "preview": DataPreviewConfig,
+    "synth": SynthReplayConfig,
 }
 RECIPE_SECTIONS = ("recipe", "demo")  # the experiments' recipe; `demo:` is its older name

@@ -40,6 +40,18 @@ class Preparation:
 
 
 @dataclass(frozen=True)
+class ReplaySource:
+    """Where a run's replay rows come from when not from the base's own instruction data, declared in its
+    study's file: `make(base, base_data, out, rows, seed)` writes about `rows` replay rows (a JSONL that
+    `data build --replay` reads) to `out` from the base (a module-level function or a `functools.partial` of
+    one); `key` and `tag` as for a Preparation."""
+
+    make: Callable[[Path, Path, Path, int, int], None]
+    key: tuple = ()
+    tag: str = ""
+
+
+@dataclass(frozen=True)
 class Design:
     """A continual run: its objectives (none: the replay-only control) and replay share, LoRA or not, the α
     values it is also evaluated merged at; `train`, any `instructalign train` settings of its own (e.g.
@@ -54,19 +66,22 @@ class Design:
     train: Mapping[str, Any] = field(default_factory=dict, hash=False)
     before_train: Preparation | None = None
     tag: str = ""
+    replay_source: ReplaySource | None = None  # None: the base's own instruction data
 
     def trained(self) -> tuple:
         """What the run trains (its folder's name hash): objectives, replay share, LoRA, then its own train
-        settings and its preparation's key, where it has them."""
+        settings, its preparation's key and its replay source's, where it has them."""
         own = [[k, v] for k, v in self.train.items()]
         prep = list(self.before_train.key) if self.before_train else []
-        return (self.objectives, self.replay_share, self.lora, *own, *prep)
+        source = [["replay_source", *self.replay_source.key]] if self.replay_source else []
+        return (self.objectives, self.replay_share, self.lora, *own, *prep, *source)
 
     def slug(self) -> str:
         """The readable part of the run folder's name: 'mt+tlm+xss-r0.5-s0.1-lora'."""
         prep = self.before_train.tag if self.before_train else ""
+        source = self.replay_source.tag if self.replay_source else ""
         lora = "-lora" if self.lora else ""
-        return f"{'+'.join(self.objectives) or 'replay'}-r{self.replay_share:g}{self.tag}{prep}{lora}"
+        return f"{'+'.join(self.objectives) or 'replay'}-r{self.replay_share:g}{self.tag}{prep}{source}{lora}"
 
 
 # the reference runs

@@ -8,8 +8,10 @@ named by a hash of what it trains (`runs.py`), so a rerun, a resumed run or anot
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import fields, replace
+from math import ceil
 from pathlib import Path
 
 from rich.console import Console
@@ -145,10 +147,7 @@ def train_job(
 ) -> Job:
     """Build the run's mix now and return the job that trains it."""
     bitext, split = align_source(exp.cfg, exp.nusax)
-    pool = folder.parent / f"replay_pool-{recipe.stage_steps * recipe.batch_size}.jsonl"
-    if not pool.is_file():
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        replay_pool(base_data, recipe.stage_steps * recipe.batch_size, pool)
+    pool = pool_for(design, recipe, base, base_data, seed, folder.parent)
     pooled = design.train.get("replay_share") is not None or design.train.get("replay_guard") is not None
     if design.objectives:
         # two pools: a step budget of alignment rows and as many replay rows, sampled at the run's own share
@@ -190,6 +189,26 @@ def train_job(
         args = (stage, folder, record, design.before_train, exp.nusax, exp.cfg)
         return Job(f"train {design.name}", prepared_train_run, args, weight=weight)
     return Job(f"train {design.name}", train_run, (stage, folder, record), weight=weight)
+
+
+def pool_for(design: Design, recipe: Recipe, base, base_data: Path, seed: int, runs: Path) -> Path:
+    """The replay pool a run draws from, made once per seed's runs folder: the base's instruction data (or
+    what the design's replay source writes from the base), repeated to a step budget of rows."""
+    needed = recipe.stage_steps * recipe.batch_size
+    source, name = base_data, f"replay_pool-{needed}.jsonl"
+    if design.replay_source:
+        rows = ceil(design.replay_share * needed)  # as many as the mix draws
+        what = json.dumps([design.replay_source.key, str(base), rows])  # a base (and its seed) writes its own
+        digest = hashlib.sha256(what.encode()).hexdigest()[:10]
+        source, name = runs / f"replay_source-{digest}.jsonl", f"replay_pool-{digest}-{needed}.jsonl"
+        if not source.is_file():
+            runs.mkdir(parents=True, exist_ok=True)
+            design.replay_source.make(Path(base), base_data, source, rows, seed)
+    pool = runs / name
+    if not pool.is_file():
+        runs.mkdir(parents=True, exist_ok=True)
+        replay_pool(source, needed, pool)
+    return pool
 
 
 def merged(base: str | Path, tuned: Path, alpha: float, out: Path) -> None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from ..config import Recipe, StudyConfig
 from ..errors import UserError
 from ..experiment.study import Study
-from . import guard, interpolate, objectives, replay, scale, transfer, vocab
+from . import guard, interpolate, objectives, replay, replay_source, scale, transfer, vocab
 
 STUDIES: dict[str, Study] = {
-    s.STUDY.name: s.STUDY for s in (objectives, replay, interpolate, transfer, scale, guard, vocab)
+    s.STUDY.name: s.STUDY
+    for s in (objectives, replay, interpolate, transfer, scale, guard, vocab, replay_source)
 }
 
 

@@ -1,0 +1,1 @@
+"""Replay data written by the model itself: `instructalign data synth-replay`."""
